@@ -1,0 +1,83 @@
+# One entry point for every job; each target works on a fresh clone with only
+# Python 3.11+, Node.js and the package registries available.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV_HOME := .uv
+UV := $(UV_HOME)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON := $(PYTHON)
+
+SPEC ?= openapi/intelliauth.openapi.yaml
+OUT ?= intelliauth_client
+
+.PHONY: help install install-node install-system generate bundles check-generated lint typecheck \
+	test test-fast demo update-spec clean
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-extras --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed  ## Create .venv with the package and every dev tool, and the Node tools.
+
+install-node: node_modules/.installed
+
+install-system:  ## Install system services the tests use (redis-server), when possible.
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null) \
+	      || echo "install-system: could not install redis-server; Redis tests will be skipped"; \
+	  else echo "install-system: not root or no apt-get; Redis tests will be skipped"; fi; }
+
+bundles: install  ## Derive the JSON and Postman bundles from the YAML spec.
+	$(BIN)/python -m codegen.bundles --spec $(SPEC) --out-dir $(dir $(SPEC))
+
+generate: install  ## Spec to bundles to the generated client (SPEC=... OUT=... to try another spec).
+	$(BIN)/python -m codegen.bundles --spec $(SPEC) --out-dir $(dir $(SPEC))
+	$(BIN)/python -m codegen --spec $(SPEC) --out $(OUT)
+
+check-generated: install  ## Regenerate into a temporary folder and fail on any difference.
+	$(BIN)/python -m codegen.check --spec $(SPEC) --package $(OUT)
+
+lint: install  ## ruff check and format check.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --exclude intelliauth_client .
+
+typecheck: install  ## mypy --strict on intelliauth_ext and the generated client.
+	$(BIN)/mypy
+
+test: install install-system  ## Everything: drift check, lint, types, and the full test suite.
+	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory typecheck
+	$(BIN)/pytest
+
+test-fast: install  ## The test suite only.
+	$(BIN)/pytest -x -q
+
+demo: install  ## The main job: the quickstart against the embedded sandbox.
+	$(BIN)/python examples/quickstart.py
+
+update-spec: install  ## Fetch a new spec (SPEC_URL=...), regenerate bundles and client, run the tests.
+	@test -n "$(SPEC_URL)" || { echo "usage: make update-spec SPEC_URL=https://.../intelliauth.openapi.yaml"; exit 2; }
+	$(BIN)/python -m codegen.fetch --url "$(SPEC_URL)" --dest openapi/intelliauth.openapi.yaml
+	$(MAKE) --no-print-directory generate
+	$(MAKE) --no-print-directory test
+
+clean:  ## Remove the virtual environments and caches.
+	rm -rf $(VENV) $(UV_HOME) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,420 @@
+"""Every exception the SDK raises, and the one function that maps a response to one.
+
+The tree::
+
+    IntelliAuthError
+    ├── APIConnectionError                 the request never got a response
+    │   └── APITimeoutError                 ... because a timeout ran out
+    ├── APIStatusError                      a non-2xx response (.status_code, .code, .request_id)
+    │   ├── BadRequestError                 400
+    │   ├── AuthenticationError             401
+    │   ├── PermissionDeniedError           403
+    │   ├── NotFoundError                   404
+    │   ├── ConflictError                   409
+    │   ├── UnprocessableEntityError        422
+    │   ├── RateLimitError                  429 (.retry_after)
+    │   └── InternalServerError             5xx
+    ├── APIResponseValidationError          a 2xx body that does not match the contract
+    ├── OAuthError                          an RFC 6749 error (.error, .error_description)
+    │   ├── InvalidRequestError             invalid_request
+    │   ├── InvalidClientError              invalid_client
+    │   ├── InvalidGrantError               invalid_grant (re-login needed)
+    │   ├── UnauthorizedClientError         unauthorized_client
+    │   ├── UnsupportedGrantTypeError       unsupported_grant_type
+    │   ├── InvalidScopeError               invalid_scope
+    │   └── AccessDeniedError               access_denied
+    └── TokenValidationError                a JWT failed a verification check (.check)
+
+Status errors are picked by HTTP status, not by the envelope's ``error`` code, so a
+proxy's HTML 502 page maps as well as a well-formed envelope does; the code is kept
+on ``.code`` for callers that branch on it (the platform's advice: branch on ``error``,
+never on message text).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccessDeniedError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "IntelliAuthError",
+    "InternalServerError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "NotFoundError",
+    "OAuthError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TokenValidationError",
+    "UnauthorizedClientError",
+    "UnprocessableEntityError",
+    "UnsupportedGrantTypeError",
+    "oauth_error_from_fields",
+    "oauth_error_from_response",
+    "parse_retry_after",
+    "status_error_from_response",
+]
+
+_BODY_PREVIEW_CHARS: Final = 200
+REQUEST_ID_HEADER: Final = "x-request-id"
+
+
+class IntelliAuthError(Exception):
+    """The root of every exception the SDK raises on purpose."""
+
+
+class APIConnectionError(IntelliAuthError):
+    """The request was sent (or tried) but no response came back."""
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout ran out."""
+
+    def __init__(self, *, request: httpx.Request, message: str = "Request timed out.") -> None:
+        super().__init__(message, request=request)
+
+
+class APIStatusError(IntelliAuthError):
+    """The server answered with a non-2xx status.
+
+    Attributes:
+        status_code: The HTTP status.
+        code: The error envelope's ``error`` code (``None`` when the body had none).
+        message: The envelope's ``message``, or a summary of a body that was not one.
+        details: The envelope's ``details`` object (empty when absent).
+        request_id: The envelope's ``request_id`` or the ``X-Request-Id`` header.
+        response: The raw response.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+        self.status_code = response.status_code
+        self.code = code
+        self.details: Mapping[str, Any] = details if details is not None else {}
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        parts = [f"{self.status_code}"]
+        if self.code:
+            parts.append(self.code)
+        text = f"[{' '.join(parts)}] {self.message}"
+        if self.request_id:
+            text += f" (request_id={self.request_id})"
+        return text
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, expired or revoked, even after one refresh."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token lacks a scope or the caller lacks a permission."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the body was well-formed but failed validation."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests.
+
+    Attributes:
+        retry_after: Seconds the server asked us to wait, when it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        code: str | None = None,
+        details: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, response=response, code=code, details=details, request_id=request_id
+        )
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server (or a proxy in front of it) failed."""
+
+
+class APIResponseValidationError(IntelliAuthError):
+    """A 2xx response whose body does not match the contract."""
+
+    def __init__(self, message: str, *, response: httpx.Response) -> None:
+        super().__init__(message)
+        self.message = message
+        self.response = response
+        self.status_code = response.status_code
+        self.request_id = response.headers.get(REQUEST_ID_HEADER)
+
+
+class OAuthError(IntelliAuthError):
+    """An OAuth 2.0 error (RFC 6749 section 5.2, or an ``error=`` redirect, section 4.1.2.1).
+
+    Attributes:
+        error: The RFC 6749 error code, e.g. ``invalid_grant``.
+        error_description: The server's human-readable text, if any.
+        error_uri: A page about the error, if any.
+        status_code: The HTTP status, when the error came in a response.
+    """
+
+    def __init__(
+        self,
+        error: str,
+        error_description: str | None = None,
+        error_uri: str | None = None,
+        *,
+        status_code: int | None = None,
+        response: httpx.Response | None = None,
+    ) -> None:
+        message = error if not error_description else f"{error}: {error_description}"
+        super().__init__(message)
+        self.error = error
+        self.error_description = error_description
+        self.error_uri = error_uri
+        self.status_code = status_code
+        self.response = response
+
+
+class InvalidRequestError(OAuthError):
+    """``invalid_request``: a parameter is missing, repeated or malformed."""
+
+
+class InvalidClientError(OAuthError):
+    """``invalid_client``: client authentication failed (wrong id, secret or method)."""
+
+
+class InvalidGrantError(OAuthError):
+    """``invalid_grant``: the code, refresh token or credentials are invalid, expired or revoked."""
+
+
+class UnauthorizedClientError(OAuthError):
+    """``unauthorized_client``: this client may not use this grant type."""
+
+
+class UnsupportedGrantTypeError(OAuthError):
+    """``unsupported_grant_type``: the server does not support this grant type."""
+
+
+class InvalidScopeError(OAuthError):
+    """``invalid_scope``: a requested scope is invalid, unknown or exceeds the grant."""
+
+
+class AccessDeniedError(OAuthError):
+    """``access_denied``: the resource owner or the server refused the request."""
+
+
+class TokenValidationError(IntelliAuthError):
+    """A token failed verification.
+
+    Attributes:
+        check: Which check failed: ``signature``, ``algorithm``, ``issuer``, ``audience``,
+            ``expiry``, ``not_before``, ``nonce``, ``scope``, ``key`` or ``format``.
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self.message = message
+
+
+_STATUS_ERRORS: Final[Mapping[int, type[APIStatusError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_OAUTH_ERRORS: Final[Mapping[str, type[OAuthError]]] = {
+    "invalid_request": InvalidRequestError,
+    "invalid_client": InvalidClientError,
+    "invalid_grant": InvalidGrantError,
+    "unauthorized_client": UnauthorizedClientError,
+    "unsupported_grant_type": UnsupportedGrantTypeError,
+    "invalid_scope": InvalidScopeError,
+    "access_denied": AccessDeniedError,
+}
+
+
+def _json_object(response: httpx.Response) -> Mapping[str, Any] | None:
+    """The body as a JSON object, or None when it is empty, not JSON, or not an object."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _body_preview(response: httpx.Response) -> str:
+    text = response.content[:_BODY_PREVIEW_CHARS].decode("utf-8", "replace").strip()
+    text = " ".join(text.split())
+    return text if text else "<empty body>"
+
+
+def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+    """Seconds to wait according to ``Retry-After`` (seconds or HTTP date), or None.
+
+    Args:
+        headers: The response headers.
+        now: The current Unix time, for tests; defaults to ``time.time()``.
+
+    Returns:
+        A non-negative number of seconds, or None when the header is absent or unreadable.
+    """
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return max(0.0, seconds)
+
+
+def status_error_from_response(response: httpx.Response) -> APIStatusError:
+    """The exception for a non-2xx response; the only place that mapping is made.
+
+    Works on any body: the platform's error envelope, an RFC 6749 error body, an HTML page
+    from a proxy, or nothing at all. Never raises.
+    """
+    status = response.status_code
+    error_class = _STATUS_ERRORS.get(status)
+    if error_class is None:
+        error_class = InternalServerError if status >= 500 else APIStatusError
+
+    body = _json_object(response)
+    header_request_id = response.headers.get(REQUEST_ID_HEADER)
+    code: str | None = None
+    details: Mapping[str, Any] | None = None
+    request_id = header_request_id
+    if body is not None:
+        code = _optional_str(body, "error")
+        message = (
+            _optional_str(body, "message")
+            or _optional_str(body, "error_description")
+            or _body_preview(response)
+        )
+        raw_details = body.get("details")
+        details = raw_details if isinstance(raw_details, dict) else None
+        request_id = _optional_str(body, "request_id") or header_request_id
+    else:
+        reason = response.reason_phrase or "error"
+        message = f"HTTP {status} {reason}; body: {_body_preview(response)}"
+
+    if error_class is RateLimitError:
+        return RateLimitError(
+            message,
+            response=response,
+            code=code,
+            details=details,
+            request_id=request_id,
+            retry_after=parse_retry_after(response.headers),
+        )
+    return error_class(
+        message, response=response, code=code, details=details, request_id=request_id
+    )
+
+
+def oauth_error_from_fields(
+    error: str,
+    error_description: str | None = None,
+    error_uri: str | None = None,
+    *,
+    status_code: int | None = None,
+    response: httpx.Response | None = None,
+) -> OAuthError:
+    """The ``OAuthError`` subclass for an RFC 6749 error code (the base class if unknown)."""
+    error_class = _OAUTH_ERRORS.get(error, OAuthError)
+    return error_class(
+        error, error_description, error_uri, status_code=status_code, response=response
+    )
+
+
+def oauth_error_from_response(response: httpx.Response) -> OAuthError:
+    """The ``OAuthError`` for a failed token, revocation or introspection response.
+
+    A body that is not an RFC 6749 error object still yields an ``OAuthError``: a 401
+    becomes ``invalid_client`` (RFC 6749 section 5.2), anything else ``invalid_request``
+    or ``server_error``, with the start of the body in the description.
+    """
+    body = _json_object(response)
+    error = _optional_str(body, "error") if body is not None else None
+    if error is not None and body is not None:
+        return oauth_error_from_fields(
+            error,
+            _optional_str(body, "error_description"),
+            _optional_str(body, "error_uri"),
+            status_code=response.status_code,
+            response=response,
+        )
+    status = response.status_code
+    if status == 401:
+        fallback = "invalid_client"
+    elif status >= 500:
+        fallback = "server_error"
+    else:
+        fallback = "invalid_request"
+    description = f"HTTP {status} without an RFC 6749 error body: {_body_preview(response)}"
+    return oauth_error_from_fields(fallback, description, status_code=status, response=response)
