@@ -1,0 +1,314 @@
+"""The custom templates in codegen/templates, each against the stock behaviour it replaces."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+USER = {
+    "id": "usr_1",
+    "email": "ada@example.com",
+    "status": "active",
+    "created_at": "2024-05-01T10:00:00+00:00",
+}
+
+
+# -- open enums (str_enum.py.jinja, int_enum.py.jinja) ----------------------------------
+
+
+def test_unknown_enum_value_parses(mini_client: ModuleType) -> None:
+    """An enum value the spec does not know yet parses instead of raising ValueError."""
+    from mini_client.models.user_status import UserStatus
+
+    status = UserStatus("on_hold")
+    assert status == "on_hold"
+    assert status.value == "on_hold"
+    assert str(status) == "on_hold"
+    assert isinstance(status, UserStatus)
+    assert status not in list(UserStatus)
+
+
+def test_known_enum_values_stay_members(mini_client: ModuleType) -> None:
+    """Known values still give the (identical) members, and non-strings are still rejected."""
+    from mini_client.models.user_status import UserStatus
+
+    assert UserStatus("active") is UserStatus.ACTIVE
+    with pytest.raises(ValueError, match="is not a valid UserStatus"):
+        UserStatus(3)  # type: ignore[arg-type]
+
+
+def test_unknown_enum_value_round_trips_through_a_model(mini_client: ModuleType) -> None:
+    """A model holding an unknown enum value serializes it back unchanged."""
+    from mini_client.models.user import User
+
+    document = {**USER, "status": "on_hold"}
+    assert User.from_dict(document).to_dict() == document
+
+
+def test_unknown_enum_value_in_a_query_parameter(mini_client: ModuleType) -> None:
+    """An unknown enum value can also be sent, e.g. as a query filter."""
+    from mini_client.api.users import list_users
+    from mini_client.models.user_status import UserStatus
+
+    kwargs = list_users._get_kwargs(status=UserStatus("on_hold"))
+    assert kwargs["params"]["status"] == "on_hold"
+
+
+# -- unknown fields (model.py.jinja) ------------------------------------------------------
+
+
+def test_unknown_fields_are_kept_on_an_open_schema(mini_client: ModuleType) -> None:
+    """A schema without additionalProperties keeps unknown fields (stock behaviour, kept)."""
+    from mini_client.models.group import Group
+
+    group = Group.from_dict({"id": "grp_1", "name": "Admins", "colour": "red"})
+    assert group.additional_properties == {"colour": "red"}
+    assert group.to_dict() == {"id": "grp_1", "name": "Admins", "colour": "red"}
+
+
+def test_unknown_fields_are_kept_on_a_closed_schema(mini_client: ModuleType) -> None:
+    """`additionalProperties: false` no longer drops unknown fields (the stock template did)."""
+    from mini_client.models.user import User
+
+    document = {**USER, "department": "R&D", "tags": ["a"]}
+    user = User.from_dict(document)
+    assert user.additional_properties == {"department": "R&D", "tags": ["a"]}
+    assert user["department"] == "R&D"
+    assert user.to_dict() == document
+
+
+def test_a_property_named_like_its_model(mini_client: ModuleType) -> None:
+    """`Error.error` parses: the stock template's local variable named after the model clashed."""
+    from mini_client.models.error import Error
+    from mini_client.models.error_code import ErrorCode
+
+    error = Error.from_dict({"error": "not_found", "message": "No.", "request_id": "req_1"})
+    assert error.error is ErrorCode.NOT_FOUND
+    assert isinstance(error, Error)
+
+
+# -- discriminated unions (union_property.py.jinja) --------------------------------------
+
+CONNECTIONS = {
+    "data": [
+        {"id": "fc_1", "name": "Corp OIDC", "protocol": "oidc", "issuer": "https://idp"},
+        {"id": "fc_2", "name": "Corp SAML", "protocol": "saml", "metadata_url": "https://md"},
+    ],
+    "meta": {"next_cursor": None},
+}
+
+
+def test_oneof_dispatches_on_the_discriminator(mini_client: ModuleType) -> None:
+    """A SAML connection parses as SamlConnection (the stock in-order parse made it OIDC)."""
+    from mini_client.models.federation_connection_list import FederationConnectionList
+    from mini_client.models.oidc_connection import OidcConnection
+    from mini_client.models.saml_connection import SamlConnection
+
+    page = FederationConnectionList.from_dict(CONNECTIONS)
+    oidc, saml = page.data
+    assert isinstance(oidc, OidcConnection)
+    assert isinstance(saml, SamlConnection)
+    assert saml.metadata_url == "https://md"
+    assert saml.additional_properties == {}
+    assert page.to_dict() == CONNECTIONS
+
+
+def test_stock_in_order_parse_would_pick_the_wrong_variant(mini_client: ModuleType) -> None:
+    """Why dispatch matters: the SAML payload also parses as the first variant, OIDC."""
+    from mini_client.models.oidc_connection import OidcConnection
+
+    wrong = OidcConnection.from_dict(CONNECTIONS["data"][1])
+    assert wrong.additional_properties == {"metadata_url": "https://md"}
+
+
+def test_unknown_discriminator_value_is_not_fatal(mini_client: ModuleType) -> None:
+    """A variant a newer spec adds falls back to the in-order parse and round-trips."""
+    from mini_client.models.federation_connection_list import FederationConnectionList
+
+    document = {
+        "data": [{"id": "fc_3", "name": "LDAP", "protocol": "ldap", "host": "ldap://x"}],
+        "meta": {"next_cursor": None},
+    }
+    page = FederationConnectionList.from_dict(document)
+    assert page.data[0].protocol == "ldap"
+    assert page.to_dict() == document
+
+
+# -- nullable references (oneOf [$ref, null]) ----------------------------------------------
+
+
+def test_nullable_reference_as_oneof_with_null(mini_client: ModuleType) -> None:
+    """`oneOf: [$ref, {type: null}]` gives `UserRef | None`, parsed both ways."""
+    from mini_client.models.user import User
+    from mini_client.models.user_ref import UserRef
+
+    assert User.from_dict({**USER, "manager": None}).manager is None
+    managed = User.from_dict({**USER, "manager": {"id": "usr_0"}})
+    assert isinstance(managed.manager, UserRef)
+    assert managed.to_dict()["manager"] == {"id": "usr_0"}
+
+
+def test_nullable_reference_rejects_garbage(mini_client: ModuleType) -> None:
+    """A malformed nested object raises instead of being returned raw as if it were a model."""
+    from mini_client.models.user import User
+
+    with pytest.raises(TypeError):
+        User.from_dict({**USER, "manager": "usr_0"})
+    with pytest.raises(KeyError):
+        User.from_dict({**USER, "manager": {"email": "no id"}})
+
+
+# -- the client (client.py.jinja) ---------------------------------------------------------
+
+
+def test_default_timeout_is_not_none(mini_client: ModuleType) -> None:
+    """Clients get a 30 s timeout (5 s to connect) unless told otherwise (stock: none at all)."""
+    from mini_client.client import DEFAULT_TIMEOUT, AuthenticatedClient, Client
+
+    assert httpx.Timeout(30.0, connect=5.0) == DEFAULT_TIMEOUT
+    for client in (
+        Client(base_url="https://t"),
+        AuthenticatedClient(base_url="https://t", token="x"),
+    ):
+        assert client.get_async_httpx_client().timeout == httpx.Timeout(30.0, connect=5.0)
+        assert client.get_httpx_client().timeout == httpx.Timeout(30.0, connect=5.0)
+
+
+def test_explicit_none_timeout_disables_it(mini_client: ModuleType) -> None:
+    """`timeout=None` still means no timeout, as httpx has it."""
+    from mini_client.client import Client
+
+    client = Client(base_url="https://t", timeout=None)
+    assert client.get_async_httpx_client().timeout == httpx.Timeout(None)
+
+
+def test_set_async_httpx_client_keeps_the_token(mini_client: ModuleType) -> None:
+    """A client set with set_async_httpx_client still sends the token (stock: it did not)."""
+    from mini_client.api.users import get_user
+    from mini_client.client import AuthenticatedClient
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": USER, "meta": {}})
+
+    async def scenario() -> Any:
+        http = httpx.AsyncClient(base_url="https://t", transport=httpx.MockTransport(handler))
+        client = AuthenticatedClient(base_url="https://t", token="tok").set_async_httpx_client(http)
+        async with client:
+            return await get_user.asyncio(user_id="usr_1", client=client)
+
+    envelope = asyncio.run(scenario())
+    assert envelope.data.id == "usr_1"
+    assert seen[0].headers["Authorization"] == "Bearer tok"
+
+
+def test_authenticated_client_does_not_mutate_the_callers_headers(mini_client: ModuleType) -> None:
+    """The token header is added to the client's copy, not to the dict the caller passed."""
+    from mini_client.client import AuthenticatedClient
+
+    headers = {"X-Trace": "1"}
+    client = AuthenticatedClient(base_url="https://t", token="tok", headers=headers)
+    assert client.get_async_httpx_client().headers["Authorization"] == "Bearer tok"
+    assert headers == {"X-Trace": "1"}
+
+
+# -- bodies -------------------------------------------------------------------------------
+
+
+def test_form_encoded_body(mini_client: ModuleType) -> None:
+    """The token endpoint sends its body form-encoded."""
+    from mini_client.api.oauth2 import request_token
+    from mini_client.models.token_request import TokenRequest
+    from mini_client.models.token_request_grant_type import TokenRequestGrantType
+
+    body = TokenRequest(grant_type=TokenRequestGrantType.CLIENT_CREDENTIALS, scope="users:read")
+    kwargs = request_token._get_kwargs(body=body)
+    assert kwargs["data"] == {"grant_type": "client_credentials", "scope": "users:read"}
+    assert kwargs["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+
+
+def test_datetimes_parse_without_dateutil(mini_client: ModuleType) -> None:
+    """RFC 3339 timestamps with `Z` parse (0.29.1 uses datetime.fromisoformat)."""
+    from mini_client.models.user import User
+
+    user = User.from_dict({**USER, "created_at": "2024-05-01T10:00:00Z"})
+    assert user.created_at == datetime.datetime(2024, 5, 1, 10, tzinfo=datetime.UTC)
+
+
+# -- lazy imports (models_init.py.jinja) ----------------------------------------------------
+
+
+def _modules_after(root: Path, statement: str) -> set[str]:
+    code = f"{statement}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(json.loads(result.stdout))
+
+
+def test_importing_one_endpoint_does_not_import_every_model(
+    mini_client: ModuleType, mini_root: Path
+) -> None:
+    """`api.users.get_user` loads the models it uses, not the rest."""
+    loaded = _modules_after(mini_root, "import mini_client.api.users.get_user")
+    models = {
+        m.removeprefix("mini_client.models.") for m in loaded if m.startswith("mini_client.models.")
+    }
+    assert {"user_envelope", "error"} <= models
+    assert models <= {
+        "user_envelope",
+        "user",
+        "user_status",
+        "user_ref",
+        "meta",
+        "error",
+        "error_code",
+    }
+    assert "mini_client.models.federation_connection_list" not in loaded
+    assert "mini_client.facade" not in loaded
+
+
+def test_importing_the_package_and_facade_imports_no_model(
+    mini_client: ModuleType, mini_root: Path
+) -> None:
+    """The package, its models package and the facade import no model module."""
+    loaded = _modules_after(mini_root, "import mini_client.models, mini_client.facade")
+    assert not [m for m in loaded if m.startswith("mini_client.models.")]
+    assert not [m for m in loaded if m.startswith("mini_client.api.")]
+
+
+def test_models_package_attributes_load_on_access(mini_client: ModuleType) -> None:
+    """`from pkg.models import X` still works, through the lazy `__getattr__`."""
+    import mini_client.models as models
+
+    assert models.UserStatus("active") == "active"
+    assert "UserList" in dir(models)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        models.Nope  # noqa: B018
+
+
+def test_package_and_endpoint_import_neither_attrs_nor_the_client(
+    mini_client: ModuleType, mini_root: Path
+) -> None:
+    """Models are dataclasses and the client loads on use: attrs stays out of the import."""
+    loaded = _modules_after(mini_root, "import mini_client, mini_client.api.users.get_user")
+    assert "attrs" not in loaded
+    assert "mini_client.client" not in loaded
+    assert mini_client.Client.__name__ == "Client"  # still importable from the package
