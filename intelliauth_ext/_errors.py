@@ -15,6 +15,8 @@ The tree::
     │   ├── RateLimitError                  429 (.retry_after)
     │   └── InternalServerError             5xx
     ├── APIResponseValidationError          a 2xx body that does not match the contract
+    ├── PaginationError                     a list that can not be paged (repeated cursor)
+    ├── InsecureURLError (also ValueError)  a tenant URL that is not https:// nor loopback
     ├── OAuthError                          an RFC 6749 error (.error, .error_description)
     │   ├── InvalidRequestError             invalid_request
     │   ├── InvalidClientError              invalid_client
@@ -22,7 +24,8 @@ The tree::
     │   ├── UnauthorizedClientError         unauthorized_client
     │   ├── UnsupportedGrantTypeError       unsupported_grant_type
     │   ├── InvalidScopeError               invalid_scope
-    │   └── AccessDeniedError               access_denied
+    │   ├── AccessDeniedError               access_denied
+    │   └── InvalidCallbackError            a sign-in callback failed a check (.check): state ...
     └── TokenValidationError                a JWT failed a verification check (.check)
 
 Status errors are picked by HTTP status, not by the envelope's ``error`` code, so a
@@ -50,14 +53,17 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "InsecureURLError",
     "IntelliAuthError",
     "InternalServerError",
+    "InvalidCallbackError",
     "InvalidClientError",
     "InvalidGrantError",
     "InvalidRequestError",
     "InvalidScopeError",
     "NotFoundError",
     "OAuthError",
+    "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
     "TokenValidationError",
@@ -195,6 +201,14 @@ class APIResponseValidationError(IntelliAuthError):
         self.request_id = response.headers.get(REQUEST_ID_HEADER)
 
 
+class PaginationError(IntelliAuthError):
+    """A list can not be paged: the server repeated a cursor, or there is no next page."""
+
+
+class InsecureURLError(IntelliAuthError, ValueError):
+    """A URL that would send credentials in clear text: not ``https://`` and not loopback."""
+
+
 class OAuthError(IntelliAuthError):
     """An OAuth 2.0 error (RFC 6749 section 5.2, or an ``error=`` redirect, section 4.1.2.1).
 
@@ -251,12 +265,31 @@ class AccessDeniedError(OAuthError):
     """``access_denied``: the resource owner or the server refused the request."""
 
 
+class InvalidCallbackError(OAuthError):
+    """An authorization callback (RFC 6749 section 4.1.2) that must not be trusted.
+
+    The sign-in has to start over. ``error`` is ``invalid_callback``.
+
+    Attributes:
+        check: Which check failed: ``state`` (missing, or not the one this browser
+            session started), ``replay`` (unknown, or already used), ``expiry`` (the sign-in
+            took longer than the state's lifetime), ``issuer`` (RFC 9207 ``iss`` mismatch),
+            ``code`` (no code) or ``format`` (a parameter given twice).
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__("invalid_callback", message)
+        self.check = check
+        self.message = message
+
+
 class TokenValidationError(IntelliAuthError):
     """A token failed verification.
 
     Attributes:
         check: Which check failed: ``signature``, ``algorithm``, ``issuer``, ``audience``,
-            ``expiry``, ``not_before``, ``nonce``, ``scope``, ``key`` or ``format``.
+            ``expiry``, ``not_before``, ``issued_at``, ``nonce``, ``scope``, ``key``,
+            ``type`` or ``format``.
     """
 
     def __init__(self, check: str, message: str) -> None:

@@ -1,0 +1,401 @@
+"""``IntelliAuth``: the one client object, built on the generated facade.
+
+::
+
+    async with IntelliAuth(tenant_url, client_id=..., client_secret=...) as client:
+        user = await client.users.get("usr_01")
+        async for u in client.users.list(limit=100):
+            ...
+
+The client owns configuration (tenant URL, auth, timeout, retries, headers) and an
+``httpx.AsyncClient``; the ``Invoker`` (``_invoker.py``) sends the facade's operations
+with it. Resource attributes (``client.users``, ``client.groups``, ...) come from the
+generated ``intelliauth_client.facade.Resources``, built on first use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+import httpx
+
+from intelliauth_ext._errors import InsecureURLError
+from intelliauth_ext._invoker import Invoker
+from intelliauth_ext._logging import configure_from_env, install_redaction_filters, redact_url
+from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
+from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, resolve_timeout
+from intelliauth_ext._transport import LazyDefaultTransport
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from intelliauth_client.facade import Resources
+
+    # Type checkers see every resource attribute of the generated facade on the client;
+    # at run time the client subclasses nothing generated and forwards to a Resources.
+    _ResourceAttributes = Resources
+else:
+    _ResourceAttributes = object
+
+__all__ = ["IntelliAuth", "validate_tenant_url"]
+
+TOKEN_PATH: Final = "/oauth2/token"  # noqa: S105 - a path
+ENV_TENANT_URL: Final = "INTELLIAUTH_TENANT_URL"
+ENV_CLIENT_ID: Final = "INTELLIAUTH_CLIENT_ID"
+ENV_CLIENT_SECRET: Final = "INTELLIAUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
+ENV_AUDIENCE: Final = "INTELLIAUTH_AUDIENCE"
+ENV_SCOPES: Final = "INTELLIAUTH_SCOPES"
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("intelliauth")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
+        version = "0"
+    return f"intelliauth-python/{version}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_tenant_url(tenant_url: str | httpx.URL) -> httpx.URL:
+    """Check and normalise a tenant URL.
+
+    Args:
+        tenant_url: ``https://<tenant>.<domain>`` (a path prefix is allowed); ``http://``
+            only for loopback hosts (127.0.0.0/8, ::1, localhost), for local sandboxes.
+
+    Returns:
+        The URL without a trailing slash.
+
+    Raises:
+        InsecureURLError: The URL is not ``https://`` and not loopback ``http://``.
+        ValueError: The URL has no host, or has credentials, a query or a fragment.
+    """
+    try:
+        url = httpx.URL(tenant_url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a valid tenant URL: {exc}") from exc
+    if url.scheme == "http" and url.host and _is_loopback(url.host):
+        pass
+    elif url.scheme != "https":
+        raise InsecureURLError(
+            f"the tenant URL must start with https:// (got {redact_url(url)!r}); plain http "
+            "would send client secrets and tokens in clear text, and is only accepted for "
+            "loopback hosts (127.0.0.1, ::1, localhost)"
+        )
+    if not url.host:
+        raise ValueError(f"the tenant URL has no host: {redact_url(url)!r}")
+    if url.userinfo:
+        raise ValueError("the tenant URL must not carry credentials; use client_id/client_secret")
+    if url.query or url.fragment:
+        raise ValueError(f"the tenant URL must not have a query or fragment: {redact_url(url)!r}")
+    return url.copy_with(path=url.path.rstrip("/") or "/")
+
+
+def _normalise_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
+    if isinstance(scopes, str):
+        scopes = scopes.replace(",", " ").split()
+    return tuple(scope for scope in scopes if scope)
+
+
+def _client_credentials(
+    token_url: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    audience: str | None,
+    scopes: tuple[str, ...],
+) -> httpx.Auth:
+    """The client-credentials token manager of ``intelliauth_ext._auth``, imported lazily."""
+    from intelliauth_ext._auth import ClientCredentials
+
+    auth: httpx.Auth = ClientCredentials(
+        token_url, client_id, client_secret, audience=audience, scopes=scopes
+    )
+    return auth
+
+
+class IntelliAuth(_ResourceAttributes):
+    """The IntelliAuth API client: one object, every operation, safe defaults.
+
+    Args:
+        tenant_url: Your tenant, e.g. ``https://acme.intelliauth.io``.
+        client_id: With ``client_secret``: authenticate with the client-credentials grant.
+        client_secret: The client's secret; never logged nor shown in ``repr``.
+        audience: The ``audience`` to request tokens for (client credentials only).
+        scopes: The scopes to request (client credentials only).
+        auth: Any ``httpx.Auth`` instead of client credentials (a token manager of
+            ``intelliauth_ext``, or your own).
+        http_client: Your own ``httpx.AsyncClient`` (proxies, certificates, mounts). It is
+            not closed by ``aclose()``; ``auth`` is still applied to every request.
+        transport: An ``httpx`` transport for the client's own ``AsyncClient``.
+        timeout: Seconds, an ``httpx.Timeout``, or None for no limit; defaults to 30 s
+            per attempt with 5 s to connect.
+        max_retries: Retries of a failed attempt (see ``_retries``); 0 disables them.
+        default_headers: Headers sent with every request.
+
+    Raises:
+        InsecureURLError: A tenant URL that is not https (except loopback hosts).
+        ValueError: Conflicting or incomplete credentials.
+    """
+
+    def __init__(
+        self,
+        tenant_url: str | httpx.URL,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        audience: str | None = None,
+        scopes: Iterable[str] | str = (),
+        auth: httpx.Auth | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self._closed = True  # until the pool exists, so a failed __init__ does not warn
+        self._owns_http_client = False
+        configure_from_env()
+        install_redaction_filters()
+
+        self._tenant_url = validate_tenant_url(tenant_url)
+        scope_tuple = _normalise_scopes(scopes)
+        if http_client is not None and transport is not None:
+            raise ValueError("pass either http_client= or transport=, not both")
+        if auth is not None and (client_id is not None or client_secret is not None):
+            raise ValueError("pass either auth= or client_id=/client_secret=, not both")
+        if (client_id is None) != (client_secret is None):
+            raise ValueError("client_id and client_secret must be given together")
+        if client_id is None and (audience is not None or scope_tuple):
+            raise ValueError("audience= and scopes= apply to client_id/client_secret only")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+
+        self._owns_auth = False
+        if client_id is not None and client_secret is not None:
+            auth = _client_credentials(
+                str(self._tenant_url).rstrip("/") + TOKEN_PATH,
+                client_id,
+                client_secret,
+                audience=audience,
+                scopes=scope_tuple,
+            )
+            self._owns_auth = True
+        self._auth = auth
+        self._client_id = client_id
+        self._timeout = resolve_timeout(timeout, default=DEFAULT_TIMEOUT)
+        self._max_retries = max_retries
+        self._headers = httpx.Headers({"User-Agent": _user_agent()})
+        self._headers.update(default_headers or {})
+
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                transport=transport if transport is not None else LazyDefaultTransport(),
+                timeout=self._timeout,
+                follow_redirects=False,
+            )
+            self._owns_http_client = True
+        self._http_client = http_client
+        self._is_copy = False
+        self._resources: Resources | None = None
+        self._invoker = self._make_invoker()
+        self._closed = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> IntelliAuth:
+        """A client configured from ``INTELLIAUTH_*`` environment variables.
+
+        Reads ``INTELLIAUTH_TENANT_URL`` (required), ``INTELLIAUTH_CLIENT_ID``,
+        ``INTELLIAUTH_CLIENT_SECRET``, ``INTELLIAUTH_AUDIENCE`` and
+        ``INTELLIAUTH_SCOPES`` (space- or comma-separated).
+
+        Args:
+            environ: Where to read from; ``os.environ`` by default.
+            **options: Other keyword arguments of ``IntelliAuth`` (they win over the
+                environment).
+
+        Raises:
+            ValueError: ``INTELLIAUTH_TENANT_URL`` is missing.
+        """
+        env = os.environ if environ is None else environ
+        tenant_url = env.get(ENV_TENANT_URL, "").strip()
+        if not tenant_url:
+            raise ValueError(f"{ENV_TENANT_URL} is not set")
+        settings: dict[str, Any] = {}
+        for name, key in (
+            ("client_id", ENV_CLIENT_ID),
+            ("client_secret", ENV_CLIENT_SECRET),
+            ("audience", ENV_AUDIENCE),
+            ("scopes", ENV_SCOPES),
+        ):
+            value = env.get(key, "").strip()
+            if value:
+                settings[name] = value
+        if "auth" in options:
+            settings.pop("client_id", None)
+            settings.pop("client_secret", None)
+        settings.update(options)
+        return cls(tenant_url, **settings)
+
+    def _make_invoker(self) -> Invoker:
+        return Invoker(
+            http_client=self._http_client,
+            auth=self._auth,
+            base_url=self._tenant_url,
+            timeout=self._timeout,
+            max_retries=self._max_retries,
+            headers=self._headers,
+        )
+
+    # -- configuration ---------------------------------------------------------------
+
+    @property
+    def tenant_url(self) -> httpx.URL:
+        """The tenant URL every request goes to."""
+        return self._tenant_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The timeouts of every attempt."""
+        return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed attempt is repeated."""
+        return self._max_retries
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` requests go through (shared by ``with_options`` copies)."""
+        return self._http_client
+
+    @property
+    def invoker(self) -> Invoker:
+        """The object that sends the facade's operations."""
+        return self._invoker
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``aclose()`` was called."""
+        return self._closed
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with other options, sharing this client's connection pool and auth.
+
+        The copy does not own the pool: closing it does nothing, closing the original
+        closes the pool for both.
+
+        Args:
+            timeout: The copy's timeout (``NOT_GIVEN``: keep this client's).
+            max_retries: The copy's retries (``NOT_GIVEN``: keep this client's).
+            default_headers: Headers added to this client's default headers.
+        """
+        new_timeout = resolve_timeout(timeout, default=self._timeout)
+        new_retries = self._max_retries if isinstance(max_retries, NotGiven) else max_retries
+        if new_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {new_retries}")
+        headers = httpx.Headers(self._headers)
+        headers.update(default_headers or {})
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy._owns_http_client = False
+        copy._owns_auth = False
+        copy._timeout = new_timeout
+        copy._max_retries = new_retries
+        copy._headers = headers
+        copy._is_copy = True
+        copy._resources = None
+        copy._invoker = copy._make_invoker()
+        return copy
+
+    # -- resources -------------------------------------------------------------------
+
+    def _facade(self) -> Resources:
+        """The generated facade's resources, bound to this client (built on first use)."""
+        if self._resources is None:
+            from intelliauth_client.facade import Resources
+
+            self._resources = Resources(self._invoker)
+        return self._resources
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names not found normally: the facade's resource attributes
+        # (``users``, ``groups``, ... and ``resources``, the ReBAC resources).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._facade(), name)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connection pool (when this client created it). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._owns_http_client:
+                await self._http_client.aclose()
+        finally:
+            aclose_auth = getattr(self._auth, "aclose", None) if self._owns_auth else None
+            if aclose_auth is not None:
+                await aclose_auth()
+
+    async def __aenter__(self) -> Self:
+        if self._closed:
+            raise RuntimeError("this IntelliAuth client is closed")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        # __dict__ lookups: __init__ may have failed half-way, and __getattr__ must not run.
+        state = self.__dict__
+        if state.get("_owns_http_client") and not state.get("_closed", True):
+            warnings.warn(
+                f"{self!r} was garbage-collected without being closed; use "
+                "'async with IntelliAuth(...)' or 'await client.aclose()'",
+                ResourceWarning,
+                stacklevel=1,
+                source=self,
+            )
+
+    def __repr__(self) -> str:
+        state = self.__dict__
+        auth = state.get("_auth")
+        parts = [repr(str(state.get("_tenant_url", "?")))]
+        if state.get("_client_id") is not None:
+            parts.append(f"client_id={state['_client_id']!r}")
+        parts.append(f"auth={type(auth).__name__ if auth is not None else None}")
+        timeout = state.get("_timeout")
+        if isinstance(timeout, httpx.Timeout):
+            parts.append(f"timeout={timeout.read}")
+        parts.append(f"max_retries={state.get('_max_retries')}")
+        if state.get("_closed"):
+            parts.append("closed")
+        return f"IntelliAuth({', '.join(parts)})"

@@ -1,0 +1,309 @@
+"""The runtime side of the facade seam: build, send, retry, map errors, parse.
+
+``Invoker`` implements the ``Invoker`` protocol of ``intelliauth_client.facade`` (see
+docs/design/facade.md): the generated resource classes hand it an ``Operation`` and the
+endpoint function's keyword arguments, and it does everything else.
+
+Where retries sit: in ``Invoker.send``, around ``httpx.AsyncClient.send(request,
+auth=...)``. Each attempt therefore runs the whole auth flow again: a retry that waited
+out a ``Retry-After`` carries a token that is valid *now* (the token manager refreshes
+one that expired while we slept), and the flow's own "401, refresh once, resend" stays
+inside one attempt instead of being counted as a retry. Retrying in a transport wrapper
+would resend the first attempt's ``Authorization`` header as is, and would not exist at
+all for a user-supplied ``http_client`` whose transport we do not own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol
+
+import anyio
+import httpx
+
+from intelliauth_ext import _retries
+from intelliauth_ext._errors import (
+    REQUEST_ID_HEADER,
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    IntelliAuthError,
+    oauth_error_from_response,
+    status_error_from_response,
+)
+from intelliauth_ext._logging import log_attempt, logger, redact_text
+from intelliauth_ext._pagination import AsyncPaginator, split_list_envelope
+from intelliauth_ext._timeouts import attempt_deadline
+
+__all__ = ["IDEMPOTENCY_KEY_HEADER", "Invoker", "OperationLike"]
+
+IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
+OAUTH_PATH_PREFIX: Final = "/oauth2/"
+_MESSAGE_CHARS: Final = 300
+
+# What the generated `_parse_response` reads from its `client` argument: an undocumented
+# 2xx status then raises `errors.UnexpectedStatus` instead of returning None.
+_PARSE_CONTEXT: Final = types.SimpleNamespace(raise_on_unexpected_status=True)
+
+
+class OperationLike(Protocol):
+    """The fields of the generated ``facade.Operation`` that the runtime reads."""
+
+    @property
+    def operation_id(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def module(self) -> str: ...
+    @property
+    def paginated(self) -> bool: ...
+    @property
+    def idempotency_key(self) -> bool: ...
+
+
+class Invoker:
+    """Sends operations of the generated facade with auth, retries, timeouts and logging.
+
+    Args:
+        http_client: The client that sends (ours or the user's); never closed here.
+        auth: Applied to every request; None to use ``http_client``'s own auth.
+        base_url: The tenant URL every operation path is appended to.
+        timeout: Per-phase timeouts for every attempt.
+        max_retries: Retries after the first attempt (0 disables retrying).
+        headers: Headers added to every request (the caller's per-call headers win).
+    """
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.AsyncClient,
+        auth: httpx.Auth | None,
+        base_url: httpx.URL,
+        timeout: httpx.Timeout,
+        max_retries: int,
+        headers: httpx.Headers,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        self._http = http_client
+        self._auth = auth
+        self._base = str(base_url).rstrip("/")
+        self._timeout = timeout
+        self._deadline = attempt_deadline(timeout)
+        self._max_retries = max_retries
+        self._headers = headers
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        """The per-phase timeouts of every attempt."""
+        return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        """How many times a failed attempt may be repeated."""
+        return self._max_retries
+
+    async def call(self, operation: OperationLike, /, **kwargs: Any) -> Any:
+        """Send ``operation`` and return what its ``_parse_response`` gives for the 2xx answer.
+
+        Raises:
+            APIStatusError: A non-2xx answer (``OAuthError`` for ``/oauth2/*``).
+            APIConnectionError: No answer, after the retries.
+            APIResponseValidationError: A 2xx answer that does not parse.
+        """
+        module = _endpoint_module(operation)
+        response = await self.send(
+            module._get_kwargs(**kwargs), add_idempotency_key=operation.idempotency_key
+        )
+        return _parse(module, response)
+
+    def paginate(self, operation: OperationLike, /, **kwargs: Any) -> AsyncPaginator[Any]:
+        """A paginator over a paginated operation; ``cursor=`` is where it starts."""
+        start_cursor = kwargs.pop("cursor", None)
+        # The generated UNSET is falsy: "no cursor" either way.
+        start = start_cursor if isinstance(start_cursor, str) and start_cursor else None
+
+        async def fetch(cursor: str | None) -> tuple[Sequence[Any], str | None]:
+            call_kwargs = dict(kwargs)
+            if cursor is not None:
+                call_kwargs["cursor"] = cursor
+            module = _endpoint_module(operation)
+            response = await self.send(module._get_kwargs(**call_kwargs))
+            envelope = _parse(module, response)
+            split = split_list_envelope(envelope)
+            if split is None:
+                raise APIResponseValidationError(
+                    f"{operation.method} {operation.path} did not return a list envelope "
+                    f"with data and meta.next_cursor (got {type(envelope).__name__})",
+                    response=response,
+                )
+            return split
+
+        return AsyncPaginator(fetch, start_cursor=start)
+
+    def prepare(
+        self, request_kwargs: Mapping[str, Any], *, add_idempotency_key: bool = False
+    ) -> dict[str, Any]:
+        """Arguments of ``httpx.AsyncClient.build_request`` for a ``_get_kwargs`` output.
+
+        The tenant URL is prefixed, the default headers merged, and, when asked and the
+        caller gave none, an ``Idempotency-Key`` added: one key per call, chosen before the
+        first attempt, so every retry carries it.
+        """
+        kwargs = dict(request_kwargs)
+        method = str(kwargs.pop("method")).upper()
+        path = str(kwargs.pop("url"))
+        if not path.startswith("/"):
+            raise ValueError(f"operation paths are relative to the tenant URL, got {path!r}")
+        headers = httpx.Headers(self._headers)
+        headers.update(kwargs.pop("headers", None) or {})
+        if add_idempotency_key and IDEMPOTENCY_KEY_HEADER not in headers:
+            headers[IDEMPOTENCY_KEY_HEADER] = str(uuid.uuid4())
+        return {
+            **kwargs,
+            "method": method,
+            "url": self._base + path,
+            "headers": headers,
+            "timeout": self._timeout,
+        }
+
+    async def send(
+        self, request_kwargs: Mapping[str, Any], *, add_idempotency_key: bool = False
+    ) -> httpx.Response:
+        """Send a request built from ``_get_kwargs`` output, retrying per ``_retries``.
+
+        Each attempt sends a fresh ``httpx.Request`` built from the same arguments (the
+        auth flow writes its header into the request it is given).
+
+        Returns:
+            The 2xx response, its body read.
+
+        Raises:
+            APIStatusError: A non-2xx answer (``OAuthError`` for ``/oauth2/*``).
+            APIConnectionError: No answer, after the retries.
+        """
+        prepared = self.prepare(request_kwargs, add_idempotency_key=add_idempotency_key)
+        has_key = IDEMPOTENCY_KEY_HEADER in prepared["headers"]
+        max_attempts = self._max_retries + 1
+        for attempt in range(1, max_attempts + 1):
+            request = self._http.build_request(**prepared)
+            started = anyio.current_time()
+            try:
+                response = await self._send_once(request)
+            except (httpx.TransportError, TimeoutError) as exc:
+                _log(request, type(exc).__name__, None, attempt, max_attempts, started)
+                retryable = _retries.should_retry(
+                    request.method, exc, has_idempotency_key=has_key, url=request.url
+                )
+                if attempt < max_attempts and retryable:
+                    await self._wait(request, attempt, _retries.retry_delay(attempt), exc)
+                    continue
+                raise _connection_error(exc, request) from exc
+            except httpx.RequestError as exc:  # decoding errors, too many redirects
+                _log(request, type(exc).__name__, None, attempt, max_attempts, started)
+                raise _connection_error(exc, request) from exc
+
+            request_id = response.headers.get(REQUEST_ID_HEADER)
+            _log(request, response.status_code, request_id, attempt, max_attempts, started)
+            if response.is_success:
+                return response
+            retryable = _retries.should_retry(
+                request.method,
+                response.status_code,
+                has_idempotency_key=has_key,
+                url=request.url,
+            )
+            if attempt < max_attempts and retryable:
+                server_wait = _retries.server_requested_wait(response.headers)
+                if server_wait is None or server_wait <= _retries.MAX_SERVER_WAIT:
+                    delay = _retries.retry_delay(attempt, server_wait=server_wait)
+                    await self._wait(request, attempt, delay, response.status_code)
+                    continue
+                logger.debug(
+                    "not retrying %s %s: the server asked for %.0f s (cap %.0f s)",
+                    request.method,
+                    redact_text(request.url.path),
+                    server_wait,
+                    _retries.MAX_SERVER_WAIT,
+                )
+            raise self._error_for(response)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+        # fail_after(None) is a no-op scope; the deadline covers auth, send and body read.
+        with anyio.fail_after(self._deadline):
+            if self._auth is None:
+                return await self._http.send(request, follow_redirects=False)
+            return await self._http.send(request, auth=self._auth, follow_redirects=False)
+
+    async def _wait(
+        self, request: httpx.Request, attempt: int, delay: float, cause: int | BaseException
+    ) -> None:
+        reason = cause if isinstance(cause, int) else type(cause).__name__
+        logger.debug(
+            "retrying %s %s after %s in %.2f s (retry %d of %d)",
+            request.method,
+            redact_text(request.url.path),
+            reason,
+            delay,
+            attempt,
+            self._max_retries,
+        )
+        await _retries.sleep_before_retry(delay)
+
+    def _error_for(self, response: httpx.Response) -> IntelliAuthError:
+        path = response.request.url.path
+        base_path = httpx.URL(self._base).path.rstrip("/")
+        relative = path[len(base_path) :] if path.startswith(base_path) else path
+        if relative.startswith(OAUTH_PATH_PREFIX):
+            return oauth_error_from_response(response)
+        return status_error_from_response(response)
+
+
+def _endpoint_module(operation: OperationLike) -> Any:
+    """The generated endpoint module of ``operation``, imported on first use."""
+    return importlib.import_module(operation.module)
+
+
+def _parse(module: Any, response: httpx.Response) -> Any:
+    """Parse a 2xx response with the generated parser; any failure is a validation error."""
+    try:
+        return module._parse_response(client=_PARSE_CONTEXT, response=response)
+    except Exception as exc:
+        detail = redact_text(f"{type(exc).__name__}: {exc}")[:_MESSAGE_CHARS]
+        raise APIResponseValidationError(
+            f"the {response.status_code} response to {response.request.method} "
+            f"{response.request.url.path} does not match the contract ({detail})",
+            response=response,
+        ) from exc
+
+
+def _connection_error(exc: Exception, request: httpx.Request) -> APIConnectionError:
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return APITimeoutError(request=request)
+    detail = redact_text(str(exc))[:_MESSAGE_CHARS] or type(exc).__name__
+    return APIConnectionError(f"Connection error: {detail}", request=request)
+
+
+def _log(
+    request: httpx.Request,
+    status: int | str,
+    request_id: str | None,
+    attempt: int,
+    max_attempts: int,
+    started: float,
+) -> None:
+    log_attempt(
+        method=request.method,
+        url=request.url,
+        status=status,
+        request_id=request_id,
+        attempt=attempt,
+        max_attempts=max_attempts,
+        elapsed_seconds=anyio.current_time() - started,
+    )

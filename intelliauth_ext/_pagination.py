@@ -1,0 +1,259 @@
+"""Cursor pagination: ``Page[T]``, ``AsyncPaginator[T]`` and ``paginate()``.
+
+Every list operation of the API takes ``cursor`` and ``limit`` and answers
+``{"data": [...], "meta": {"next_cursor": "..." | null}}``. A paginator fetches pages
+one by one, following ``next_cursor`` until it is null::
+
+    page = await client.users.list(limit=10)      # the first page
+    async for user in client.users.list():        # every user, page after page
+        ...
+    async for page in client.users.list().pages():
+        ...
+
+A server that sends a cursor it already sent would make that loop endless; the
+paginator raises ``PaginationError`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+import httpx
+
+from intelliauth_ext._errors import PaginationError, status_error_from_response
+
+__all__ = ["AsyncPaginator", "Page", "PageFetcher", "paginate", "split_list_envelope"]
+
+T = TypeVar("T")
+
+PageFetcher = Callable[[str | None], Awaitable[tuple[Sequence[T], str | None]]]
+"""Fetches the page at a cursor (None for the first) and returns its items and next cursor."""
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a list: its items and the cursor of the next page.
+
+    Attributes:
+        items: The items of this page, in the server's order.
+        next_cursor: The cursor of the next page, or None on the last page.
+    """
+
+    items: Sequence[T]
+    next_cursor: str | None
+    _fetch: PageFetcher[T] = attrs.field(alias="fetch", repr=False, eq=False)
+    _seen_cursors: frozenset[str] = attrs.field(
+        alias="seen_cursors", default=frozenset(), repr=False, eq=False
+    )
+
+    def has_next_page(self) -> bool:
+        """Whether there is a page after this one."""
+        return self.next_cursor is not None
+
+    async def next_page(self) -> Page[T]:
+        """Fetch the page after this one.
+
+        Raises:
+            PaginationError: On the last page, or when the server repeats a cursor.
+        """
+        if self.next_cursor is None:
+            raise PaginationError("this is the last page; check has_next_page() first")
+        return await _fetch_page(self._fetch, self.next_cursor, self._seen_cursors)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+async def _fetch_page(
+    fetch: PageFetcher[T], cursor: str | None, seen_cursors: frozenset[str]
+) -> Page[T]:
+    seen = seen_cursors if cursor is None else seen_cursors | {cursor}
+    items, next_cursor = await fetch(cursor)
+    if next_cursor is not None and next_cursor in seen:
+        raise PaginationError(
+            f"the server returned the cursor {next_cursor!r} twice; "
+            "stopping instead of looping over the same pages"
+        )
+    return Page(items=items, next_cursor=next_cursor, fetch=fetch, seen_cursors=seen)
+
+
+class _PageIterator(Generic[T]):
+    """Iterates pages from ``start_cursor`` to the last one, or until ``max_items`` items."""
+
+    def __init__(
+        self, fetch: PageFetcher[T], start_cursor: str | None, max_items: int | None
+    ) -> None:
+        self._fetch = fetch
+        self._start_cursor = start_cursor
+        self._remaining = max_items
+        self._page: Page[T] | None = None
+
+    def __aiter__(self) -> _PageIterator[T]:
+        return self
+
+    async def __anext__(self) -> Page[T]:
+        if self._remaining is not None and self._remaining <= 0:
+            raise StopAsyncIteration
+        if self._page is None:
+            page = await _fetch_page(self._fetch, self._start_cursor, frozenset())
+        elif self._page.has_next_page():
+            page = await self._page.next_page()
+        else:
+            raise StopAsyncIteration
+        self._page = page
+        if self._remaining is not None:
+            if len(page.items) >= self._remaining:
+                page = attrs.evolve(page, items=page.items[: self._remaining])
+            self._remaining -= len(page.items)
+        return page
+
+
+class _ItemIterator(Generic[T]):
+    """Iterates the items of every page in turn."""
+
+    def __init__(self, pages: _PageIterator[T]) -> None:
+        self._pages = pages
+        self._items: Sequence[T] = ()
+        self._index = 0
+
+    def __aiter__(self) -> _ItemIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while self._index >= len(self._items):
+            page = await self._pages.__anext__()
+            self._items, self._index = page.items, 0
+        item = self._items[self._index]
+        self._index += 1
+        return item
+
+
+class AsyncPaginator(Generic[T]):
+    """The result of a list call: await it for the first page, or iterate every item.
+
+    Nothing is sent until it is awaited or iterated, and each iteration starts again from
+    the first page.
+
+    Args:
+        fetch: Fetches one page at a cursor.
+        start_cursor: The cursor of the first page to fetch (None: the beginning).
+        max_items: Stop after this many items in total (None: no cap).
+    """
+
+    def __init__(
+        self,
+        fetch: PageFetcher[T],
+        *,
+        start_cursor: str | None = None,
+        max_items: int | None = None,
+    ) -> None:
+        if max_items is not None and max_items < 0:
+            raise ValueError(f"max_items must be >= 0, got {max_items}")
+        self._fetch = fetch
+        self._start_cursor = start_cursor
+        self._max_items = max_items
+
+    @property
+    def max_items(self) -> int | None:
+        """The cap on the number of items iterated, if any."""
+        return self._max_items
+
+    def with_max_items(self, max_items: int | None) -> AsyncPaginator[T]:
+        """A copy of this paginator that stops after ``max_items`` items in total."""
+        return AsyncPaginator(self._fetch, start_cursor=self._start_cursor, max_items=max_items)
+
+    async def first_page(self) -> Page[T]:
+        """Fetch the first page (what awaiting the paginator returns)."""
+        page = await _fetch_page(self._fetch, self._start_cursor, frozenset())
+        if self._max_items is not None and len(page.items) > self._max_items:
+            page = attrs.evolve(page, items=page.items[: self._max_items])
+        return page
+
+    def __await__(self) -> Generator[Any, None, Page[T]]:
+        return self.first_page().__await__()
+
+    def pages(self) -> AsyncIterator[Page[T]]:
+        """Iterate the pages, from the first to the last (or to ``max_items`` items)."""
+        return _PageIterator(self._fetch, self._start_cursor, self._max_items)
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _ItemIterator(_PageIterator(self._fetch, self._start_cursor, self._max_items))
+
+    def __repr__(self) -> str:
+        return f"<AsyncPaginator start_cursor={self._start_cursor!r} max_items={self._max_items}>"
+
+
+def _field(value: Any, name: str) -> Any:
+    """``value.name`` for a model, ``value[name]`` for a mapping, else None."""
+    if isinstance(value, Mapping):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def split_list_envelope(envelope: Any) -> tuple[Sequence[Any], str | None] | None:
+    """``(items, next_cursor)`` from a list envelope (a model or a dict), or None if not one.
+
+    ``next_cursor`` is None when it is null, absent or the generator's ``UNSET``.
+    """
+    items = _field(envelope, "data")
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        return None
+    next_cursor = _field(_field(envelope, "meta"), "next_cursor")
+    if next_cursor is not None and not isinstance(next_cursor, str):
+        # The generator's UNSET is falsy and not a str: a missing cursor.
+        if next_cursor:
+            return None
+        next_cursor = None
+    return items, (next_cursor or None)
+
+
+def paginate(
+    fn: Callable[..., Awaitable[Any]], /, *, max_items: int | None = None, **kwargs: Any
+) -> AsyncPaginator[Any]:
+    """A paginator over any generated list function (``asyncio`` or ``asyncio_detailed``).
+
+    Args:
+        fn: An async function that takes ``cursor=`` and returns a list envelope, or a
+            generated ``Response`` whose ``parsed`` is one.
+        max_items: Stop after this many items in total.
+        **kwargs: Passed to ``fn`` on every call (``client=``, ``limit=``, filters);
+            ``cursor=`` here is the cursor of the first page.
+
+    Returns:
+        An ``AsyncPaginator`` over the items of the ``data`` lists.
+
+    Example::
+
+        from intelliauth_client.api.users import list_users
+
+        async for user in paginate(list_users.asyncio, client=generated_client, limit=100):
+            print(user.email)
+    """
+    start_cursor = kwargs.pop("cursor", None) or None
+
+    async def fetch(cursor: str | None) -> tuple[Sequence[Any], str | None]:
+        call_kwargs = dict(kwargs)
+        if cursor is not None:
+            call_kwargs["cursor"] = cursor
+        result = await fn(**call_kwargs)
+        status_code = getattr(result, "status_code", None)
+        if isinstance(status_code, int) and hasattr(result, "parsed"):
+            if not 200 <= status_code < 300:
+                raw = httpx.Response(
+                    status_code,
+                    headers=getattr(result, "headers", None),
+                    content=getattr(result, "content", b""),
+                )
+                raise status_error_from_response(raw)
+            result = result.parsed
+        split = split_list_envelope(result)
+        if split is None:
+            raise PaginationError(
+                f"{getattr(fn, '__qualname__', fn)!r} did not return a list envelope "
+                f"({{data: [...], meta: {{next_cursor}}}}), got {type(result).__name__}"
+            )
+        return split
+
+    return AsyncPaginator(fetch, start_cursor=start_cursor, max_items=max_items)

@@ -1,0 +1,179 @@
+"""When to retry a request and how long to wait first: small pure functions.
+
+The policy:
+
+* retried outcomes: connection errors, timeouts, and the statuses 408, 429, 500, 502,
+  503 and 504;
+* retried methods: GET, HEAD, PUT, DELETE and OPTIONS (idempotent by RFC 9110 section
+  9.2.2), and POST or PATCH only when the request carries an ``Idempotency-Key``, so the
+  server can tell a retry from a second create;
+* never retried: ``/oauth2/token`` answering 400 or 401 (the grant or the client
+  credentials are wrong; repeating the request can only burn a one-time code or trip
+  refresh-token reuse detection);
+* the wait before retry ``n`` (1-based) is the server's ``Retry-After`` or
+  ``X-RateLimit-Reset`` when it sent one (up to ``max_server_wait``, 60 s by default; a
+  longer wait is not slept through, the error is raised at once), else exponential
+  backoff with full jitter::
+
+      delay(n) = uniform(0, min(max_delay, initial_delay * 2 ** (n - 1)))
+
+  with ``initial_delay`` 0.5 s and ``max_delay`` 8 s: at most 0.5 s, 1 s, 2 s, 4 s, 8 s,
+  8 s ... ("Exponential Backoff And Jitter", AWS Architecture Blog, 2015).
+
+Tests switch sleeping off with ``set_testing(True)``: delays are still computed and
+logged, but ``sleep_before_retry`` returns at once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Final
+
+import anyio
+import anyio.lowlevel
+import httpx
+
+from intelliauth_ext._errors import parse_retry_after
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "INITIAL_RETRY_DELAY",
+    "MAX_RETRY_DELAY",
+    "MAX_SERVER_WAIT",
+    "RETRYABLE_STATUSES",
+    "is_testing",
+    "parse_rate_limit_reset",
+    "retry_delay",
+    "server_requested_wait",
+    "set_testing",
+    "should_retry",
+    "sleep_before_retry",
+]
+
+DEFAULT_MAX_RETRIES: Final = 2
+INITIAL_RETRY_DELAY: Final = 0.5
+MAX_RETRY_DELAY: Final = 8.0
+MAX_SERVER_WAIT: Final = 60.0
+RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+KEYED_METHODS: Final = frozenset({"POST", "PATCH"})
+TOKEN_ENDPOINT_PATH: Final = "/oauth2/token"  # noqa: S105 - a path
+_EPOCH_THRESHOLD: Final = 1_000_000_000.0  # X-RateLimit-Reset above this is a Unix time
+
+_testing = False
+
+
+def set_testing(enabled: bool) -> None:
+    """Turn the test mode on or off: in test mode ``sleep_before_retry`` never sleeps."""
+    global _testing
+    _testing = enabled
+
+
+def is_testing() -> bool:
+    """Whether the test mode is on."""
+    return _testing
+
+
+def _is_retryable_outcome(outcome: int | BaseException) -> bool:
+    if isinstance(outcome, BaseException):
+        # TimeoutException and every TransportError (connect, read, write, protocol);
+        # TimeoutError is what an overall deadline (anyio.fail_after) raises.
+        return isinstance(outcome, httpx.TransportError | TimeoutError)
+    return outcome in RETRYABLE_STATUSES
+
+
+def should_retry(
+    method: str,
+    outcome: int | BaseException,
+    *,
+    has_idempotency_key: bool,
+    url: httpx.URL | str,
+) -> bool:
+    """Whether a request that ended in ``outcome`` may be sent again.
+
+    Args:
+        method: The HTTP method.
+        outcome: The response status, or the exception the attempt raised.
+        has_idempotency_key: Whether the request carries an ``Idempotency-Key`` header.
+        url: The request URL (absolute or a path).
+
+    Returns:
+        True when the outcome is transient and repeating the request is safe.
+    """
+    path = httpx.URL(url).path if isinstance(url, str) else url.path
+    if path.rstrip("/").endswith(TOKEN_ENDPOINT_PATH) and outcome in (400, 401):
+        return False
+    if not _is_retryable_outcome(outcome):
+        return False
+    method = method.upper()
+    if method in IDEMPOTENT_METHODS:
+        return True
+    return method in KEYED_METHODS and has_idempotency_key
+
+
+def retry_delay(
+    retry_number: int,
+    *,
+    server_wait: float | None = None,
+    initial_delay: float = INITIAL_RETRY_DELAY,
+    max_delay: float = MAX_RETRY_DELAY,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """Seconds to wait before retry number ``retry_number`` (1 for the first retry).
+
+    ``server_wait`` (what the server asked for, already checked against the cap) wins;
+    otherwise ``uniform(0, min(max_delay, initial_delay * 2 ** (retry_number - 1)))``.
+
+    Args:
+        retry_number: 1 for the first retry, 2 for the second, ...
+        server_wait: Seconds from ``Retry-After`` / ``X-RateLimit-Reset``, if any.
+        initial_delay: The cap of the first backoff.
+        max_delay: The cap of every backoff.
+        uniform: The jitter source, for tests.
+
+    Returns:
+        A non-negative number of seconds.
+    """
+    if server_wait is not None:
+        return max(0.0, server_wait)
+    exponent = min(max(retry_number - 1, 0), 32)  # 2**32 * anything exceeds any sane cap
+    ceiling = min(max_delay, initial_delay * 2.0**exponent)
+    return max(0.0, uniform(0.0, ceiling))
+
+
+def parse_rate_limit_reset(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+    """Seconds until ``X-RateLimit-Reset``, or None when absent or unreadable.
+
+    The header is read as a Unix time when it is larger than 10**9 (as GitHub sends it),
+    and as a number of seconds from now otherwise (as the IETF RateLimit draft does).
+    """
+    raw = headers.get("x-ratelimit-reset")
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    if value > _EPOCH_THRESHOLD:
+        value -= time.time() if now is None else now
+    return max(0.0, value)
+
+
+def server_requested_wait(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: ``Retry-After`` first, then ``X-RateLimit-Reset``."""
+    wait = parse_retry_after(headers, now=now)
+    if wait is None:
+        wait = parse_rate_limit_reset(headers, now=now)
+    return wait
+
+
+async def sleep_before_retry(seconds: float) -> None:
+    """Sleep ``seconds`` before a retry; in test mode only yield to the event loop."""
+    if _testing:
+        await anyio.lowlevel.checkpoint()
+        return
+    await anyio.sleep(seconds)

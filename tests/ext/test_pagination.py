@@ -1,0 +1,237 @@
+"""Tests for intelliauth_ext._pagination: pages, paginators and paginate()."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from intelliauth_ext import InternalServerError, NotFoundError
+from intelliauth_ext._errors import PaginationError
+from intelliauth_ext._pagination import AsyncPaginator, Page, paginate, split_list_envelope
+
+from .fakes import UNSET, ListMeta, User, UserList
+
+pytestmark = pytest.mark.anyio
+
+PAGES: dict[str | None, tuple[list[int], str | None]] = {
+    None: ([1, 2, 3], "c2"),
+    "c2": ([4, 5, 6], "c3"),
+    "c3": ([7, 8], None),
+}
+
+
+class FakeServer:
+    """Pages keyed by cursor; counts fetches."""
+
+    def __init__(self, pages: dict[str | None, tuple[list[int], str | None]] = PAGES) -> None:
+        self.pages = pages
+        self.cursors: list[str | None] = []
+
+    async def fetch(self, cursor: str | None) -> tuple[Sequence[int], str | None]:
+        self.cursors.append(cursor)
+        return self.pages[cursor]
+
+
+async def test_awaiting_gives_the_first_page() -> None:
+    """Awaiting a paginator fetches and returns the first page only."""
+    server = FakeServer()
+    page = await AsyncPaginator(server.fetch)
+    assert isinstance(page, Page)
+    assert list(page.items) == [1, 2, 3]
+    assert page.next_cursor == "c2"
+    assert page.has_next_page()
+    assert server.cursors == [None]
+
+
+async def test_next_page_follows_the_cursor_to_the_end() -> None:
+    """next_page() follows next_cursor; the last page has no next page."""
+    server = FakeServer()
+    page = await AsyncPaginator(server.fetch)
+    second = await page.next_page()
+    third = await second.next_page()
+    assert list(third.items) == [7, 8]
+    assert not third.has_next_page()
+    with pytest.raises(PaginationError, match="last page"):
+        await third.next_page()
+    assert server.cursors == [None, "c2", "c3"]
+
+
+async def test_iteration_yields_every_item_of_three_pages_once() -> None:
+    """async for over a paginator yields every item of every page exactly once."""
+    server = FakeServer()
+    items = [item async for item in AsyncPaginator(server.fetch)]
+    assert items == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert server.cursors == [None, "c2", "c3"]
+
+
+async def test_pages_iterates_pages() -> None:
+    """pages() yields each page once, in order, and stops on a null cursor."""
+    server = FakeServer()
+    pages = [list(page.items) async for page in AsyncPaginator(server.fetch).pages()]
+    assert pages == [[1, 2, 3], [4, 5, 6], [7, 8]]
+
+
+async def test_each_iteration_starts_again() -> None:
+    """Iterating a paginator twice fetches from the first page twice."""
+    server = FakeServer()
+    paginator = AsyncPaginator(server.fetch)
+    first = [item async for item in paginator]
+    second = [item async for item in paginator]
+    assert first == second
+    assert server.cursors == [None, "c2", "c3", None, "c2", "c3"]
+
+
+async def test_max_items_caps_items_and_fetches() -> None:
+    """max_items stops the iteration and fetches no page beyond the cap."""
+    server = FakeServer()
+    items = [item async for item in AsyncPaginator(server.fetch, max_items=4)]
+    assert items == [1, 2, 3, 4]
+    assert server.cursors == [None, "c2"]
+
+
+async def test_max_items_truncates_pages_and_first_page() -> None:
+    """max_items also trims pages() and the awaited first page."""
+    server = FakeServer()
+    paginator = AsyncPaginator(server.fetch).with_max_items(2)
+    assert paginator.max_items == 2
+    pages = [list(page.items) async for page in paginator.pages()]
+    assert pages == [[1, 2]]
+    assert list((await paginator).items) == [1, 2]
+
+
+async def test_max_items_zero_fetches_nothing() -> None:
+    """max_items=0 yields nothing and sends nothing."""
+    server = FakeServer()
+    assert [item async for item in AsyncPaginator(server.fetch, max_items=0)] == []
+    assert server.cursors == []
+    with pytest.raises(ValueError, match="max_items"):
+        AsyncPaginator(server.fetch, max_items=-1)
+
+
+async def test_start_cursor() -> None:
+    """A start cursor begins the iteration at that page."""
+    server = FakeServer()
+    items = [item async for item in AsyncPaginator(server.fetch, start_cursor="c3")]
+    assert items == [7, 8]
+
+
+async def test_repeated_cursor_fails_instead_of_looping() -> None:
+    """A server that sends a cursor it already sent raises PaginationError."""
+    looping = FakeServer({None: ([1], "a"), "a": ([2], "b"), "b": ([3], "a")})
+    with pytest.raises(PaginationError, match="'a' twice"):
+        _ = [item async for item in AsyncPaginator(looping.fetch)]
+    assert looping.cursors == [None, "a", "b"]
+
+
+async def test_same_cursor_twice_in_a_row_fails() -> None:
+    """A page whose next_cursor is the cursor that fetched it raises PaginationError."""
+    stuck = FakeServer({None: ([1], "a"), "a": ([2], "a")})
+    page = await AsyncPaginator(stuck.fetch)
+    with pytest.raises(PaginationError):
+        await page.next_page()
+
+
+def test_split_list_envelope_reads_models_and_dicts() -> None:
+    """Items and next cursor are read from generated models and plain dicts alike."""
+    user = User("usr_1", "a@example.com", "active")
+    assert split_list_envelope(UserList([user], ListMeta("n"))) == ([user], "n")
+    assert split_list_envelope(UserList([user], ListMeta(UNSET))) == ([user], None)
+    assert split_list_envelope({"data": [1], "meta": {"next_cursor": None}}) == ([1], None)
+    assert split_list_envelope({"data": [1]}) == ([1], None)
+    assert split_list_envelope({"data": "text"}) is None
+    assert split_list_envelope({"data": [1], "meta": {"next_cursor": 5}}) is None
+    assert split_list_envelope(None) is None
+
+
+async def test_paginate_works_on_a_generated_asyncio_function() -> None:
+    """paginate() pages through a generated `asyncio` list function, passing its kwargs."""
+    calls: list[dict[str, Any]] = []
+
+    async def list_users_asyncio(
+        *, client: object, limit: int = 50, cursor: Any = UNSET
+    ) -> UserList:
+        calls.append({"client": client, "limit": limit, "cursor": cursor})
+        cursor_key = cursor if isinstance(cursor, str) else None
+        numbers, next_cursor = PAGES[cursor_key]
+        users = [User(f"usr_{n}", f"{n}@example.com", "active") for n in numbers]
+        return UserList(users, ListMeta(next_cursor))
+
+    client = object()
+    ids = [u.id async for u in paginate(list_users_asyncio, client=client, limit=3)]
+    assert ids == [f"usr_{n}" for n in range(1, 9)]
+    assert [c["limit"] for c in calls] == [3, 3, 3]
+    assert [c["cursor"] for c in calls] == [UNSET, "c2", "c3"]
+    assert all(c["client"] is client for c in calls)
+
+
+class DetailedResponse:
+    """The generator's types.Response."""
+
+    def __init__(self, status_code: int, parsed: Any, content: bytes = b"") -> None:
+        self.status_code = status_code
+        self.parsed = parsed
+        self.content = content
+        self.headers = {"X-Request-Id": "req_9"}
+
+
+async def test_paginate_works_on_asyncio_detailed_and_maps_errors() -> None:
+    """paginate() unwraps `asyncio_detailed` responses and raises mapped errors for non-2xx."""
+
+    async def ok(**kwargs: Any) -> DetailedResponse:
+        return DetailedResponse(200, {"data": [1, 2], "meta": {"next_cursor": None}})
+
+    assert [item async for item in paginate(ok)] == [1, 2]
+
+    async def missing(**kwargs: Any) -> DetailedResponse:
+        return DetailedResponse(404, None, b'{"error":"not_found","message":"gone"}')
+
+    with pytest.raises(NotFoundError) as info:
+        await paginate(missing)
+    assert info.value.request_id == "req_9"
+
+
+async def test_paginate_refuses_a_non_list_result() -> None:
+    """paginate() over a function that returns no list envelope raises PaginationError."""
+
+    async def not_a_list(**kwargs: Any) -> Any:
+        return {"data": {"id": "x"}}
+
+    with pytest.raises(PaginationError, match="list envelope"):
+        await paginate(not_a_list)
+
+
+async def test_paginate_takes_a_start_cursor_and_max_items() -> None:
+    """paginate(cursor=..., max_items=...) starts at the cursor and stops at the cap."""
+    server = FakeServer()
+
+    async def fetch(*, cursor: str | None = None) -> dict[str, Any]:
+        numbers, next_cursor = await server.fetch(cursor)
+        return {"data": list(numbers), "meta": {"next_cursor": next_cursor}}
+
+    items = [item async for item in paginate(fetch, cursor="c2", max_items=4)]
+    assert items == [4, 5, 6, 7]
+
+
+def test_page_repr_hides_the_fetcher() -> None:
+    """A page's repr shows its items and cursor only."""
+
+    async def fetch(cursor: str | None) -> tuple[list[int], str | None]:
+        return [], None
+
+    page: Page[int] = Page(items=[1], next_cursor="n", fetch=fetch)
+    assert repr(page) == "Page(items=[1], next_cursor='n')"
+    assert len(page) == 1
+
+
+async def test_page_error_response_is_not_httpx_error() -> None:
+    """A 5xx detailed response is an InternalServerError carrying the body's start."""
+
+    async def failing(**kwargs: Any) -> DetailedResponse:
+        return DetailedResponse(503, None, b"<html>down</html>")
+
+    with pytest.raises(InternalServerError) as info:
+        await paginate(failing)
+    assert info.value.status_code == 503
+    assert "down" in info.value.message
