@@ -1,0 +1,326 @@
+"""``ClientCredentials``: the OAuth 2.0 client-credentials grant (RFC 6749 section 4.4) as
+an ``httpx.Auth`` that caches its token and refreshes it before expiry.
+
+Refresh timing. A token of lifetime ``L`` is refreshed ``min(refresh_margin, L / 2)``
+seconds before it expires, measured on the monotonic clock from the moment this manager
+adopted it, so a wall-clock jump (NTP, a suspended laptop's clock catching up) neither
+makes a good token look expired nor an expired one look good. Half the lifetime caps the
+margin so a 60-second token is not refreshed on every call. How a lifetime is read from a
+token response (``expires_in``, ``expires_at``, neither) is in ``_access_token``.
+
+Concurrency. However many requests need a token at once, one token request is in flight
+(``SingleFlight``): the others wait on an ``anyio.Event`` and get its token, or its
+error. A cancelled fetch stores nothing; the next caller fetches normally.
+
+401 handling (RFC 6750 section 3.1). When the API answers 401, the token that was sent is
+invalidated only if it is still the current one (a late 401 for an older token must not
+throw away the token that replaced it), a token is obtained, and the request is replayed
+once. A second 401 is returned as is: the runtime client raises ``AuthenticationError``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncGenerator, Generator, Iterable, Mapping
+from types import TracebackType
+from typing import Final
+
+import attrs
+import httpx
+
+from intelliauth_ext._auth._access_token import AccessToken, access_token_from_response
+from intelliauth_ext._auth._cache import CacheKey, TokenCache
+from intelliauth_ext._auth._client_auth import (
+    ClientAuthMethodName,
+    build_token_request,
+    client_auth_method,
+)
+from intelliauth_ext._auth._clock import Clock, SystemClock
+from intelliauth_ext._auth._memory_cache import InMemoryTokenCache
+from intelliauth_ext._auth._single_flight import SingleFlight
+from intelliauth_ext._auth._token_endpoint import TokenEndpointClient, validate_token_url
+
+__all__ = ["ClientCredentials"]
+
+logger: Final = logging.getLogger("intelliauth")
+
+#: Parameters the manager sets itself; ``extra_params`` may not override them.
+_RESERVED_PARAMS: Final = frozenset(
+    {"grant_type", "client_id", "client_secret", "scope", "audience"}
+)
+
+
+@attrs.frozen
+class _Held:
+    """The token in use, with its refresh deadline on this process's monotonic clock."""
+
+    token: AccessToken
+    refresh_at: float
+
+
+def _scope_tuple(scopes: Iterable[str] | str) -> tuple[str, ...]:
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    return tuple(dict.fromkeys(scope for scope in scopes if scope))
+
+
+def replayable(request: httpx.Request) -> bool:
+    """Whether ``request``'s body can be sent again (bytes, form or JSON, not a stream)."""
+    return isinstance(request.stream, httpx.ByteStream)
+
+
+class ClientCredentials(httpx.Auth):
+    """Client-credentials tokens for any ``httpx.AsyncClient``, cached and refreshed.
+
+    Args:
+        token_url: The token endpoint (``https://``; ``http://`` on loopback only).
+        client_id: The client id.
+        client_secret: The client secret; never logged nor shown by ``repr``.
+        audience: The ``audience`` parameter (Auth0-style APIs), if any.
+        scopes: Scopes to request (a space-separated string or an iterable).
+        auth_method: How the client authenticates: ``client_secret_post`` (form fields),
+            ``client_secret_basic`` (HTTP Basic) or ``client_secret_json`` (a JSON body).
+        extra_params: More token-request parameters (``resource``, say).
+        refresh_margin: Refresh this many seconds before expiry (at most half the lifetime).
+        default_lifetime: The lifetime assumed when a token response gives none.
+        cache: Where tokens are shared (``InMemoryTokenCache`` of its own by default;
+            ``RedisTokenCache`` for a fleet).
+        http_client: Send token requests on this client (never closed here) instead of
+            one of the manager's own.
+        clock: The time source (tests pass a fake one).
+
+    Raises:
+        InsecureURLError: ``token_url`` is plain ``http://`` to a host that is not loopback.
+        ValueError: An empty id or secret, an unknown ``auth_method``, an ``extra_params``
+            key the manager sets itself, or a negative margin or lifetime.
+    """
+
+    def __init__(
+        self,
+        token_url: str | httpx.URL,
+        client_id: str,
+        client_secret: str,
+        *,
+        audience: str | None = None,
+        scopes: Iterable[str] | str = (),
+        auth_method: ClientAuthMethodName = "client_secret_post",
+        extra_params: Mapping[str, str] | None = None,
+        refresh_margin: float = 60.0,
+        default_lifetime: float = 3600.0,
+        cache: TokenCache | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not client_id:
+            raise ValueError("client_id must not be empty")
+        if not client_secret:
+            raise ValueError("client_secret must not be empty")
+        if auth_method == "none":
+            raise ValueError("the client-credentials grant needs client authentication")
+        client_auth_method(auth_method)  # raises ValueError listing the known methods
+        extra = dict(extra_params or {})
+        reserved = sorted(_RESERVED_PARAMS.intersection(extra))
+        if reserved:
+            raise ValueError(f"extra_params may not set {', '.join(reserved)}; use the arguments")
+        if refresh_margin < 0:
+            raise ValueError(f"refresh_margin must be >= 0, got {refresh_margin}")
+        if default_lifetime <= 0:
+            raise ValueError(f"default_lifetime must be > 0, got {default_lifetime}")
+
+        self._token_url = validate_token_url(token_url)
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._audience = audience
+        self._scopes = _scope_tuple(scopes)
+        self._auth_method = auth_method
+        self._extra_params = extra
+        self._refresh_margin = float(refresh_margin)
+        self._default_lifetime = float(default_lifetime)
+        self._cache: TokenCache = cache if cache is not None else InMemoryTokenCache()
+        self._endpoint = TokenEndpointClient(http_client)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._key = CacheKey.for_client(
+            token_url=str(self._token_url),
+            client_id=client_id,
+            client_secret=client_secret,
+            audience=audience,
+            scopes=self._scopes,
+            extra_params=extra,
+        )
+        self._held: _Held | None = None
+        self._rejected: str | None = None
+        self._flight: SingleFlight[AccessToken] = SingleFlight()
+        self._token_requests = 0
+
+    # -- public API ------------------------------------------------------------------
+
+    @property
+    def token_url(self) -> str:
+        """The token endpoint."""
+        return str(self._token_url)
+
+    @property
+    def client_id(self) -> str:
+        """The client id."""
+        return self._client_id
+
+    @property
+    def audience(self) -> str | None:
+        """The requested audience."""
+        return self._audience
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The requested scopes."""
+        return self._scopes
+
+    @property
+    def cache_key(self) -> CacheKey:
+        """The key this manager's token has in its cache."""
+        return self._key
+
+    @property
+    def token_requests(self) -> int:
+        """How many token requests this manager has sent (for metrics and tests)."""
+        return self._token_requests
+
+    async def get_token(self) -> AccessToken:
+        """The current access token, fetched or refreshed first when due.
+
+        Returns:
+            A token that is not yet within its refresh margin.
+
+        Raises:
+            OAuthError: The token endpoint refused (``InvalidClientError`` for a wrong
+                secret, ...) or answered with something that is not a usable token.
+            httpx.TransportError: The token endpoint could not be reached.
+        """
+        held = self._held
+        if held is not None and self._clock.monotonic() < held.refresh_at:
+            return held.token
+        return await self._flight.run(self._obtain)
+
+    def invalidate(self) -> None:
+        """Forget the current token: the next call fetches a new one.
+
+        The token is also refused if a shared cache still offers it (it is replaced there
+        by the next fetch).
+        """
+        held, self._held = self._held, None
+        if held is not None:
+            self._rejected = held.token.access_token
+
+    async def aclose(self) -> None:
+        """Close the HTTP client the manager made for token requests (idempotent)."""
+        await self._endpoint.aclose()
+
+    async def __aenter__(self) -> ClientCredentials:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- httpx.Auth ------------------------------------------------------------------
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Not supported: the token manager is async (it waits on anyio primitives)."""
+        raise RuntimeError(
+            "ClientCredentials works with httpx.AsyncClient only; for a synchronous "
+            "httpx.Client fetch a token yourself and use StaticToken"
+        )
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Send ``request`` with the token; on a 401 get a new token and replay it once."""
+        token = await self.get_token()
+        request.headers["Authorization"] = token.authorization
+        response = yield request
+        if response.status_code != 401 or not replayable(request):
+            return
+        token = await self._after_rejection(token)
+        request.headers["Authorization"] = token.authorization
+        yield request
+
+    # -- internals -------------------------------------------------------------------
+
+    async def _after_rejection(self, failed: AccessToken) -> AccessToken:
+        """A token to replay with, after the API rejected ``failed`` with a 401."""
+        held = self._held
+        if held is not None and hmac.compare_digest(
+            held.token.access_token.encode(), failed.access_token.encode()
+        ):
+            self.invalidate()
+            await self._cache.discard(self._key, failed)
+        # else: a newer token is held already, or a refresh is under way: use that one.
+        return await self.get_token()
+
+    def _usable(self, token: AccessToken) -> bool:
+        if self._rejected is not None and hmac.compare_digest(
+            token.access_token.encode(), self._rejected.encode()
+        ):
+            return False
+        return token.is_fresh(refresh_margin=self._refresh_margin, now=self._clock.time())
+
+    async def _obtain(self) -> AccessToken:
+        """Run by the single flight's leader: the cache's token or a new one, then held."""
+        held = self._held
+        if held is not None and self._clock.monotonic() < held.refresh_at:
+            return held.token
+        # The held token is due by our monotonic clock; a shared cache judges tokens by the
+        # wall clock, which may have jumped back: never let it hand that token back to us.
+        due = held.token.access_token if held is not None else None
+
+        def usable(token: AccessToken) -> bool:
+            return token.access_token != due and self._usable(token)
+
+        token = await self._cache.get_or_fetch(self._key, self._fetch, usable)
+        # No await from here on: the held token changes all at once or not at all.
+        remaining = token.expires_at - self._clock.time()
+        refresh_in = remaining - token.refresh_margin(self._refresh_margin)
+        self._held = _Held(token=token, refresh_at=self._clock.monotonic() + refresh_in)
+        self._rejected = None
+        return token
+
+    async def _fetch(self) -> AccessToken:
+        """One token request (RFC 6749 section 4.4.2), its response checked."""
+        params: dict[str, str] = {"grant_type": "client_credentials"}
+        if self._scopes:
+            params["scope"] = " ".join(self._scopes)
+        if self._audience is not None:
+            params["audience"] = self._audience
+        params.update(self._extra_params)
+        request = build_token_request(
+            self._token_url,
+            auth_method=self._auth_method,
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            params=params,
+        )
+        self._token_requests += 1
+        response = await self._endpoint.send(request)
+        token = access_token_from_response(
+            response, clock=self._clock, default_lifetime=self._default_lifetime
+        )
+        logger.debug(
+            "new client-credentials token for client %s: lifetime %.0f s%s",
+            self._client_id,
+            token.lifetime,
+            "" if token.lifetime_from_server else " (assumed: the response gave none)",
+        )
+        return token
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientCredentials(token_url={self.token_url!r}, client_id={self._client_id!r}, "
+            f"client_secret='[REDACTED]', audience={self._audience!r}, "
+            f"scopes={self._scopes!r}, auth_method={self._auth_method!r})"
+        )

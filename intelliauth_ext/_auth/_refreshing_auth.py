@@ -1,0 +1,322 @@
+"""``RefreshingAuth``: keeps a user's ``TokenSet`` fresh with its refresh token (RFC 6749
+section 6), as an ``httpx.Auth``.
+
+Refresh timing is that of ``ClientCredentials``: ``min(refresh_margin, lifetime / 2)``
+seconds before expiry, on the monotonic clock from when the token set was adopted (its
+``expires_at`` is wall-clock Unix time because a token set outlives the process).
+
+Rotation. Many servers issue a new refresh token with each refresh and revoke the old
+one. The new one is kept (the old one only when the response has none, RFC 6749 section
+6) and handed to ``on_token_update`` so the application can persist it. Two rules make
+sure a rotated refresh token is never lost:
+
+* one refresh at a time (``SingleFlight``): two concurrent refreshes with the same
+  refresh token would make a rotating server revoke the whole family;
+* the refresh exchange is shielded from the caller's cancellation (bounded by
+  ``refresh_timeout``): a response cut off after the server rotated would leave us with a
+  revoked refresh token and nothing to replace it.
+
+``on_token_update`` errors are not swallowed: the call that triggered the refresh raises
+it; the new tokens are in use regardless and the hook is called again with them on the
+next call, until it succeeds.
+
+A refresh token that is rejected (``invalid_grant``: revoked, expired, reused) raises
+``InvalidGrantError``: the user must sign in again. Every later call raises it too, at
+once, until ``update`` is given a new token set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from typing import Final
+
+import anyio
+import attrs
+import httpx
+
+from intelliauth_ext._auth._access_token import checked_token_set
+from intelliauth_ext._auth._client_auth import (
+    ClientAuthMethodName,
+    build_token_request,
+    client_auth_method,
+)
+from intelliauth_ext._auth._client_credentials import replayable
+from intelliauth_ext._auth._clock import Clock, SystemClock
+from intelliauth_ext._auth._single_flight import SingleFlight
+from intelliauth_ext._auth._token_endpoint import TokenEndpointClient, validate_token_url
+from intelliauth_ext._errors import InvalidGrantError
+from intelliauth_ext._token_set import TokenSet
+
+__all__ = ["RefreshingAuth", "TokenUpdateHook"]
+
+logger: Final = logging.getLogger("intelliauth")
+
+TokenUpdateHook = Callable[[TokenSet], Awaitable[None]]
+
+#: Longest wait between two failed background refreshes.
+_MAX_BACKGROUND_BACKOFF: Final = 60.0
+
+
+@attrs.frozen
+class _Held:
+    token_set: TokenSet
+    refresh_at: float  # on the monotonic clock
+
+
+class RefreshingAuth(httpx.Auth):
+    """An ``httpx.Auth`` that refreshes a user's tokens before they expire.
+
+    Args:
+        token_set: The tokens from sign-in (``AuthorizationCodeFlow.complete``, or a
+            ``TokenSet.from_dict`` of what you persisted); it must hold a refresh token.
+        token_url: The token endpoint.
+        client_id: The client id.
+        client_secret: The client secret of a confidential client; None for a public one.
+        auth_method: Client authentication (default ``client_secret_post``, or ``none``
+            without a secret); see ``CLIENT_AUTH_METHODS``.
+        on_token_update: Awaited with each new token set (persist the rotated refresh
+            token here).
+        refresh_margin: Refresh this many seconds before expiry (at most half the lifetime).
+        default_lifetime: The lifetime assumed when a token set has no ``expires_at``.
+        refresh_timeout: Longest a refresh exchange (and its hook) may take; it is shielded
+            from cancellation for at most that long.
+        http_client: Send refresh requests on this client instead of one of its own.
+        clock: The time source (tests pass a fake one).
+
+    Raises:
+        ValueError: A token set without a refresh token, an unknown ``auth_method``, a
+            secret method without a secret, or a negative margin or lifetime.
+        InsecureURLError: ``token_url`` is plain ``http://`` to a host that is not loopback.
+    """
+
+    def __init__(
+        self,
+        token_set: TokenSet,
+        *,
+        token_url: str | httpx.URL,
+        client_id: str,
+        client_secret: str | None = None,
+        auth_method: ClientAuthMethodName | None = None,
+        on_token_update: TokenUpdateHook | None = None,
+        refresh_margin: float = 60.0,
+        default_lifetime: float = 3600.0,
+        refresh_timeout: float = 30.0,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not client_id:
+            raise ValueError("client_id must not be empty")
+        method = auth_method or ("client_secret_post" if client_secret else "none")
+        client_auth_method(method)
+        if method != "none" and not client_secret:
+            raise ValueError(f"auth_method {method!r} needs a client_secret")
+        if refresh_margin < 0 or default_lifetime <= 0 or refresh_timeout <= 0:
+            raise ValueError(
+                "need refresh_margin >= 0, default_lifetime > 0 and refresh_timeout > 0"
+            )
+        self._token_url = validate_token_url(token_url)
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._auth_method = method
+        self._on_token_update = on_token_update
+        self._refresh_margin = float(refresh_margin)
+        self._default_lifetime = float(default_lifetime)
+        self._refresh_timeout = float(refresh_timeout)
+        self._endpoint = TokenEndpointClient(http_client)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._flight: SingleFlight[TokenSet] = SingleFlight()
+        self._revoked = False
+        self._unsaved: TokenSet | None = None
+        self._refreshes = 0
+        self._held = self._adopt(_require_refresh_token(token_set))
+
+    # -- public API ------------------------------------------------------------------
+
+    @property
+    def token_set(self) -> TokenSet:
+        """The current token set (not refreshed by reading it)."""
+        return self._held.token_set
+
+    @property
+    def refreshes(self) -> int:
+        """How many refresh requests have been sent (for metrics and tests)."""
+        return self._refreshes
+
+    async def get_token_set(self) -> TokenSet:
+        """The current token set, refreshed first when it is due.
+
+        Raises:
+            InvalidGrantError: The refresh token was rejected; the user must sign in again.
+            OAuthError: The token endpoint refused otherwise, or sent an unusable answer.
+            httpx.TransportError: The token endpoint could not be reached.
+            TimeoutError: The refresh took longer than ``refresh_timeout``.
+        """
+        if self._revoked:
+            raise _sign_in_again()
+        held = self._held
+        if self._unsaved is None and self._clock.monotonic() < held.refresh_at:
+            return held.token_set
+        return await self._flight.run(self._obtain)
+
+    async def refresh(self) -> TokenSet:
+        """Refresh now, whether due or not (joining a refresh already under way)."""
+        if self._revoked:
+            raise _sign_in_again()
+        if not self._flight.in_flight:
+            self._held = attrs.evolve(self._held, refresh_at=float("-inf"))
+        return await self._flight.run(self._obtain)
+
+    def update(self, token_set: TokenSet) -> None:
+        """Replace the tokens (after the user signed in again)."""
+        self._held = self._adopt(_require_refresh_token(token_set))
+        self._revoked = False
+        self._unsaved = None
+
+    @contextlib.asynccontextmanager
+    async def background_refresh(self) -> AsyncIterator[RefreshingAuth]:
+        """Refresh in a background task while the block runs (for long-lived sessions).
+
+        The task wakes when the token is due and refreshes it, so requests never wait for
+        a refresh. Failures are logged and retried with a doubling wait (up to a minute);
+        a rejected refresh token (``invalid_grant``) ends the task and the next request
+        raises ``InvalidGrantError``. Leaving the block cancels the task.
+        """
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(self._refresh_in_background)
+            try:
+                yield self
+            finally:
+                task_group.cancel_scope.cancel()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client made for refresh requests (idempotent)."""
+        await self._endpoint.aclose()
+
+    # -- httpx.Auth ------------------------------------------------------------------
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Not supported: refreshing is async (it waits on anyio primitives)."""
+        raise RuntimeError("RefreshingAuth works with httpx.AsyncClient only")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Send ``request`` with the access token; on a 401 refresh and replay it once."""
+        token_set = await self.get_token_set()
+        request.headers["Authorization"] = f"Bearer {token_set.access_token}"
+        response = yield request
+        if response.status_code != 401 or not replayable(request):
+            return
+        if self._held.token_set.access_token == token_set.access_token:
+            token_set = await self.refresh()
+        else:  # a newer token is held already: the 401 was for an older one
+            token_set = await self.get_token_set()
+        request.headers["Authorization"] = f"Bearer {token_set.access_token}"
+        yield request
+
+    # -- internals -------------------------------------------------------------------
+
+    def _adopt(self, token_set: TokenSet, *, just_issued: bool = False) -> _Held:
+        """Hold ``token_set``, its refresh deadline moved onto the monotonic clock.
+
+        A stored token set may well be expired already (refreshed on first use); one just
+        issued with no positive lifetime (``expires_in: 0``, or clocks that disagree) gets
+        ``default_lifetime`` instead, or every call would refresh again.
+        """
+        if token_set.expires_at is None:
+            lifetime = self._default_lifetime
+        else:
+            lifetime = token_set.expires_at - self._clock.time()
+            if just_issued and lifetime <= 0:
+                lifetime = self._default_lifetime
+        margin = max(0.0, min(self._refresh_margin, lifetime / 2))
+        return _Held(token_set=token_set, refresh_at=self._clock.monotonic() + lifetime - margin)
+
+    async def _obtain(self) -> TokenSet:
+        """Run by the single flight's leader: refresh when due, then run a pending hook."""
+        if self._revoked:
+            raise _sign_in_again()
+        with anyio.CancelScope(shield=True), anyio.fail_after(self._refresh_timeout):
+            if self._clock.monotonic() >= self._held.refresh_at:
+                await self._exchange()
+            unsaved = self._unsaved
+            if unsaved is not None and self._on_token_update is not None:
+                await self._on_token_update(unsaved)
+            self._unsaved = None
+        return self._held.token_set
+
+    async def _exchange(self) -> None:
+        """One refresh request; the new token set is held before anything else can fail."""
+        current = self._held.token_set
+        assert current.refresh_token is not None  # checked on adoption
+        request = build_token_request(
+            self._token_url,
+            auth_method=self._auth_method,
+            client_id=self._client_id,
+            client_secret=self._client_secret,
+            params={"grant_type": "refresh_token", "refresh_token": current.refresh_token},
+        )
+        self._refreshes += 1
+        response = await self._endpoint.send(request)
+        try:
+            issued = checked_token_set(response, now=self._clock.time())
+        except InvalidGrantError:
+            self._revoked = True
+            raise
+        # RFC 6749 section 6: without a new refresh token the old one stays valid.
+        refreshed = attrs.evolve(
+            issued,
+            refresh_token=issued.refresh_token or current.refresh_token,
+            id_token=issued.id_token or current.id_token,
+            scope=issued.scope or current.scope,
+        )
+        self._held = self._adopt(refreshed, just_issued=True)
+        self._unsaved = refreshed
+
+    async def _refresh_in_background(self) -> None:
+        failures = 0
+        while True:
+            if failures:
+                wait = min(2.0**failures, _MAX_BACKGROUND_BACKOFF)
+            else:
+                wait = max(0.0, self._held.refresh_at - self._clock.monotonic())
+            await self._clock.sleep(wait)
+            try:
+                await self.get_token_set()
+            except InvalidGrantError:
+                logger.warning("background refresh stopped: the refresh token was rejected")
+                return
+            except Exception as exc:
+                failures += 1
+                logger.warning(
+                    "background refresh failed (%s); retrying in %.0f s",
+                    type(exc).__name__,
+                    min(2.0**failures, _MAX_BACKGROUND_BACKOFF),
+                )
+            else:
+                failures = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"RefreshingAuth(token_url={str(self._token_url)!r}, client_id={self._client_id!r}, "
+            f"auth_method={self._auth_method!r}, token_set={self._held.token_set!r})"
+        )
+
+
+def _require_refresh_token(token_set: TokenSet) -> TokenSet:
+    if not token_set.refresh_token:
+        raise ValueError(
+            "the token set has no refresh token (ask for offline_access?); "
+            "RefreshingAuth needs one to refresh"
+        )
+    return token_set
+
+
+def _sign_in_again() -> InvalidGrantError:
+    return InvalidGrantError(
+        "invalid_grant", "the refresh token was rejected earlier; the user must sign in again"
+    )

@@ -1,0 +1,370 @@
+"""``AuthorizationCodeFlow``: browser sign-in with the authorization code grant and PKCE.
+
+::
+
+    flow = AuthorizationCodeFlow("https://acme.intelliauth.io", client_id,
+                                 "https://app.example.com/callback", ["openid", "email"])
+    request = await flow.start()          # redirect the browser to request.url
+    session["oauth_state"] = request.state
+    ...
+    tokens = await flow.complete(str(callback_url), expected_state=session.pop("oauth_state"))
+
+``start`` makes a fresh ``state`` (CSRF, RFC 6749 section 10.12), ``nonce`` (OIDC Core
+3.1.2.1) and PKCE pair (RFC 7636), and keeps them in a ``FlowStore``. ``complete`` refuses
+a callback whose state is missing, not the one the browser session started (when the app
+passes ``expected_state``), unknown, already used, or expired; checks the RFC 9207 ``iss``;
+turns an ``error=`` callback into the matching ``OAuthError``; exchanges the code with the
+verifier; and verifies the ID token, nonce included.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal
+
+import attrs
+import httpx
+
+from intelliauth_ext._errors import (
+    InvalidCallbackError,
+    TokenValidationError,
+    oauth_error_from_fields,
+)
+from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
+from intelliauth_ext._oidc import (
+    Clock,
+    ProviderMetadata,
+    SystemClock,
+    TokenVerifier,
+    require_secure_url,
+)
+from intelliauth_ext._pkce import PkcePair
+from intelliauth_ext._token_endpoints import request_token
+from intelliauth_ext._token_set import TokenSet
+
+__all__ = ["DEFAULT_STATE_TTL", "AuthorizationCodeFlow", "AuthorizationRequest"]
+
+#: Seconds a started sign-in may take before its callback is refused.
+DEFAULT_STATE_TTL: Final = 600.0
+#: Parameters ``start`` sets itself; passing them as extras would undo a protection.
+_RESERVED_PARAMS: Final = frozenset(
+    {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    }
+)
+#: The callback parameters RFC 6749 section 3.1 forbids repeating (and RFC 9207 adds).
+_SINGLE_VALUED: Final = ("code", "state", "error", "error_description", "error_uri", "iss")
+
+
+@attrs.frozen
+class AuthorizationRequest:
+    """A started sign-in: where to send the browser and what to keep.
+
+    ``state``, ``nonce`` and ``code_verifier`` are already in the flow's store; keep
+    ``state`` in the user's session as well and pass it to ``complete(expected_state=...)``
+    to bind the callback to that browser. ``repr`` hides the verifier and the nonce.
+
+    Attributes:
+        url: The authorization URL to redirect the browser to.
+        state: The CSRF token (also in ``url``).
+        nonce: The nonce the ID token must carry.
+        code_verifier: The PKCE verifier (never sent to the browser).
+        expires_at: Unix time after which the callback is refused.
+    """
+
+    url: str
+    state: str
+    nonce: str = attrs.field(repr=False)
+    code_verifier: str = attrs.field(repr=False)
+    expires_at: float
+
+
+def _scope_tuple(scopes: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    return tuple(dict.fromkeys(scope for scope in scopes if scope))
+
+
+def _check_redirect_uri(redirect_uri: str) -> str:
+    url = httpx.URL(redirect_uri)
+    if url.fragment:
+        raise ValueError("a redirect URI must not have a fragment (RFC 6749 section 3.1.2)")
+    if url.scheme in ("http", "https"):
+        require_secure_url(url, "redirect URI")
+    elif not url.scheme:
+        raise ValueError(f"the redirect URI is not absolute: {redirect_uri!r}")
+    return redirect_uri
+
+
+def _callback_params(callback: str | httpx.URL | Mapping[str, str]) -> dict[str, str]:
+    if isinstance(callback, Mapping):
+        items = [(str(key), value) for key, value in callback.items()]
+    else:
+        items = list(httpx.URL(str(callback)).params.multi_items())
+    params: dict[str, str] = {}
+    for key, value in items:
+        if not isinstance(value, str):
+            raise InvalidCallbackError("format", f"the callback parameter {key!r} is not a string")
+        if key in params and key in _SINGLE_VALUED:
+            raise InvalidCallbackError(
+                "format", f"the callback repeats {key!r} (RFC 6749 section 3.1)"
+            )
+        params.setdefault(key, value)
+    return params
+
+
+def _same_secret(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+class AuthorizationCodeFlow:
+    """Sign users in through the provider's login page (authorization code + PKCE).
+
+    Args:
+        issuer_or_metadata: The tenant/issuer URL (its discovery document is fetched on
+            first use), or its metadata (a ``ProviderMetadata`` or the document as a dict).
+        client_id: Your application's client id.
+        redirect_uri: Where the provider sends the browser back; registered with it.
+        scopes: The scopes to ask for, e.g. ``["openid", "email", "offline_access"]``.
+        client_secret: The secret of a confidential (server-side) client; None for a
+            public client, which PKCE alone protects.
+        auth_method: How to authenticate at the token endpoint: ``client_secret_basic``,
+            ``client_secret_post`` or ``none``; by default ``none`` without a secret, else
+            ``client_secret_basic`` unless the provider only lists ``client_secret_post``.
+        flow_store: Where pending sign-ins wait; an ``InMemoryFlowStore`` by default (one
+            process only).
+        http_client: The client for discovery, key set and token requests; short-lived
+            ones when None.
+        state_ttl: Seconds a started sign-in stays valid.
+        verifier: The ID token verifier; one for the same provider by default.
+        clock: Wall and monotonic time, for tests.
+
+    Raises:
+        InsecureURLError: The issuer or redirect URI is plain http on a non-loopback host.
+        ValueError: An unknown ``auth_method``, a secret-based one without a secret, or a
+            redirect URI with a fragment.
+    """
+
+    def __init__(
+        self,
+        issuer_or_metadata: str | httpx.URL | ProviderMetadata | Mapping[str, Any],
+        client_id: str,
+        redirect_uri: str,
+        scopes: str | Iterable[str] = ("openid",),
+        *,
+        client_secret: str | None = None,
+        auth_method: Literal["client_secret_basic", "client_secret_post", "none"] | None = None,
+        flow_store: FlowStore | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        state_ttl: float = DEFAULT_STATE_TTL,
+        verifier: TokenVerifier | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if auth_method is not None and auth_method not in (
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ):
+            raise ValueError(f"unknown auth_method {auth_method!r}")
+        if auth_method in ("client_secret_basic", "client_secret_post") and not client_secret:
+            raise ValueError(f"auth_method {auth_method!r} needs a client_secret")
+        if state_ttl <= 0:
+            raise ValueError("state_ttl must be positive")
+        self.client_id = client_id
+        self.redirect_uri = _check_redirect_uri(redirect_uri)
+        self.scopes = _scope_tuple(scopes)
+        self._client_secret = client_secret
+        self._auth_method = auth_method
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._store: FlowStore = (
+            flow_store if flow_store is not None else InMemoryFlowStore(clock=self._clock.time)
+        )
+        self._http_client = http_client
+        self.state_ttl = state_ttl
+        self.verifier = (
+            verifier
+            if verifier is not None
+            else TokenVerifier(issuer_or_metadata, http_client=http_client, clock=self._clock)
+        )
+
+    def __repr__(self) -> str:
+        kind = "confidential" if self._client_secret else "public"
+        return (
+            f"AuthorizationCodeFlow({self.verifier!r}, client_id={self.client_id!r}, {kind}, "
+            f"scopes={self.scopes!r})"
+        )
+
+    async def metadata(self) -> ProviderMetadata:
+        """The provider's metadata (fetched once)."""
+        return await self.verifier.metadata()
+
+    async def _token_auth_method(self) -> str:
+        if self._auth_method is not None:
+            return self._auth_method
+        if not self._client_secret:
+            return "none"
+        supported = (await self.metadata()).token_endpoint_auth_methods_supported
+        if (
+            supported
+            and "client_secret_basic" not in supported
+            and ("client_secret_post" in supported)
+        ):
+            return "client_secret_post"
+        return "client_secret_basic"  # RFC 8414 section 2: the default when none listed
+
+    async def start(self, **extra_params: str) -> AuthorizationRequest:
+        """Begin a sign-in: a fresh state, nonce and PKCE pair, saved in the flow store.
+
+        Args:
+            **extra_params: More authorization parameters, e.g. ``prompt="login"``,
+                ``login_hint=...``, ``audience=...`` or ``resource=...``.
+
+        Returns:
+            The request: redirect the browser to ``.url``.
+
+        Raises:
+            ValueError: An extra parameter that the flow sets itself (``state``, ``nonce``,
+                ``code_challenge``, ``redirect_uri``, ...).
+        """
+        reserved = sorted(_RESERVED_PARAMS.intersection(extra_params))
+        if reserved:
+            raise ValueError(f"start() sets {', '.join(reserved)} itself")
+        metadata = await self.metadata()
+        endpoint = httpx.URL(metadata.require("authorization_endpoint"))
+        pkce = PkcePair.generate()
+        state = secrets.token_urlsafe(32)
+        nonce = secrets.token_urlsafe(32)
+        expires_at = self._clock.time() + self.state_ttl
+        params: dict[str, str] = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": " ".join(self.scopes),
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": pkce.challenge,
+            "code_challenge_method": pkce.method,
+            **extra_params,
+        }
+        # RFC 6749 section 3.1: keep the endpoint's own query component.
+        url = endpoint.copy_merge_params(params)
+        await self._store.save(
+            PendingAuthorization(
+                state=state,
+                nonce=nonce,
+                code_verifier=pkce.verifier,
+                redirect_uri=self.redirect_uri,
+                expires_at=expires_at,
+            )
+        )
+        return AuthorizationRequest(
+            url=str(url),
+            state=state,
+            nonce=nonce,
+            code_verifier=pkce.verifier,
+            expires_at=expires_at,
+        )
+
+    async def complete(
+        self,
+        callback: str | httpx.URL | Mapping[str, str],
+        *,
+        expected_state: str | None = None,
+    ) -> TokenSet:
+        """Finish a sign-in from the callback: check it, exchange the code, verify the ID token.
+
+        Args:
+            callback: The full callback URL the browser arrived at, or its query parameters.
+            expected_state: The state kept in this browser's session at ``start``; when
+                given, a callback carrying any other state is refused, which stops an
+                attacker from completing their own sign-in in the victim's browser.
+
+        Returns:
+            The tokens. With the ``openid`` scope, the ID token has been verified.
+
+        Raises:
+            InvalidCallbackError: The state is missing, foreign, unknown, reused or expired,
+                the ``iss`` is another provider's, or the code is missing (``.check``).
+            OAuthError: The provider answered with ``error=`` (the matching subclass, e.g.
+                ``AccessDeniedError``), or the token request failed (e.g.
+                ``InvalidGrantError`` for a used or expired code).
+            TokenValidationError: The ID token failed a check (``.check``), or is missing
+                although ``openid`` was asked for.
+        """
+        params = _callback_params(callback)
+        state = params.get("state")
+        error = params.get("error")
+
+        if expected_state is not None and (
+            state is None or not _same_secret(state, expected_state)
+        ):
+            raise InvalidCallbackError(
+                "state", "the callback's state is not the one this browser session started"
+            )
+        pending = await self._store.take(state) if state else None
+
+        metadata = await self.metadata()
+        iss = params.get("iss")
+        if iss is not None and iss != metadata.issuer:
+            # RFC 9207 section 2.4: a response from another issuer (mix-up attack).
+            raise InvalidCallbackError(
+                "issuer", f"the callback comes from issuer {iss!r}, not {metadata.issuer!r}"
+            )
+        if iss is None and metadata.authorization_response_iss_parameter_supported:
+            raise InvalidCallbackError(
+                "issuer", "the provider sends iss in callbacks (RFC 9207) and this one has none"
+            )
+
+        if error is not None:
+            # RFC 6749 section 4.1.2.1; the pending sign-in is consumed either way.
+            raise oauth_error_from_fields(
+                error, params.get("error_description"), params.get("error_uri")
+            )
+        if not state:
+            raise InvalidCallbackError("state", "the callback has no state")
+        if pending is None:
+            raise InvalidCallbackError(
+                "replay", "the callback's state is unknown or was already used"
+            )
+        if not _same_secret(pending.state, state):  # a custom store returned another entry
+            raise InvalidCallbackError("state", "the flow store returned a different sign-in")
+        if self._clock.time() >= pending.expires_at:
+            raise InvalidCallbackError(
+                "expiry", f"the sign-in took longer than {self.state_ttl:.0f}s; start again"
+            )
+        code = params.get("code")
+        if not code:
+            raise InvalidCallbackError("code", "the callback has no code")
+
+        tokens = await request_token(
+            metadata.require("token_endpoint"),
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": pending.redirect_uri,
+                "code_verifier": pending.code_verifier,
+            },
+            client_id=self.client_id,
+            client_secret=self._client_secret,
+            auth_method=await self._token_auth_method(),
+            http_client=self._http_client,
+            clock=self._clock.time,
+        )
+        if tokens.id_token is None:
+            if "openid" in self.scopes:
+                # OIDC Core 3.1.3.3: a successful OpenID token response carries an ID token.
+                raise TokenValidationError("format", "the token response has no id_token")
+            return tokens
+        await self.verifier.verify_id_token(
+            tokens.id_token, audience=self.client_id, nonce=pending.nonce
+        )
+        return tokens

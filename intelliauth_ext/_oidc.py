@@ -1,0 +1,700 @@
+"""OpenID Connect discovery and JWT verification: ID tokens and JWT access tokens.
+
+::
+
+    verifier = TokenVerifier("https://acme.intelliauth.io")
+    claims = await verifier.verify_access_token(token, audience="https://api.acme.dev",
+                                                required_scopes=["users:read"])
+
+The discovery document (OpenID Connect Discovery 1.0, with an RFC 8414 fallback) and the
+provider's key set are fetched once and cached; the key set is fetched again when a token
+names an unknown ``kid`` (at most once a minute, see ``_jwks.py``).
+
+The checks, in order, each failing with a ``TokenValidationError`` whose ``check`` names it:
+
+``format``      three base64url parts, a JSON header and a JSON object payload (no JWE)
+``algorithm``   never ``none``, never an HMAC algorithm (the keys are public: RFC 8725
+                section 2.1 and 3.1), and only the allowed algorithms: those given, or the
+                metadata's ``id_token_signing_alg_values_supported``, or ``RS256``
+``type``        ``typ`` is ``at+jwt`` when asked (RFC 9068 section 4); never for ID tokens
+``key``         a key of the provider's set fits the ``kid`` and ``alg``
+``signature``   the signature verifies with that key (joserfc does the cryptography)
+``issuer``      ``iss`` is exactly the provider's issuer
+``audience``    ``aud`` (a string or a list) holds the audience; for an ID token with several
+                audiences, ``azp`` is present and is the client id (OIDC Core 3.1.3.7)
+``expiry``      ``exp`` is present and not past, give or take ``leeway``
+``not_before``  ``nbf``, when present, is not in the future beyond ``leeway``
+``issued_at``   ``iat`` (required in ID tokens) is a number not in the future beyond ``leeway``
+``nonce``       the ID token's ``nonce`` equals the one sent (constant-time comparison)
+``scope``       every required scope is in ``scope`` (space-separated) or ``scp`` (a list)
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import math
+import time
+from collections.abc import Collection, Mapping
+from typing import Any, Final, Protocol
+
+import anyio
+import attrs
+import httpx
+from joserfc.errors import JoseError
+from joserfc.jws import JWSRegistry, extract_compact, validate_compact
+
+from intelliauth_ext._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    InsecureURLError,
+    TokenValidationError,
+    status_error_from_response,
+)
+from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
+
+__all__ = [
+    "DEFAULT_LEEWAY",
+    "SUPPORTED_ALGORITHMS",
+    "Clock",
+    "ProviderMetadata",
+    "SystemClock",
+    "TokenVerifier",
+    "VerifiedToken",
+    "fetch_provider_metadata",
+]
+
+#: Seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
+DEFAULT_LEEWAY: Final = 30.0
+#: Asymmetric JWS algorithms this module verifies (RFC 7518, RFC 8037 via RFC 9864).
+SUPPORTED_ALGORITHMS: Final = frozenset(
+    {
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "Ed25519",
+    }
+)
+_DEFAULT_ID_TOKEN_ALGORITHMS: Final = ("RS256",)  # OIDC Discovery: RS256 MUST be supported
+_HTTP_TIMEOUT: Final = httpx.Timeout(10.0)
+_OIDC_DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
+_OAUTH_DISCOVERY_PATH: Final = "/.well-known/oauth-authorization-server"
+
+
+class Clock(Protocol):
+    """Where time comes from: wall time for token claims, monotonic time for rate limits."""
+
+    def time(self) -> float:
+        """The current Unix time in seconds."""
+        ...
+
+    def monotonic(self) -> float:
+        """A monotonic reading in seconds."""
+        ...
+
+
+class SystemClock:
+    """The real clocks: ``time.time`` and ``time.monotonic``."""
+
+    def time(self) -> float:
+        """The current Unix time in seconds."""
+        return time.time()
+
+    def monotonic(self) -> float:
+        """A monotonic reading in seconds."""
+        return time.monotonic()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_url(url: str | httpx.URL, what: str) -> httpx.URL:
+    """``url`` parsed, if it is ``https://``, or ``http://`` on a loopback host.
+
+    Raises:
+        InsecureURLError: Anything else: tokens and secrets would travel in clear text.
+        ValueError: Not a URL with a host.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"the {what} is not a valid URL: {exc}") from exc
+    if not parsed.host:
+        raise ValueError(f"the {what} has no host: {str(parsed)!r}")
+    if parsed.scheme == "https" or (parsed.scheme == "http" and _is_loopback(parsed.host)):
+        return parsed
+    raise InsecureURLError(
+        f"the {what} must be https:// (http:// only on loopback hosts), got {str(parsed)!r}"
+    )
+
+
+def _optional_str(document: Mapping[str, Any], name: str) -> str | None:
+    value = document.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"provider metadata {name!r} is not a string")
+    return value
+
+
+def _str_tuple(document: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = document.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"provider metadata {name!r} is not a list of strings")
+    return tuple(value)
+
+
+@attrs.frozen
+class ProviderMetadata:
+    """The parts of a provider's discovery document (OIDC Discovery 3, RFC 8414 2) used here.
+
+    Attributes:
+        issuer: The issuer identifier, exactly as tokens carry it in ``iss``.
+        authorization_endpoint: Where the browser is sent to sign in.
+        token_endpoint: Where codes and refresh tokens are exchanged.
+        jwks_uri: The provider's public key set.
+        userinfo_endpoint: The OIDC UserInfo endpoint.
+        revocation_endpoint: RFC 7009 token revocation.
+        introspection_endpoint: RFC 7662 token introspection.
+        id_token_signing_alg_values_supported: The ID token signing algorithms.
+        token_endpoint_auth_methods_supported: The client authentication methods.
+        code_challenge_methods_supported: The PKCE methods.
+        scopes_supported: The scopes the provider lists.
+        authorization_response_iss_parameter_supported: The callback carries ``iss``
+            (RFC 9207), so a callback without it is refused.
+        raw: The whole document.
+    """
+
+    issuer: str
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    jwks_uri: str | None = None
+    userinfo_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    introspection_endpoint: str | None = None
+    id_token_signing_alg_values_supported: tuple[str, ...] = ()
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+    code_challenge_methods_supported: tuple[str, ...] = ()
+    scopes_supported: tuple[str, ...] = ()
+    authorization_response_iss_parameter_supported: bool = False
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> ProviderMetadata:
+        """Read a discovery document.
+
+        Raises:
+            ValueError: No ``issuer``, or a field of the wrong type.
+        """
+        issuer = _optional_str(document, "issuer")
+        if not issuer:
+            raise ValueError("provider metadata has no 'issuer'")
+        iss_parameter = document.get("authorization_response_iss_parameter_supported", False)
+        return cls(
+            issuer=issuer,
+            authorization_endpoint=_optional_str(document, "authorization_endpoint"),
+            token_endpoint=_optional_str(document, "token_endpoint"),
+            jwks_uri=_optional_str(document, "jwks_uri"),
+            userinfo_endpoint=_optional_str(document, "userinfo_endpoint"),
+            revocation_endpoint=_optional_str(document, "revocation_endpoint"),
+            introspection_endpoint=_optional_str(document, "introspection_endpoint"),
+            id_token_signing_alg_values_supported=_str_tuple(
+                document, "id_token_signing_alg_values_supported"
+            ),
+            token_endpoint_auth_methods_supported=_str_tuple(
+                document, "token_endpoint_auth_methods_supported"
+            ),
+            code_challenge_methods_supported=_str_tuple(
+                document, "code_challenge_methods_supported"
+            ),
+            scopes_supported=_str_tuple(document, "scopes_supported"),
+            authorization_response_iss_parameter_supported=iss_parameter is True,
+            raw=dict(document),
+        )
+
+    def require(self, name: str) -> str:
+        """The endpoint ``name`` (e.g. ``"token_endpoint"``), checked to be https or loopback.
+
+        Raises:
+            ValueError: The provider does not advertise it.
+            InsecureURLError: It is plain http on a non-loopback host.
+        """
+        value = getattr(self, name, None)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"the provider metadata of {self.issuer} has no {name}")
+        return str(require_secure_url(value, name.replace("_", " ")))
+
+
+def _same_issuer(expected: str, actual: str) -> bool:
+    return expected.rstrip("/") == actual.rstrip("/")
+
+
+def _discovery_urls(issuer: httpx.URL) -> list[httpx.URL]:
+    """OIDC Discovery 4.1 appends; RFC 8414 section 3.1 inserts before the issuer's path."""
+    path = issuer.path.rstrip("/")
+    return [
+        issuer.copy_with(path=path + _OIDC_DISCOVERY_PATH),
+        issuer.copy_with(path=_OAUTH_DISCOVERY_PATH + path),
+    ]
+
+
+async def _get(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.Response:
+    try:
+        return await client.get(url, headers={"accept": "application/json"})
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(request=exc.request) from exc
+    except httpx.RequestError as exc:
+        raise APIConnectionError(f"could not fetch {url}: {exc}", request=exc.request) from exc
+
+
+async def fetch_provider_metadata(
+    issuer: str | httpx.URL, *, http_client: httpx.AsyncClient | None = None
+) -> ProviderMetadata:
+    """Fetch and check an issuer's discovery document.
+
+    Tries ``{issuer}/.well-known/openid-configuration``, then the RFC 8414 location on a
+    404. The document's ``issuer`` must equal the one asked for (OIDC Discovery 4.3;
+    a trailing slash aside), which stops one provider from impersonating another.
+
+    Args:
+        issuer: The issuer (tenant) URL: https, or http on loopback.
+        http_client: The client to fetch with; a short-lived one when None.
+
+    Returns:
+        The metadata.
+
+    Raises:
+        InsecureURLError: The issuer URL is plain http on a non-loopback host.
+        APIConnectionError: The provider could not be reached.
+        APIStatusError: A non-2xx answer (the matching subclass).
+        APIResponseValidationError: Not a JSON object, or the wrong ``issuer``.
+    """
+    issuer_url = require_secure_url(issuer, "issuer URL")
+    if http_client is None:
+        async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
+            return await fetch_provider_metadata(issuer_url, http_client=client)
+    candidates = _discovery_urls(issuer_url)
+    response = await _get(http_client, candidates[0])
+    if response.status_code == 404:
+        response = await _get(http_client, candidates[1])
+    if not response.is_success:
+        raise status_error_from_response(response)
+    try:
+        document = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise APIResponseValidationError(
+            f"the discovery document at {response.request.url} is not JSON", response=response
+        ) from exc
+    if not isinstance(document, dict):
+        raise APIResponseValidationError(
+            f"the discovery document at {response.request.url} is not a JSON object",
+            response=response,
+        )
+    try:
+        metadata = ProviderMetadata.from_dict(document)
+    except ValueError as exc:
+        raise APIResponseValidationError(str(exc), response=response) from exc
+    if not _same_issuer(str(issuer_url), metadata.issuer):
+        raise APIResponseValidationError(
+            f"the discovery document names issuer {metadata.issuer!r}, not {str(issuer_url)!r}",
+            response=response,
+        )
+    return metadata
+
+
+@attrs.frozen
+class VerifiedToken:
+    """A JWT that passed every check.
+
+    Attributes:
+        header: The JOSE header.
+        claims: The payload claims.
+    """
+
+    header: Mapping[str, Any] = attrs.field(repr=False)
+    claims: Mapping[str, Any]
+
+    @property
+    def subject(self) -> str | None:
+        """The ``sub`` claim."""
+        sub = self.claims.get("sub")
+        return sub if isinstance(sub, str) else None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The granted scopes, from ``scope`` (space-separated) or ``scp`` (a list)."""
+        return _token_scopes(self.claims)
+
+    @property
+    def expires_at(self) -> float | None:
+        """The ``exp`` claim."""
+        return _number(self.claims.get("exp"))
+
+    def __getitem__(self, name: str) -> Any:
+        return self.claims[name]
+
+
+def _number(value: object) -> float | None:
+    """A finite JSON number as a float; None for anything else (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _token_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
+    scopes: set[str] = set()
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        scopes.update(scope.split())
+    scp = claims.get("scp")
+    if isinstance(scp, str):
+        scopes.update(scp.split())
+    elif isinstance(scp, list):
+        scopes.update(item for item in scp if isinstance(item, str))
+    return frozenset(scopes)
+
+
+def _normalised_typ(typ: object) -> str | None:
+    if not isinstance(typ, str):
+        return None
+    typ = typ.lower()
+    return typ.removeprefix("application/")
+
+
+def _check_algorithm(alg: object, allowed: Collection[str]) -> str:
+    if not isinstance(alg, str) or not alg:
+        raise TokenValidationError("algorithm", "the token header has no alg")
+    if alg.lower() == "none":
+        raise TokenValidationError("algorithm", "unsigned tokens (alg none) are refused")
+    if alg.upper().startswith("HS"):
+        raise TokenValidationError(
+            "algorithm",
+            f"{alg} is refused: an HMAC algorithm would be verified with a public key as the "
+            "shared secret (RFC 8725 section 2.1)",
+        )
+    if alg not in allowed:
+        raise TokenValidationError(
+            "algorithm", f"{alg} is not an allowed algorithm ({', '.join(sorted(allowed))})"
+        )
+    return alg
+
+
+def _allowed_algorithms(explicit: Collection[str] | None) -> frozenset[str] | None:
+    if explicit is None:
+        return None
+    if isinstance(explicit, str):
+        explicit = (explicit,)
+    refused = [alg for alg in explicit if alg not in SUPPORTED_ALGORITHMS]
+    if refused:
+        raise ValueError(
+            f"unsupported or unsafe algorithms {refused}; choose from "
+            f"{sorted(SUPPORTED_ALGORITHMS)} (no 'none', no HMAC)"
+        )
+    if not explicit:
+        raise ValueError("the algorithm allow-list must not be empty")
+    return frozenset(explicit)
+
+
+class TokenVerifier:
+    """Verifies ID tokens and JWT access tokens issued by one provider.
+
+    Args:
+        issuer_or_metadata: The issuer URL (its discovery document is fetched on first use),
+            or metadata already at hand (a ``ProviderMetadata`` or the document as a dict).
+        http_client: The client for discovery and key set requests; short-lived ones when
+            None.
+        algorithms: The JWS algorithms to accept; by default those of the metadata's
+            ``id_token_signing_alg_values_supported`` this module supports, else ``RS256``.
+        leeway: Seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
+        jwks_refresh_interval: The least number of seconds between two key set fetches
+            caused by an unknown ``kid``.
+        clock: Wall and monotonic time, for tests.
+
+    Raises:
+        ValueError: ``algorithms`` names ``none``, an HMAC or an unsupported algorithm.
+        InsecureURLError: The issuer URL is plain http on a non-loopback host.
+    """
+
+    def __init__(
+        self,
+        issuer_or_metadata: str | httpx.URL | ProviderMetadata | Mapping[str, Any],
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        algorithms: Collection[str] | None = None,
+        leeway: float = DEFAULT_LEEWAY,
+        jwks_refresh_interval: float = DEFAULT_JWKS_REFRESH_INTERVAL,
+        clock: Clock | None = None,
+    ) -> None:
+        self._metadata: ProviderMetadata | None
+        if isinstance(issuer_or_metadata, ProviderMetadata):
+            self._metadata = issuer_or_metadata
+            self._issuer_url = issuer_or_metadata.issuer
+        elif isinstance(issuer_or_metadata, Mapping):
+            self._metadata = ProviderMetadata.from_dict(issuer_or_metadata)
+            self._issuer_url = self._metadata.issuer
+        else:
+            self._issuer_url = str(require_secure_url(issuer_or_metadata, "issuer URL"))
+            self._metadata = None
+        self._http_client = http_client
+        self._algorithms = _allowed_algorithms(algorithms)
+        self.leeway = leeway
+        self._jwks_refresh_interval = jwks_refresh_interval
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._jwks: JwksCache | None = None
+        self._lock = anyio.Lock()
+
+    def __repr__(self) -> str:
+        return f"TokenVerifier({self._issuer_url!r})"
+
+    async def metadata(self) -> ProviderMetadata:
+        """The provider's metadata, fetched on first use (one fetch however many callers)."""
+        if self._metadata is not None:
+            return self._metadata
+        async with self._lock:
+            if self._metadata is None:
+                self._metadata = await fetch_provider_metadata(
+                    self._issuer_url, http_client=self._http_client
+                )
+            return self._metadata
+
+    async def _key_cache(self) -> JwksCache:
+        if self._jwks is None:
+            metadata = await self.metadata()
+            jwks_uri = metadata.require("jwks_uri")
+            if self._jwks is None:
+                self._jwks = JwksCache(
+                    jwks_uri,
+                    http_client=self._http_client,
+                    min_refresh_interval=self._jwks_refresh_interval,
+                    monotonic=self._clock.monotonic,
+                )
+        return self._jwks
+
+    async def allowed_algorithms(self) -> frozenset[str]:
+        """The JWS algorithms a token may be signed with."""
+        if self._algorithms is not None:
+            return self._algorithms
+        advertised = (await self.metadata()).id_token_signing_alg_values_supported
+        usable = frozenset(advertised) & SUPPORTED_ALGORITHMS
+        return usable or frozenset(_DEFAULT_ID_TOKEN_ALGORITHMS)
+
+    async def verify_id_token(
+        self,
+        token: str,
+        *,
+        audience: str,
+        nonce: str | None = None,
+        leeway: float | None = None,
+    ) -> VerifiedToken:
+        """Verify an OpenID Connect ID token (OIDC Core section 3.1.3.7).
+
+        Args:
+            token: The compact JWT.
+            audience: Your client id.
+            nonce: The nonce sent in the authorization request; when given, the token must
+                carry the same one.
+            leeway: Overrides the verifier's clock-skew allowance.
+
+        Returns:
+            The verified header and claims.
+
+        Raises:
+            TokenValidationError: A check failed; ``.check`` says which.
+        """
+        verified = await self._verify(token, audience=audience, leeway=leeway, id_token=True)
+        claims = verified.claims
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise TokenValidationError("format", "the ID token has no sub claim")
+        if nonce is not None:
+            token_nonce = claims.get("nonce")
+            if not isinstance(token_nonce, str):
+                raise TokenValidationError("nonce", "the ID token has no nonce claim")
+            if not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
+                raise TokenValidationError(
+                    "nonce", "the ID token's nonce is not the one this sign-in sent"
+                )
+        return verified
+
+    async def verify_access_token(
+        self,
+        token: str,
+        *,
+        audience: str,
+        required_scopes: Collection[str] = (),
+        require_at_jwt_type: bool = False,
+        leeway: float | None = None,
+    ) -> VerifiedToken:
+        """Verify a JWT access token, as a resource server does (RFC 9068 section 4).
+
+        Args:
+            token: The compact JWT from the ``Authorization: Bearer`` header.
+            audience: This API's identifier; ``aud`` must contain it.
+            required_scopes: Scopes the token must all carry.
+            require_at_jwt_type: Demand ``typ: at+jwt`` (RFC 9068), which keeps ID tokens
+                from passing as access tokens; off by default as many providers omit it.
+            leeway: Overrides the verifier's clock-skew allowance.
+
+        Returns:
+            The verified header and claims.
+
+        Raises:
+            TokenValidationError: A check failed; ``.check`` says which.
+        """
+        verified = await self._verify(
+            token,
+            audience=audience,
+            leeway=leeway,
+            id_token=False,
+            require_at_jwt_type=require_at_jwt_type,
+        )
+        if isinstance(required_scopes, str):
+            required_scopes = required_scopes.split()
+        missing = sorted(set(required_scopes) - verified.scopes)
+        if missing:
+            raise TokenValidationError(
+                "scope", f"the token lacks the required scope(s): {' '.join(missing)}"
+            )
+        return verified
+
+    async def _verify(
+        self,
+        token: str,
+        *,
+        audience: str,
+        leeway: float | None,
+        id_token: bool,
+        require_at_jwt_type: bool = False,
+    ) -> VerifiedToken:
+        if not isinstance(token, str | bytes) or not token:
+            raise TokenValidationError("format", "the token is empty or not a string")
+        raw = token.encode("ascii", "replace") if isinstance(token, str) else token
+        if raw.count(b".") != 2:
+            raise TokenValidationError(
+                "format", "not a signed JWT in compact form (encrypted tokens are not supported)"
+            )
+        registry = JWSRegistry(strict_check_header=False)
+        try:
+            compact = extract_compact(raw, None, registry)
+            header = dict(compact.headers())
+        except (JoseError, ValueError, TypeError, UnicodeDecodeError) as exc:
+            raise TokenValidationError("format", f"the token can not be parsed: {exc}") from exc
+        if "b64" in header:
+            raise TokenValidationError("format", "unencoded payloads (RFC 7797) are refused")
+
+        alg = _check_algorithm(header.get("alg"), await self.allowed_algorithms())
+        typ = _normalised_typ(header.get("typ"))
+        if id_token and typ == "at+jwt":
+            raise TokenValidationError("type", "an access token (typ at+jwt) is not an ID token")
+        if require_at_jwt_type and typ != "at+jwt":
+            raise TokenValidationError("type", f"typ is {header.get('typ')!r}, not 'at+jwt'")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenValidationError("format", "the token's kid is not a string")
+
+        key = await (await self._key_cache()).find_key(kid=kid, alg=alg)
+        try:
+            valid = validate_compact(
+                compact, key, [alg], JWSRegistry(algorithms=[alg], strict_check_header=False)
+            )
+        except (JoseError, ValueError) as exc:
+            raise TokenValidationError(
+                "signature", f"the signature can not be verified: {exc}"
+            ) from exc
+        if not valid:
+            raise TokenValidationError("signature", "the signature does not verify")
+
+        try:
+            claims = json.loads(compact.payload)
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+            raise TokenValidationError("format", "the payload is not JSON") from exc
+        if not isinstance(claims, dict):
+            raise TokenValidationError("format", "the payload is not a JSON object")
+
+        metadata = await self.metadata()
+        self._check_claims(
+            claims,
+            issuer=metadata.issuer,
+            audience=audience,
+            leeway=self.leeway if leeway is None else leeway,
+            id_token=id_token,
+        )
+        return VerifiedToken(header=header, claims=claims)
+
+    def _check_claims(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        issuer: str,
+        audience: str,
+        leeway: float,
+        id_token: bool,
+    ) -> None:
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or iss != issuer:
+            raise TokenValidationError("issuer", f"iss is {iss!r}, expected {issuer!r}")
+
+        aud = claims.get("aud")
+        audiences: list[str]
+        if isinstance(aud, str):
+            audiences = [aud]
+        elif isinstance(aud, list) and all(isinstance(item, str) for item in aud):
+            audiences = aud
+        else:
+            raise TokenValidationError("audience", "the token has no aud claim")
+        if audience not in audiences:
+            raise TokenValidationError(
+                "audience", f"aud {audiences!r} does not contain {audience!r}"
+            )
+        if id_token:
+            azp = claims.get("azp")
+            if azp is not None and azp != audience:
+                raise TokenValidationError("audience", f"azp is {azp!r}, not {audience!r}")
+            if len(audiences) > 1 and azp is None:
+                raise TokenValidationError(
+                    "audience", "the ID token has several audiences and no azp"
+                )
+
+        now = self._clock.time()
+        exp = _number(claims.get("exp"))
+        if exp is None:
+            raise TokenValidationError("expiry", "the token has no numeric exp claim")
+        if now > exp + leeway:
+            raise TokenValidationError("expiry", f"the token expired {now - exp:.0f}s ago")
+
+        if "nbf" in claims:
+            nbf = _number(claims["nbf"])
+            if nbf is None:
+                raise TokenValidationError("not_before", "nbf is not a number")
+            if nbf > now + leeway:
+                raise TokenValidationError(
+                    "not_before", f"the token is not valid for another {nbf - now:.0f}s"
+                )
+
+        if "iat" not in claims:
+            if id_token:
+                raise TokenValidationError("issued_at", "the ID token has no iat claim")
+            return
+        iat = _number(claims["iat"])
+        if iat is None:
+            raise TokenValidationError("issued_at", "iat is not a number")
+        if iat > now + leeway:
+            raise TokenValidationError(
+                "issued_at", f"the token claims to be issued {iat - now:.0f}s from now"
+            )
