@@ -1,0 +1,62 @@
+"""``python -m intelliauth_ext.testing --port 8765``: run a sandbox tenant on loopback.
+
+Prints the URL and a ready confidential client (every scope), then serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import anyio
+
+from ._sandbox import TEST_USER_EMAIL, TEST_USER_PASSWORD, Sandbox
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m intelliauth_ext.testing",
+        description="Run a local, in-memory IntelliAuth sandbox tenant.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="do not check traffic against the contract"
+    )
+    parser.add_argument(
+        "--login-page",
+        action="store_true",
+        help="show the login page at /oauth2/authorize instead of auto-approving",
+    )
+    return parser.parse_args(argv)
+
+
+async def _serve(options: argparse.Namespace) -> None:
+    async with Sandbox.serve(
+        host=options.host,
+        port=options.port,
+        validate=not options.no_validate,
+        auto_approve=not options.login_page,
+    ) as sandbox:
+        print(f"IntelliAuth sandbox listening on {sandbox.url}")
+        print(f"INTELLIAUTH_TENANT_URL={sandbox.url}")
+        print(f"INTELLIAUTH_CLIENT_ID={sandbox.client_id}")
+        print(f"INTELLIAUTH_CLIENT_SECRET={sandbox.client_secret}")
+        print(f"test user: {TEST_USER_EMAIL} / {TEST_USER_PASSWORD}", flush=True)
+        # uvicorn handles Ctrl-C / SIGTERM itself by stopping the server.
+        assert sandbox.server_stopped is not None
+        await sandbox.server_stopped.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sandbox until interrupted; return the exit status."""
+    options = _parse(argv)
+    try:
+        anyio.run(_serve, options)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

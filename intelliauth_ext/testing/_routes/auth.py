@@ -1,0 +1,177 @@
+"""Sign-in for first-party apps: password, the MFA branch (challenge, verify), sign-out.
+
+A user with an active factor gets ``mfa_required`` with an ``mfa_flow_id`` (5 minutes,
+five wrong codes at most); the sandbox reveals a TOTP factor's current code to tests
+through ``Sandbox.totp_code(user_id)``. WebAuthn ceremonies are not simulated yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from .._clock import parse_rfc3339, rfc3339
+from .._envelopes import ApiError, data_response, no_content
+from .._ids import new_id
+from .._oauth import split_scope
+from .._tenant import Record, check_password
+from .._totp import verify_totp
+from . import Context, OperationRouter
+from .me import end_session, render_factor, user_factors
+from .users import render_user
+
+router = OperationRouter()
+
+FLOW_SECONDS = 300
+MAX_WRONG_CODES = 5
+DEFAULT_SIGN_IN_SCOPE = ("openid", "profile", "email", "offline_access")
+
+
+def _authenticated(ctx: Context, user: Record, client_id: str, scope: tuple[str, ...]) -> Record:
+    """Open a session, issue its tokens, and return a SignInAuthenticated result."""
+    sandbox = ctx.sandbox
+    tenant = sandbox.tenant
+    client = tenant.clients[client_id]
+    session = tenant.new_session(
+        user["id"],
+        client_id=client_id,
+        user_agent=ctx.request.headers.get("user-agent"),
+        ip_address=ctx.request.client.host if ctx.request.client else None,
+    )
+    family = sandbox.oauth.new_family(client, user["id"], session["id"])
+    tokens = sandbox.oauth.issue(
+        client,
+        scope,
+        user_id=user["id"],
+        family=family,
+        with_refresh="offline_access" in scope,
+        auth_time=int(tenant.clock.now()),
+    )
+    signed_in = {**user, "last_sign_in_at": tenant.clock.isoformat()}
+    tenant.users.replace(user["id"], signed_in)
+    return {
+        "status": "authenticated",
+        "user": render_user(tenant, signed_in),
+        "session_id": session["id"],
+        "tokens": tokens,
+    }
+
+
+@router.operation("signIn")
+async def sign_in(ctx: Context) -> Response:
+    """Password sign-in; ``mfa_required`` when the user has an active factor."""
+    tenant = ctx.sandbox.tenant
+    body = ctx.json()
+    client = tenant.clients.get(str(body.get("client_id", "")))
+    if client is None:
+        raise ApiError("invalid_request", "Unknown client_id.", details={"field": "client_id"})
+    scope = split_scope(body.get("scope")) or DEFAULT_SIGN_IN_SCOPE
+    refused = [s for s in scope if s not in client.allowed_scopes]
+    if refused:
+        raise ApiError(
+            "invalid_request",
+            f"Scope not allowed for this client: {' '.join(refused)}.",
+            details={"field": "scope"},
+        )
+    user = tenant.user_by_email(str(body.get("email", "")))
+    stored = tenant.passwords.get(user["id"]) if user is not None else None
+    if user is None or stored is None or not check_password(str(body.get("password")), stored):
+        raise ApiError("invalid_credentials", "Wrong email or password.")
+    if user["status"] != "active":
+        raise ApiError("account_locked", "This account cannot sign in.", status=403)
+    factors = user_factors(tenant, user["id"], active_only=True)
+    if not factors:
+        return data_response(_authenticated(ctx, user, client.client_id, scope))
+    now = tenant.clock.now()
+    flow: Record = {
+        "id": new_id("mfl"),
+        "user_id": user["id"],
+        "client_id": client.client_id,
+        "scope": scope,
+        "expires_at": rfc3339(now + FLOW_SECONDS),
+        "wrong_codes": 0,
+    }
+    tenant.mfa_flows[flow["id"]] = flow
+    return data_response(
+        {
+            "status": "mfa_required",
+            "mfa_flow_id": flow["id"],
+            "factors": [render_factor(f) for f in factors],
+            "expires_at": flow["expires_at"],
+        }
+    )
+
+
+def _open_flow(ctx: Context, body: dict[str, Any]) -> tuple[Record, Record]:
+    """Return the live flow and the chosen factor of a challenge/verify body."""
+    tenant = ctx.sandbox.tenant
+    flow = tenant.mfa_flows.get(str(body.get("mfa_flow_id", "")))
+    if flow is None:
+        raise ApiError("not_found", "Unknown mfa_flow_id.")
+    if parse_rfc3339(flow["expires_at"]) <= tenant.clock.now() or (
+        flow["wrong_codes"] >= MAX_WRONG_CODES
+    ):
+        tenant.mfa_flows.pop(flow["id"], None)
+        raise ApiError("flow_expired", "The sign-in expired; sign in again.")
+    factor = tenant.factors.get(str(body.get("factor_id", "")))
+    if factor is None or factor["user_id"] != flow["user_id"] or factor["status"] != "active":
+        raise ApiError("not_found", "That factor is not one of this sign-in's factors.")
+    return flow, factor
+
+
+@router.operation("startMfaChallenge")
+async def start_mfa_challenge(ctx: Context) -> Response:
+    """Record the factor chosen (TOTP: nothing is sent)."""
+    flow, factor = _open_flow(ctx, ctx.json())
+    if factor["type"] == "webauthn":
+        raise ApiError("validation_failed", "Use the WebAuthn authentication ceremony.")
+    flow["factor_id"] = factor["id"]
+    return data_response(
+        {
+            "mfa_flow_id": flow["id"],
+            "factor_id": factor["id"],
+            "factor_type": factor["type"],
+            "hint": factor.get("hint"),
+            "expires_at": flow["expires_at"],
+        }
+    )
+
+
+@router.operation("verifyMfa")
+async def verify_mfa(ctx: Context) -> Response:
+    """Check the code and complete the sign-in."""
+    tenant = ctx.sandbox.tenant
+    body = ctx.json()
+    flow, factor = _open_flow(ctx, body)
+    secret = tenant.totp_secrets.get(factor["id"])
+    if secret is None or not verify_totp(secret, str(body.get("code", "")), tenant.clock.now()):
+        flow["wrong_codes"] += 1
+        raise ApiError("invalid_mfa_code", "The code is not right.")
+    del tenant.mfa_flows[flow["id"]]
+    tenant.factors.replace(factor["id"], {**factor, "last_used_at": tenant.clock.isoformat()})
+    user = tenant.users.get(flow["user_id"])
+    if user is None:
+        raise ApiError("flow_expired", "The user no longer exists.")
+    return data_response(_authenticated(ctx, user, flow["client_id"], flow["scope"]))
+
+
+@router.operation("signOut")
+async def sign_out(ctx: Context) -> Response:
+    """End the token's session (or all the user's sessions); idempotent (204)."""
+    tenant = ctx.sandbox.tenant
+    user_id = ctx.user_id()
+    body = ctx.json() if ctx.body.strip() else {}
+    refresh_token = body.get("refresh_token")
+    if isinstance(refresh_token, str):
+        record = tenant.refresh_tokens.get(refresh_token)
+        if record is not None and record.user_id == user_id:
+            ctx.sandbox.oauth.revoke_family(record.family_id)
+    if body.get("all_sessions"):
+        sessions = [s for s in tenant.sessions.values() if s["user_id"] == user_id]
+    else:
+        current = tenant.sessions.get(str((ctx.claims or {}).get("sid", "")))
+        sessions = [current] if current is not None else []
+    for session in sessions:
+        end_session(ctx, session)
+    return no_content()

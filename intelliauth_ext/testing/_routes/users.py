@@ -1,0 +1,320 @@
+"""Users: CRUD with filters, bulk import jobs that progress as they are polled, a user's groups."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.responses import Response
+
+from .._clock import parse_rfc3339
+from .._envelopes import ApiError, data_response, no_content, not_found
+from .._ids import new_id
+from .._tenant import Record, Tenant, hash_password
+from . import Context, OperationRouter
+
+router = OperationRouter()
+
+USER_STATUSES = ("staged", "active", "suspended", "locked", "deprovisioned")
+# Fields a client may set on create / update; everything else is the server's.
+_WRITABLE = (
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "phone_number",
+    "picture",
+    "locale",
+    "zoneinfo",
+    "status",
+    "metadata",
+)
+# An import job processes a third of its rows per poll: three polls after the 202 finish it.
+_IMPORT_POLLS = 3
+
+
+def new_user_record(tenant: Tenant, fields: dict[str, Any]) -> Record:
+    """Create a user from API fields and store it.
+
+    Raises:
+        ApiError: ``already_exists`` when the email is taken, ``validation_failed`` when
+            there is no email.
+    """
+    email = fields.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise ApiError("validation_failed", "email is required.", details={"field": "email"})
+    if tenant.user_by_email(email) is not None:
+        raise ApiError(
+            "already_exists",
+            f"A user with email {email} exists already.",
+            details={"field": "email"},
+        )
+    now = tenant.clock.isoformat()
+    user_id = new_id("usr")
+    user: Record = {
+        "id": user_id,
+        "email": email,
+        "email_verified": bool(fields.get("email_verified", False)),
+        # `name` is required in User: default to the email's local part.
+        "name": fields.get("name") or email.split("@", 1)[0],
+        "given_name": fields.get("given_name"),
+        "family_name": fields.get("family_name"),
+        "phone_number": fields.get("phone_number"),
+        "picture": fields.get("picture"),
+        "locale": fields.get("locale"),
+        "zoneinfo": fields.get("zoneinfo"),
+        "status": fields.get("status") or "active",
+        "metadata": dict(fields.get("metadata") or {}),
+        "last_sign_in_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return tenant.users.add(user_id, user)
+
+
+def render_user(tenant: Tenant, user: Record) -> Record:
+    """Return the API view of a user (``mfa_enrolled`` derived from their active factors)."""
+    enrolled = any(
+        f["user_id"] == user["id"] and f["status"] == "active" for f in tenant.factors.values()
+    )
+    return {**user, "mfa_enrolled": enrolled}
+
+
+def user_claims(user: Record, scope: tuple[str, ...]) -> dict[str, Any]:
+    """OIDC claims about ``user`` that ``scope`` releases (OIDC Core section 5.4)."""
+    claims: dict[str, Any] = {}
+    if "email" in scope:
+        claims["email"] = user["email"]
+        claims["email_verified"] = bool(user.get("email_verified"))
+    if "profile" in scope:
+        for name in ("name", "given_name", "family_name", "locale"):
+            if user.get(name) is not None:
+                claims[name] = user[name]
+    return claims
+
+
+def _require_user(ctx: Context) -> Record:
+    user_id = ctx.path("user_id")
+    user = ctx.sandbox.tenant.users.get(user_id)
+    if user is None:
+        raise not_found("user", user_id)
+    return user
+
+
+@router.operation("listUsers")
+async def list_users(ctx: Context) -> Response:
+    """Newest first; filters email (exact, case-insensitive), status, q and created_after."""
+    tenant = ctx.sandbox.tenant
+    email = ctx.query("email")
+    status = ctx.query("status")
+    text = (ctx.query("q") or "").casefold()
+    created_after_raw = ctx.query("created_after")
+    try:
+        created_after = parse_rfc3339(created_after_raw) if created_after_raw else None
+    except ValueError as exc:
+        raise ApiError(
+            "invalid_request",
+            "created_after must be an RFC 3339 date-time.",
+            details={"parameter": "created_after"},
+        ) from exc
+
+    def matches(user: Record) -> bool:
+        if email and str(user["email"]).casefold() != email.casefold():
+            return False
+        if status and user["status"] != status:
+            return False
+        if text and not any(text in str(user.get(f) or "").casefold() for f in ("email", "name")):
+            return False
+        return created_after is None or parse_rfc3339(user["created_at"]) > created_after
+
+    filters = {"email": email, "status": status, "q": text, "created_after": created_after_raw}
+    return ctx.page(
+        tenant.users.sequenced(matches),
+        filters=filters,
+        render=lambda user: render_user(tenant, user),
+    )
+
+
+@router.operation("createUser")
+async def create_user(ctx: Context) -> Response:
+    """Create a user (201); an optional initial password is stored hashed."""
+    body = ctx.json()
+    tenant = ctx.sandbox.tenant
+    user = new_user_record(tenant, {k: body[k] for k in _WRITABLE if k in body})
+    password = body.get("password")
+    if isinstance(password, str):
+        tenant.passwords[user["id"]] = hash_password(password)
+    return data_response(
+        render_user(tenant, user),
+        status=201,
+        headers={"Location": f"{ctx.sandbox.url}/api/v1/users/{user['id']}"},
+    )
+
+
+@router.operation("getUser")
+async def get_user(ctx: Context) -> Response:
+    """One user by id."""
+    return data_response(render_user(ctx.sandbox.tenant, _require_user(ctx)))
+
+
+@router.operation("updateUser")
+async def update_user(ctx: Context) -> Response:
+    """PATCH semantics: only the fields present change."""
+    tenant = ctx.sandbox.tenant
+    user = _require_user(ctx)
+    body = ctx.json()
+    email = body.get("email")
+    if email is not None and email != user["email"]:
+        other = tenant.user_by_email(email)
+        if other is not None and other["id"] != user["id"]:
+            raise ApiError(
+                "already_exists",
+                f"A user with email {email} exists already.",
+                details={"field": "email"},
+            )
+    if "status" in body and body["status"] not in {"active", "suspended"}:
+        raise ApiError(
+            "validation_failed",
+            "status may only be set to active or suspended.",
+            details={"field": "status"},
+        )
+    changed = {
+        **user,
+        **{k: body[k] for k in _WRITABLE if k in body},
+        "updated_at": tenant.clock.isoformat(),
+    }
+    if email is not None and email != user["email"] and "email_verified" not in body:
+        changed["email_verified"] = False  # a new address is unverified until proven
+    tenant.users.replace(user["id"], changed)
+    return data_response(render_user(tenant, changed))
+
+
+@router.operation("deleteUser")
+async def delete_user(ctx: Context) -> Response:
+    """Delete a user with their memberships, sessions, factors and password (204)."""
+    tenant = ctx.sandbox.tenant
+    user = _require_user(ctx)
+    user_id = user["id"]
+    tenant.users.remove(user_id)
+    tenant.passwords.pop(user_id, None)
+    for collection in (tenant.memberships, tenant.sessions, tenant.factors):
+        for record in [r for r in collection.values() if r.get("user_id") == user_id]:
+            collection.remove(record["id"])
+    return no_content()
+
+
+@router.operation("listUserGroups")
+async def list_user_groups(ctx: Context) -> Response:
+    """The groups a user belongs to, newest membership first."""
+    from .groups import render_group
+
+    tenant = ctx.sandbox.tenant
+    user = _require_user(ctx)
+    entries = [
+        (sequence, tenant.groups.get(m["group_id"]))
+        for sequence, m in tenant.memberships.sequenced(lambda m: m["user_id"] == user["id"])
+    ]
+    present = [(sequence, group) for sequence, group in entries if group is not None]
+    return ctx.page(present, render=lambda group: render_group(tenant, group))
+
+
+# ---------------------------------------------------------------- bulk import
+@router.operation("importUsers")
+async def import_users(ctx: Context) -> Response:
+    """Accept a bulk import (202, ``queued``): the job advances each time it is polled."""
+    tenant = ctx.sandbox.tenant
+    body = ctx.json()
+    rows = body.get("users")
+    if not isinstance(rows, list) or not rows:
+        raise ApiError(
+            "validation_failed", "users must be a non-empty list.", details={"field": "users"}
+        )
+    mode = body.get("mode") or "create_only"
+    job_id = new_id("imp")
+    job: Record = {
+        "id": job_id,
+        "status": "queued",
+        "mode": mode,
+        "total_count": len(rows),
+        "processed_count": 0,
+        "created_count": 0,
+        "updated_count": 0,
+        "failed_count": 0,
+        "errors": [],
+        "error": None,
+        "created_at": tenant.clock.isoformat(),
+        "started_at": None,
+        "completed_at": None,
+    }
+    tenant.imports.add(job_id, job)
+    tenant.import_rows[job_id] = list(rows)
+    location = f"/api/v1/users/imports/{job_id}"
+    return data_response(job, status=202, headers={"Location": location})
+
+
+def _import_row(tenant: Tenant, row: Any, mode: str) -> str:
+    """Create (or, in upsert mode, update) one row's user; return "created" or "updated"."""
+    fields = {k: row[k] for k in _WRITABLE if isinstance(row, dict) and k in row}
+    existing = tenant.user_by_email(str(fields.get("email", "")))
+    if existing is not None and mode == "upsert":
+        changed = {**existing, **fields, "updated_at": tenant.clock.isoformat()}
+        tenant.users.replace(existing["id"], changed)
+        user, outcome = changed, "updated"
+    else:
+        user, outcome = new_user_record(tenant, fields), "created"
+    if isinstance(row, dict) and isinstance(row.get("password"), str):
+        tenant.passwords[user["id"]] = hash_password(row["password"])
+    return outcome
+
+
+def _advance_import(tenant: Tenant, job: Record) -> Record:
+    """Process the next slice of the job's rows (a third of them per poll)."""
+    if job["status"] in {"completed", "failed"}:
+        return job
+    rows = tenant.import_rows.get(job["id"], [])
+    total = job["total_count"]
+    start = job["processed_count"]
+    stop = min(start + math.ceil(total / _IMPORT_POLLS), total)
+    counts = {"created": job["created_count"], "updated": job["updated_count"]}
+    errors = list(job["errors"])
+    failed = job["failed_count"]
+    for index in range(start, stop):
+        try:
+            counts[_import_row(tenant, rows[index], job["mode"])] += 1
+        except ApiError as exc:
+            failed += 1
+            if len(errors) < 100:  # the contract keeps at most 100 row errors
+                email = rows[index].get("email") if isinstance(rows[index], dict) else None
+                errors.append(
+                    {"index": index, "email": email, "error": exc.error, "message": exc.message}
+                )
+    now = tenant.clock.isoformat()
+    done = stop >= total
+    updated = {
+        **job,
+        "status": "completed" if done else "running",
+        "processed_count": stop,
+        "created_count": counts["created"],
+        "updated_count": counts["updated"],
+        "failed_count": failed,
+        "errors": errors,
+        "started_at": job["started_at"] or now,
+        "completed_at": now if done else None,
+    }
+    if done:
+        tenant.import_rows.pop(job["id"], None)
+    return tenant.imports.replace(job["id"], updated)
+
+
+@router.operation("getUserImport")
+async def get_user_import(ctx: Context) -> Response:
+    """The job's progress; each poll processes the next slice until it completes."""
+    import_id = ctx.path("import_id")
+    job = ctx.sandbox.tenant.imports.get(import_id)
+    if job is None:
+        raise not_found("user import", import_id)
+    return data_response(_advance_import(ctx.sandbox.tenant, job))
+
+
+__all__ = ["USER_STATUSES", "new_user_record", "render_user", "router", "user_claims"]

@@ -1,0 +1,304 @@
+"""The sandbox tenant: state, the ASGI app over it, and a real server on a loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
+from ._clock import Clock
+from ._dispatch import endpoint_for
+from ._envelopes import ApiError, error_response
+from ._faults import FaultMiddleware, Faults
+from ._idempotency import IdempotencyStore
+from ._ids import new_id
+from ._oauth import AuthorizationServer
+from ._pagination import CursorCodec
+from ._request_id import RequestIdMiddleware
+from ._routes import Handler, all_handlers
+from ._routes.login import login_routes
+from ._routes.users import user_claims
+from ._spec import Contract, SpecOperation, load_contract
+from ._tenant import ALL_SCOPES, OAuthClient, Record, Tenant, hash_password
+from ._tokens import TokenSigner
+from ._totp import new_totp_secret, totp
+from ._validation import ResponseValidationMiddleware, Validator, ViolationLog
+
+DEFAULT_ISSUER = "http://sandbox.intelliauth.local"
+TEST_USER_EMAIL = "ada@example.com"
+TEST_USER_PASSWORD = "correct horse battery staple"  # noqa: S105 - a published test password
+
+
+def _route_order(operation: SpecOperation) -> tuple[tuple[int, str], ...]:
+    # Literal segments before parameters, so /resources/permissions/check is not read as
+    # /resources/{resource_id}/...; Starlette takes the first route that matches.
+    return tuple(
+        (1, "") if segment.startswith("{") else (0, segment)
+        for segment in operation.path.split("/")
+    )
+
+
+class Sandbox:
+    """A local, in-memory IntelliAuth tenant speaking the contract.
+
+    In process::
+
+        sandbox = Sandbox()
+        async with sandbox.http_client() as http:      # httpx over ASGITransport
+            await http.post("/oauth2/token", data={...})
+
+    On a real loopback port (asyncio; uvicorn needs it)::
+
+        async with Sandbox.serve() as sandbox:
+            print(sandbox.url, sandbox.client_id, sandbox.client_secret)
+
+    Args:
+        spec: the OpenAPI file to serve (default: the vendored contract).
+        validate: check every request and response against the contract; a response
+            that breaks it raises :class:`ContractViolation` (see ``raise_violations``).
+        strict_requests: also treat a request that breaks the contract as a violation
+            (it is always answered with 400/422 when ``validate`` is on).
+        raise_violations: raise a violation out of the ASGI app where it happens; when
+            False it is only recorded, and :meth:`check_violations` raises it later.
+        auto_approve: ``/oauth2/authorize`` signs in the ``login_hint`` user (or the
+            test user) and redirects straight back, without the login page.
+        issuer: the tenant URL in process; a served sandbox uses its real URL.
+    """
+
+    def __init__(
+        self,
+        *,
+        spec: Path | str | None = None,
+        validate: bool = True,
+        strict_requests: bool = False,
+        raise_violations: bool = True,
+        auto_approve: bool = True,
+        issuer: str = DEFAULT_ISSUER,
+    ) -> None:
+        self.contract: Contract = load_contract(spec)
+        self.clock = Clock()
+        self.tenant = Tenant(clock=self.clock)
+        self.signer = TokenSigner(issuer=issuer.rstrip("/"), clock=self.clock)
+        self.oauth = AuthorizationServer(self.tenant, self.signer, self._user_claims)
+        self.faults = Faults(self.clock)
+        self.cursors = CursorCodec()
+        self.idempotency = IdempotencyStore(self.clock)
+        self.violation_log = ViolationLog(raise_immediately=raise_violations)
+        self.validator: Validator | None = Validator(self.contract) if validate else None
+        self.strict_requests = strict_requests
+        self.auto_approve = auto_approve
+        self._handlers: dict[str, Handler] = all_handlers()
+        self.admin_client: OAuthClient = self.tenant.add_client(name="Sandbox admin client")
+        self.test_user: Record = self.add_user(
+            TEST_USER_EMAIL, password=TEST_USER_PASSWORD, name="Ada Lovelace"
+        )
+        self.app: ASGIApp = self._build_app()
+        # Set by serve(): fires when the server stops (Ctrl-C on the command line).
+        self.server_stopped: anyio.Event | None = None
+
+    def __repr__(self) -> str:
+        return f"<Sandbox {self.url} client_id={self.client_id!r}>"
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def url(self) -> str:
+        """The tenant URL (the issuer): a real loopback URL once served."""
+        return self.signer.issuer
+
+    @property
+    def client_id(self) -> str:
+        """The ready confidential client's id (it may use every scope)."""
+        return self.admin_client.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The ready confidential client's secret."""
+        assert self.admin_client.client_secret is not None
+        return self.admin_client.client_secret
+
+    # ------------------------------------------------------------------ seeding
+    def add_client(
+        self,
+        *,
+        name: str = "Test client",
+        public: bool = False,
+        scopes: tuple[str, ...] = ALL_SCOPES,
+        redirect_uris: tuple[str, ...] = ("http://127.0.0.1/callback", "http://localhost/callback"),
+    ) -> OAuthClient:
+        """Register another OAuth client (public clients have no secret and must use PKCE)."""
+        return self.tenant.add_client(
+            name=name, public=public, scopes=scopes, redirect_uris=redirect_uris
+        )
+
+    def add_user(
+        self,
+        email: str,
+        *,
+        password: str | None = None,
+        name: str | None = None,
+        status: str = "active",
+        totp: bool = False,
+    ) -> Record:
+        """Create a user directly (no HTTP); with ``totp=True`` enrol a verified TOTP factor."""
+        from ._routes.users import new_user_record
+
+        user = new_user_record(self.tenant, {"email": email, "name": name, "status": status})
+        if password is not None:
+            self.tenant.passwords[user["id"]] = hash_password(password)
+        if totp:
+            self.enroll_totp(user["id"])
+        return user
+
+    def enroll_totp(self, user_id: str) -> Record:
+        """Give a user a verified TOTP factor and return the factor record."""
+        now = self.clock.isoformat()
+        factor_id = new_id("mfa")
+        factor: Record = {
+            "id": factor_id,
+            "user_id": user_id,
+            "type": "totp",
+            "status": "active",
+            "name": "Authenticator app",
+            "hint": None,
+            "created_at": now,
+            "last_used_at": None,
+        }
+        self.tenant.totp_secrets[factor_id] = new_totp_secret()
+        return self.tenant.factors.add(factor_id, factor)
+
+    def totp_code(self, user_id: str) -> str:
+        """Return the current TOTP code of the user's (first) TOTP factor.
+
+        Raises:
+            LookupError: the user has no TOTP factor.
+        """
+        for factor in self.tenant.factors.values():
+            if factor["user_id"] == user_id and factor["type"] == "totp":
+                return totp(self.tenant.totp_secrets[factor["id"]], self.clock.now())
+        raise LookupError(f"user {user_id} has no TOTP factor")
+
+    def _user_claims(self, user_id: str, scope: tuple[str, ...]) -> dict[str, Any]:
+        user = self.tenant.users.get(user_id)
+        return user_claims(user, scope) if user is not None else {}
+
+    # ------------------------------------------------------------------ handlers
+    def handler(self, operation_id: str) -> Handler | None:
+        """Return the handler serving ``operation_id`` (None when not implemented)."""
+        return self._handlers.get(operation_id)
+
+    def override(self, operation_id: str, handler: Handler) -> None:
+        """Serve ``operation_id`` with ``handler`` instead (e.g. a deliberately broken one).
+
+        Raises:
+            KeyError: the contract has no such operation.
+        """
+        self.contract.operation(operation_id)
+        self._handlers[operation_id] = handler
+
+    @property
+    def implemented_operations(self) -> frozenset[str]:
+        """The operationIds of the contract this sandbox serves with real behaviour."""
+        return frozenset(self._handlers) & frozenset(self.contract.operations)
+
+    # ------------------------------------------------------------------ violations
+    @property
+    def violations(self) -> list[Any]:
+        """Contract violations recorded so far (see :meth:`check_violations`)."""
+        return list(self.violation_log.violations)
+
+    def check_violations(self) -> None:
+        """Raise :class:`ContractViolation` if any message broke the contract, then forget them."""
+        self.violation_log.check()
+
+    # ------------------------------------------------------------------ app
+    def _build_app(self) -> ASGIApp:
+        operations = sorted(self.contract.operations.values(), key=_route_order)
+        routes: list[BaseRoute] = [
+            Route(op.path, endpoint_for(self, op), methods=[op.method], name=op.operation_id)
+            for op in operations
+        ]
+        routes.extend(login_routes(self))
+
+        async def http_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, HTTPException)
+            if request.url.path.startswith("/api/"):
+                code = "not_found" if exc.status_code == 404 else "invalid_request"
+                return error_response(
+                    request.scope, ApiError(code, str(exc.detail), status=exc.status_code)
+                )
+            return PlainTextResponse(str(exc.detail), exc.status_code)
+
+        async def health(request: Request) -> Response:
+            return JSONResponse({"status": "ok", "issuer": self.url})
+
+        routes.append(Route("/_sandbox/health", health))
+        starlette = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+        faulted = FaultMiddleware(starlette, faults=lambda: self.faults)
+        validated = ResponseValidationMiddleware(
+            faulted, validator=lambda: self.validator, log=self.violation_log
+        )
+        return RequestIdMiddleware(validated)
+
+    def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        """Return an httpx client talking to this sandbox in process (ASGITransport)."""
+        kwargs.setdefault("base_url", self.url)
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), **kwargs)
+
+    # ------------------------------------------------------------------ serving
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def serve(
+        cls, *, host: str = "127.0.0.1", port: int = 0, **options: Any
+    ) -> AsyncIterator[Sandbox]:
+        """Run a sandbox on a loopback port for the duration of the block.
+
+        Port 0 picks a free port; ``sandbox.url`` is the bound URL. Leaving the block stops
+        the server and raises any contract violation recorded meanwhile. uvicorn runs on
+        asyncio only.
+        """
+        options.setdefault("raise_violations", False)
+        sandbox = cls(**options)
+        config = uvicorn.Config(
+            sandbox.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        stopped = anyio.Event()
+        sandbox.server_stopped = stopped
+
+        async def run() -> None:
+            try:
+                await server.serve()
+            finally:
+                stopped.set()
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(run)
+            try:
+                with anyio.fail_after(10):
+                    while not server.started:
+                        if server.should_exit:
+                            raise RuntimeError(f"the sandbox could not listen on {host}:{port}")
+                        await anyio.sleep(0.005)
+                bound = server.servers[0].sockets[0].getsockname()[1]
+                url_host = f"[{host}]" if ":" in host else host
+                sandbox.signer.issuer = f"http://{url_host}:{bound}"
+                yield sandbox
+            finally:
+                server.should_exit = True
+        sandbox.check_violations()

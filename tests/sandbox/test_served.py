@@ -1,0 +1,67 @@
+"""The sandbox served over a real loopback socket by uvicorn."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from intelliauth_ext.testing import Sandbox
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_serve_on_a_free_loopback_port() -> None:
+    """Sandbox.serve() binds 127.0.0.1 on a free port; its URL is the issuer and works."""
+    async with Sandbox.serve() as sandbox:
+        assert sandbox.url.startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(base_url=sandbox.url) as http:
+            discovery = (await http.get("/.well-known/openid-configuration")).json()
+            assert discovery["issuer"] == sandbox.url
+            token = await http.post(
+                "/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(sandbox.client_id, sandbox.client_secret),
+            )
+            assert token.status_code == 200
+            users = await http.get(
+                "/api/v1/users",
+                headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            )
+            assert users.status_code == 200
+            assert users.headers["x-request-id"].startswith("req_")
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient() as http:
+            await http.get(f"{sandbox.url}/.well-known/jwks.json")
+
+
+def test_command_line_prints_a_ready_client_and_stops_on_ctrl_c() -> None:
+    """`python -m intelliauth_ext.testing --port 0` prints URL and credentials; SIGINT exits 0."""
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intelliauth_ext.testing", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        values = dict(line.strip().split("=", 1) for line in lines[1:])
+        url = values["INTELLIAUTH_TENANT_URL"]
+        token = httpx.post(
+            f"{url}/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(values["INTELLIAUTH_CLIENT_ID"], values["INTELLIAUTH_CLIENT_SECRET"]),
+        )
+        assert token.status_code == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
