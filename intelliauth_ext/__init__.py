@@ -1,4 +1,22 @@
-"""The hand-written layer of the IntelliAuth SDK: the client, auth flows, retries, pagination."""
+"""The hand-written layer of the IntelliAuth SDK: the client, auth flows, retries, pagination.
+
+::
+
+    from intelliauth_ext import IntelliAuth, NotFoundError
+
+    async with IntelliAuth(tenant_url, client_id=..., client_secret=...) as client:
+        user = await client.users.get("usr_01")
+
+This module is the only public door. The exceptions are imported eagerly (they are cheap
+and every caller needs them); everything else is imported on first attribute access, so
+that ``import intelliauth_ext`` costs little more than ``import httpx`` and a service that
+only verifies tokens never imports the HTTP client machinery (and the reverse).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Final
 
 from intelliauth_ext._errors import (
     AccessDeniedError,
@@ -9,14 +27,17 @@ from intelliauth_ext._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    InsecureURLError,
     IntelliAuthError,
     InternalServerError,
+    InvalidCallbackError,
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
     NotFoundError,
     OAuthError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
     TokenValidationError,
@@ -25,27 +46,147 @@ from intelliauth_ext._errors import (
     UnsupportedGrantTypeError,
 )
 
+if TYPE_CHECKING:
+    from intelliauth_ext._auth import (
+        AccessToken,
+        CacheKey,
+        ClientCredentials,
+        InMemoryTokenCache,
+        RedisTokenCache,
+        RefreshingAuth,
+        StaticToken,
+        TokenCache,
+        TokenUpdateHook,
+    )
+    from intelliauth_ext._client import IntelliAuth
+    from intelliauth_ext._flow import AuthorizationCodeFlow, AuthorizationRequest
+    from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
+    from intelliauth_ext._oidc import (
+        ProviderMetadata,
+        TokenVerifier,
+        VerifiedToken,
+        fetch_provider_metadata,
+    )
+    from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
+    from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
+    from intelliauth_ext._sign_in import MfaChallenge, SignedIn
+    from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+    from intelliauth_ext._token_endpoints import (
+        IntrospectionResult,
+        introspect_token,
+        refresh_tokens,
+        revoke_token,
+    )
+    from intelliauth_ext._token_set import TokenSet
+
+#: Where each lazily imported public name lives.
+_LAZY: Final[dict[str, str]] = {
+    "AccessToken": "intelliauth_ext._auth",
+    "AsyncPaginator": "intelliauth_ext._pagination",
+    "AuthorizationCodeFlow": "intelliauth_ext._flow",
+    "AuthorizationRequest": "intelliauth_ext._flow",
+    "CacheKey": "intelliauth_ext._auth",
+    "ClientCredentials": "intelliauth_ext._auth",
+    "DEFAULT_MAX_RETRIES": "intelliauth_ext._retries",
+    "DEFAULT_TIMEOUT": "intelliauth_ext._timeouts",
+    "FlowStore": "intelliauth_ext._flow_store",
+    "InMemoryFlowStore": "intelliauth_ext._flow_store",
+    "InMemoryTokenCache": "intelliauth_ext._auth",
+    "IntelliAuth": "intelliauth_ext._client",
+    "IntrospectionResult": "intelliauth_ext._token_endpoints",
+    "MfaChallenge": "intelliauth_ext._sign_in",
+    "NOT_GIVEN": "intelliauth_ext._timeouts",
+    "NotGiven": "intelliauth_ext._timeouts",
+    "Page": "intelliauth_ext._pagination",
+    "PendingAuthorization": "intelliauth_ext._flow_store",
+    "ProviderMetadata": "intelliauth_ext._oidc",
+    "RedisTokenCache": "intelliauth_ext._auth",
+    "RefreshingAuth": "intelliauth_ext._auth",
+    "SignedIn": "intelliauth_ext._sign_in",
+    "StaticToken": "intelliauth_ext._auth",
+    "TokenCache": "intelliauth_ext._auth",
+    "TokenSet": "intelliauth_ext._token_set",
+    "TokenUpdateHook": "intelliauth_ext._auth",
+    "TokenVerifier": "intelliauth_ext._oidc",
+    "VerifiedToken": "intelliauth_ext._oidc",
+    "fetch_provider_metadata": "intelliauth_ext._oidc",
+    "introspect_token": "intelliauth_ext._token_endpoints",
+    "paginate": "intelliauth_ext._pagination",
+    "refresh_tokens": "intelliauth_ext._token_endpoints",
+    "revoke_token": "intelliauth_ext._token_endpoints",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'intelliauth_ext' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
     "APIConnectionError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AccessDeniedError",
+    "AccessToken",
+    "AsyncPaginator",
     "AuthenticationError",
+    "AuthorizationCodeFlow",
+    "AuthorizationRequest",
     "BadRequestError",
+    "CacheKey",
+    "ClientCredentials",
     "ConflictError",
+    "FlowStore",
+    "InMemoryFlowStore",
+    "InMemoryTokenCache",
+    "InsecureURLError",
+    "IntelliAuth",
     "IntelliAuthError",
     "InternalServerError",
+    "IntrospectionResult",
+    "InvalidCallbackError",
     "InvalidClientError",
     "InvalidGrantError",
     "InvalidRequestError",
     "InvalidScopeError",
+    "MfaChallenge",
     "NotFoundError",
+    "NotGiven",
     "OAuthError",
+    "Page",
+    "PaginationError",
+    "PendingAuthorization",
     "PermissionDeniedError",
+    "ProviderMetadata",
     "RateLimitError",
+    "RedisTokenCache",
+    "RefreshingAuth",
+    "SignedIn",
+    "StaticToken",
+    "TokenCache",
+    "TokenSet",
+    "TokenUpdateHook",
     "TokenValidationError",
+    "TokenVerifier",
     "UnauthorizedClientError",
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
+    "VerifiedToken",
+    "fetch_provider_metadata",
+    "introspect_token",
+    "paginate",
+    "refresh_tokens",
+    "revoke_token",
 ]

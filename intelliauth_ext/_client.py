@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import httpx
 
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from typing import Self
 
     from intelliauth_client.facade import Resources
+    from intelliauth_ext._sign_in import AuthResource
+    from intelliauth_ext._token_endpoints import IntrospectionResult
 
     # Type checkers see every resource attribute of the generated facade on the client;
     # at run time the client subclasses nothing generated and forwards to a Resources.
@@ -46,6 +48,8 @@ else:
 __all__ = ["IntelliAuth", "validate_tenant_url"]
 
 TOKEN_PATH: Final = "/oauth2/token"  # noqa: S105 - a path
+REVOKE_PATH: Final = "/oauth2/revoke"
+INTROSPECT_PATH: Final = "/oauth2/introspect"
 ENV_TENANT_URL: Final = "INTELLIAUTH_TENANT_URL"
 ENV_CLIENT_ID: Final = "INTELLIAUTH_CLIENT_ID"
 ENV_CLIENT_SECRET: Final = "INTELLIAUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
@@ -152,6 +156,10 @@ class IntelliAuth(_ResourceAttributes):
         ValueError: Conflicting or incomplete credentials.
     """
 
+    if TYPE_CHECKING:
+        #: ``client.auth``: the generated operations plus ``sign_in(email, password)``.
+        auth: AuthResource
+
     def __init__(
         self,
         tenant_url: str | httpx.URL,
@@ -197,6 +205,7 @@ class IntelliAuth(_ResourceAttributes):
             self._owns_auth = True
         self._auth = auth
         self._client_id = client_id
+        self._client_secret = client_secret  # for revoke/introspect; never in repr
         self._timeout = resolve_timeout(timeout, default=DEFAULT_TIMEOUT)
         self._max_retries = max_retries
         self._headers = httpx.Headers({"User-Agent": _user_agent()})
@@ -334,8 +343,13 @@ class IntelliAuth(_ResourceAttributes):
         """The generated facade's resources, bound to this client (built on first use)."""
         if self._resources is None:
             from intelliauth_client.facade import Resources
+            from intelliauth_ext._sign_in import AuthResource
 
-            self._resources = Resources(self._invoker)
+            resources = Resources(self._invoker)
+            # The hand-written auth resource adds sign_in(email, password) with the MFA
+            # branch; every other operation is the generated one.
+            resources.auth = AuthResource(self._invoker, client_id=self._client_id)
+            self._resources = resources
         return self._resources
 
     def __getattr__(self, name: str) -> Any:
@@ -344,6 +358,61 @@ class IntelliAuth(_ResourceAttributes):
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._facade(), name)
+
+    # -- token helpers -----------------------------------------------------------------
+
+    def _client_credentials_pair(self, what: str) -> tuple[str, str]:
+        if self._client_id is None or self._client_secret is None:
+            raise ValueError(f"{what} needs a client built with client_id and client_secret")
+        return self._client_id, self._client_secret
+
+    async def revoke_token(
+        self,
+        token: str,
+        *,
+        token_type_hint: Literal["access_token", "refresh_token"] | None = None,
+    ) -> None:
+        """Revoke an access or refresh token at the tenant (RFC 7009).
+
+        Raises:
+            ValueError: The client has no client credentials to authenticate with.
+            OAuthError: The tenant refused (``InvalidClientError``, ...).
+        """
+        from intelliauth_ext._token_endpoints import revoke_token
+
+        client_id, client_secret = self._client_credentials_pair("revoke_token")
+        await revoke_token(
+            str(self._tenant_url).rstrip("/") + REVOKE_PATH,
+            token,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_type_hint=token_type_hint,
+            http_client=self._http_client,
+        )
+
+    async def introspect_token(
+        self,
+        token: str,
+        *,
+        token_type_hint: Literal["access_token", "refresh_token"] | None = None,
+    ) -> IntrospectionResult:
+        """Ask the tenant whether a token is active, and about it (RFC 7662).
+
+        Raises:
+            ValueError: The client has no client credentials to authenticate with.
+            OAuthError: The tenant refused, or answered with something that is not RFC 7662.
+        """
+        from intelliauth_ext._token_endpoints import introspect_token
+
+        client_id, client_secret = self._client_credentials_pair("introspect_token")
+        return await introspect_token(
+            str(self._tenant_url).rstrip("/") + INTROSPECT_PATH,
+            token,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_type_hint=token_type_hint,
+            http_client=self._http_client,
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 
