@@ -47,7 +47,7 @@ PATH_PREFIXES = (
     "/api/v1/webhooks",
 )
 MIN_OPERATIONS = 70
-REQUIRED_ERROR_STATUSES = ("401", "403", "429", "500")
+REQUIRED_ERROR_STATUSES = ("401", "403", "429", "500", "503")
 RATE_LIMIT_HEADERS = (
     "Retry-After",
     "X-RateLimit-Limit",
@@ -413,12 +413,14 @@ def test_api_v1_success_is_envelope(op: Operation) -> None:
 
 @pytest.mark.parametrize("op", _params(LISTS))
 def test_list_operation_paginates(op: Operation) -> None:
-    """list* operations take the shared cursor and limit and return a <Name>List with ListMeta."""
+    """list* operations take cursor and limit, document 400, and return a <Name>List."""
     refs = {raw.get("$ref") for _, raw, _ in op.parameters() if isinstance(raw, Mapping)}
     for shared in ("Cursor", "Limit"):
         assert f"{PARAMETER_REF}{shared}" in refs, f"missing {PARAMETER_REF}{shared}"
     success = [(status, response) for status, response, _ in op.responses() if _is_success(status)]
     assert [status for status, _ in success] == ["200"], "a list answers 200 only"
+    statuses = {status for status, _, _ in op.responses()}
+    assert "400" in statuses, "a limit out of range or a bad cursor is a documented 400"
     media = (success[0][1].get("content") or {}).get("application/json") or {}
     name = _schema_name(media.get("schema"))
     assert name is not None, f"200 must be a $ref to a <Name>List, got {media.get('schema')}"
@@ -445,7 +447,7 @@ def test_api_v1_errors_use_error_envelope(op: Operation) -> None:
 
 @pytest.mark.parametrize("op", _params(API_V1))
 def test_api_v1_documents_common_errors(op: Operation) -> None:
-    """Every /api/v1 operation documents 401, 403, 429 and 500, and 404 when a path has an id."""
+    """Every /api/v1 operation documents 401, 403, 429, 500 and 503, and 404 when a path has an id."""
     statuses = {status for status, _, _ in op.responses()}
     expected = set(REQUIRED_ERROR_STATUSES) | ({"404"} if "{" in op.path else set())
     assert expected <= statuses, f"missing {sorted(expected - statuses)}"
