@@ -46,6 +46,7 @@ class FacadeOperation:
     idempotency_key: bool
     envelope: bool
     scopes: tuple[str, ...]
+    redirects: tuple[int, ...]  # documented 3xx answers, which are results, not errors
 
 
 @attrs.frozen
@@ -250,6 +251,7 @@ def _build_method(
         idempotency_key="idempotency-key" in header_names,
         envelope=envelope,
         scopes=_scopes(raw, document),
+        redirects=_redirects(raw),
     )
     summary = raw.operation.get("summary") or operation_id
     return FacadeMethod(
@@ -264,6 +266,12 @@ def _build_method(
         response_annotation=response_annotation,
         unwrap=envelope and not paginated,
     )
+
+
+def _redirects(raw: Any) -> tuple[int, ...]:
+    """The 3xx statuses the operation documents (``authorize``'s 302 to the client)."""
+    responses: Mapping[Any, Any] = raw.operation.get("responses") or {}
+    return tuple(sorted(int(status) for status in map(str, responses) if status[:1] == "3"))
 
 
 def _shield_builtins(resource: FacadeResource) -> FacadeResource:

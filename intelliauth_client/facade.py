@@ -172,6 +172,8 @@ class Operation:
     """The 2xx JSON body is ``{data, meta}``; the facade returns ``.data``."""
     scopes: tuple[str, ...]
     """The OAuth 2.0 scopes the operation needs (informational)."""
+    redirects: tuple[int, ...] = ()
+    """Documented 3xx statuses: answers to return, not errors (``authorize``'s 302)."""
 
 
 OPERATIONS: Mapping[str, Operation] = {
@@ -207,6 +209,7 @@ OPERATIONS: Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=False,
         scopes=(),
+        redirects=(302,),
     ),
     "requestToken": Operation(
         operation_id="requestToken",

@@ -17,13 +17,13 @@ class EmailEnrollRequest:
     """Enroll an email address for one-time codes.
 
     Attributes:
-        type_ (Literal['email']): The factor type.
+        type_ (Literal['email']): The factor type. Default: 'email'.
         email (str): The address codes are sent to.
         name (str | Unset): Display name.
     """
 
-    type_: Literal["email"]
     email: str
+    type_: Literal["email"] = "email"
     name: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 

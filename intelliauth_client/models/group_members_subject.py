@@ -15,12 +15,12 @@ class GroupMembersSubject:
     """Every member of a group (the userset `group#member`), evaluated at check time.
 
     Attributes:
-        kind (Literal['group_members']): Discriminator.
+        kind (Literal['group_members']): Discriminator. Default: 'group_members'.
         group_id (str): The group (`grp_...`).
     """
 
-    kind: Literal["group_members"]
     group_id: str
+    kind: Literal["group_members"] = "group_members"
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ class OidcConnectionCreate:
     """Body of createFederationConnection for an OIDC IdP.
 
     Attributes:
-        protocol (Literal['oidc']): Discriminator.
+        protocol (Literal['oidc']): Discriminator. Default: 'oidc'.
         name (str): Display name shown on the sign-in button.
         issuer (str): The IdP's issuer URL; discovery is fetched from `{issuer}/.well-known/openid-configuration`.
         client_id (str): Client id registered at the IdP.
@@ -37,11 +37,11 @@ class OidcConnectionCreate:
         use_pkce (bool | Unset): Send a PKCE challenge (S256) to the IdP. Default: True.
     """
 
-    protocol: Literal["oidc"]
     name: str
     issuer: str
     client_id: str
     client_secret: str
+    protocol: Literal["oidc"] = "oidc"
     enabled: bool | Unset = False
     domains: list[str] | Unset = UNSET
     jit_provisioning: bool | Unset = True

@@ -22,7 +22,7 @@ class OidcConnectionUpdate:
     other fields present replace the stored values. Send `client_secret` only to replace it.
 
         Attributes:
-            protocol (Literal['oidc']): Discriminator; must equal the connection's protocol.
+            protocol (Literal['oidc']): Discriminator; must equal the connection's protocol. Default: 'oidc'.
             name (str | Unset): Display name shown on the sign-in button.
             enabled (bool | Unset): Whether users can sign in through the connection.
             domains (list[str] | Unset): Email domains routed to this connection at sign-in (home-realm discovery). A domain
@@ -39,7 +39,7 @@ class OidcConnectionUpdate:
                 returned.
     """
 
-    protocol: Literal["oidc"]
+    protocol: Literal["oidc"] = "oidc"
     name: str | Unset = UNSET
     enabled: bool | Unset = UNSET
     domains: list[str] | Unset = UNSET

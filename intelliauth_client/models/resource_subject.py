@@ -16,15 +16,15 @@ class ResourceSubject:
     userset of everyone holding `relation` on it (e.g. `folder#viewer`).
 
         Attributes:
-            kind (Literal['resource']): Discriminator.
+            kind (Literal['resource']): Discriminator. Default: 'resource'.
             resource_id (str): Identifier of the resource (`res_` followed by a ULID).
             relation (None | str): Relation or permission on that resource whose holders are meant; null for the resource
                 itself.
     """
 
-    kind: Literal["resource"]
     resource_id: str
     relation: None | str
+    kind: Literal["resource"] = "resource"
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ class SamlConnectionCreate:
     """Body of createFederationConnection for a SAML IdP.
 
     Attributes:
-        protocol (Literal['saml']): Discriminator.
+        protocol (Literal['saml']): Discriminator. Default: 'saml'.
         name (str): Display name shown on the sign-in button.
         idp_entity_id (str): The IdP's entity ID (Issuer of its assertions).
         idp_sso_url (str): The IdP's SingleSignOnService URL (HTTP-Redirect binding).
@@ -41,11 +41,11 @@ class SamlConnectionCreate:
         sign_authn_requests (bool | Unset): Sign AuthnRequests with the tenant's SP key. Default: False.
     """
 
-    protocol: Literal["saml"]
     name: str
     idp_entity_id: str
     idp_sso_url: str
     idp_signing_certificates: list[str]
+    protocol: Literal["saml"] = "saml"
     enabled: bool | Unset = False
     domains: list[str] | Unset = UNSET
     jit_provisioning: bool | Unset = True

@@ -23,7 +23,7 @@ class SamlConnectionUpdate:
     other fields present replace the stored values.
 
         Attributes:
-            protocol (Literal['saml']): Discriminator; must equal the connection's protocol.
+            protocol (Literal['saml']): Discriminator; must equal the connection's protocol. Default: 'saml'.
             name (str | Unset): Display name shown on the sign-in button.
             enabled (bool | Unset): Whether users can sign in through the connection.
             domains (list[str] | Unset): Email domains routed to this connection at sign-in (home-realm discovery). A domain
@@ -41,7 +41,7 @@ class SamlConnectionUpdate:
             sign_authn_requests (bool | Unset): Sign AuthnRequests with the tenant's SP key.
     """
 
-    protocol: Literal["saml"]
+    protocol: Literal["saml"] = "saml"
     name: str | Unset = UNSET
     enabled: bool | Unset = UNSET
     domains: list[str] | Unset = UNSET

@@ -17,13 +17,13 @@ class SmsEnrollRequest:
     """Enroll a phone number for SMS one-time codes.
 
     Attributes:
-        type_ (Literal['sms']): The factor type.
+        type_ (Literal['sms']): The factor type. Default: 'sms'.
         phone_number (str): Phone number in E.164 form.
         name (str | Unset): Display name.
     """
 
-    type_: Literal["sms"]
     phone_number: str
+    type_: Literal["sms"] = "sms"
     name: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 

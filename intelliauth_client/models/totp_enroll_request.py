@@ -17,11 +17,11 @@ class TotpEnrollRequest:
     """Enroll an authenticator app (TOTP, RFC 6238).
 
     Attributes:
-        type_ (Literal['totp']): The factor type.
+        type_ (Literal['totp']): The factor type. Default: 'totp'.
         name (str | Unset): Display name.
     """
 
-    type_: Literal["totp"]
+    type_: Literal["totp"] = "totp"
     name: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 

@@ -15,12 +15,12 @@ class UserSubject:
     """A single user as the subject of a relation.
 
     Attributes:
-        kind (Literal['user']): Discriminator.
+        kind (Literal['user']): Discriminator. Default: 'user'.
         user_id (str): The user (`usr_...`).
     """
 
-    kind: Literal["user"]
     user_id: str
+    kind: Literal["user"] = "user"
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
