@@ -37,6 +37,7 @@ async def _serve(options: argparse.Namespace) -> None:
         port=options.port,
         validate=not options.no_validate,
         auto_approve=not options.login_page,
+        background_webhooks=True,
     ) as sandbox:
         print(f"IntelliAuth sandbox listening on {sandbox.url}")
         print(f"INTELLIAUTH_TENANT_URL={sandbox.url}")

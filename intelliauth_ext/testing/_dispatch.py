@@ -127,6 +127,11 @@ def endpoint_for(
     """Return the Starlette endpoint serving ``operation``."""
 
     async def endpoint(request: Request) -> Response:
+        response = await _serve(request)
+        sandbox.served.record(operation.operation_id, response.status_code)
+        return response
+
+    async def _serve(request: Request) -> Response:
         request.scope.setdefault("state", {})["path_pattern"] = operation.path
         handler = sandbox.handler(operation.operation_id)
         try:

@@ -105,10 +105,19 @@ class AuthorizationServer:
             return client
         if method == "none":
             raise self._bad_client("Client authentication is required.", basic=False)
-        assert client.client_secret is not None
-        if not hmac.compare_digest(secret.encode(), client.client_secret.encode()):
+        if not self._secret_matches(client, secret):
             raise self._bad_client("Wrong client secret.", basic=basic is not None)
         return client
+
+    def _secret_matches(self, client: OAuthClient, secret: str) -> bool:
+        """The current secret, or the previous one during a rotation's grace period."""
+        assert client.client_secret is not None
+        if hmac.compare_digest(secret.encode(), client.client_secret.encode()):
+            return True
+        retiring = self.tenant.retiring_secrets.get(client.client_id)
+        if retiring is None or retiring[1] <= self.signer.clock.now():
+            return False
+        return hmac.compare_digest(secret.encode(), retiring[0].encode())
 
     @staticmethod
     def _bad_client(description: str, *, basic: bool) -> OAuthError:

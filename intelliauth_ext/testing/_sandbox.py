@@ -29,11 +29,13 @@ from ._request_id import RequestIdMiddleware
 from ._routes import Handler, all_handlers
 from ._routes.login import login_routes
 from ._routes.users import user_claims
+from ._served import ServedLog
 from ._spec import Contract, SpecOperation, load_contract
 from ._tenant import ALL_SCOPES, OAuthClient, Record, Tenant, hash_password
 from ._tokens import TokenSigner
 from ._totp import new_totp_secret, totp
 from ._validation import ResponseValidationMiddleware, Validator, ViolationLog
+from ._webhooks import WebhookHub
 
 DEFAULT_ISSUER = "http://sandbox.intelliauth.local"
 TEST_USER_EMAIL = "ada@example.com"
@@ -74,6 +76,10 @@ class Sandbox:
         auto_approve: ``/oauth2/authorize`` signs in the ``login_hint`` user (or the
             test user) and redirects straight back, without the login page.
         issuer: the tenant URL in process; a served sandbox uses its real URL.
+        webhook_client: the httpx client webhook deliveries are POSTed with (default: a
+            fresh client per batch); see :attr:`webhooks` and :meth:`deliver_webhooks`.
+        background_webhooks: when served, deliver due webhooks from a background task
+            (the command line does); otherwise only :meth:`deliver_webhooks` sends them.
     """
 
     def __init__(
@@ -85,6 +91,8 @@ class Sandbox:
         raise_violations: bool = True,
         auto_approve: bool = True,
         issuer: str = DEFAULT_ISSUER,
+        webhook_client: httpx.AsyncClient | None = None,
+        background_webhooks: bool = False,
     ) -> None:
         self.contract: Contract = load_contract(spec)
         self.clock = Clock()
@@ -95,9 +103,17 @@ class Sandbox:
         self.cursors = CursorCodec()
         self.idempotency = IdempotencyStore(self.clock)
         self.violation_log = ViolationLog(raise_immediately=raise_violations)
+        self.served = ServedLog()
         self.validator: Validator | None = Validator(self.contract) if validate else None
         self.strict_requests = strict_requests
         self.auto_approve = auto_approve
+        self.webhooks = WebhookHub(
+            self.clock,
+            http=webhook_client,
+            contract=self.contract.document if validate else None,
+            violations=self.violation_log,
+        )
+        self.background_webhooks = background_webhooks
         self._handlers: dict[str, Handler] = all_handlers()
         self.admin_client: OAuthClient = self.tenant.add_client(name="Sandbox admin client")
         self.test_user: Record = self.add_user(
@@ -191,6 +207,24 @@ class Sandbox:
     def _user_claims(self, user_id: str, scope: tuple[str, ...]) -> dict[str, Any]:
         user = self.tenant.users.get(user_id)
         return user_claims(user, scope) if user is not None else {}
+
+    # ------------------------------------------------------------------ webhooks
+    def emit_event(self, event_type: str, data: dict[str, Any]) -> Record:
+        """Publish an event (e.g. ``security.breach_incident_opened``) as the platform would.
+
+        Queues a delivery to each active subscription of the type; returns the event
+        envelope. Send them with :meth:`deliver_webhooks`.
+        """
+        from ._routes.webhooks import emit
+
+        return emit(self, event_type, data)
+
+    async def deliver_webhooks(self) -> list[Record]:
+        """Attempt every webhook delivery that is due now; return those attempted.
+
+        Retries become due as the sandbox clock advances (``sandbox.clock.advance``).
+        """
+        return await self.webhooks.deliver_due()
 
     # ------------------------------------------------------------------ handlers
     def handler(self, operation_id: str) -> Handler | None:
@@ -287,8 +321,16 @@ class Sandbox:
             finally:
                 stopped.set()
 
+        webhook_sender = anyio.CancelScope()
+
+        async def deliver_webhooks() -> None:
+            with webhook_sender:
+                await sandbox.webhooks.run()
+
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(run)
+            if sandbox.background_webhooks:
+                tasks.start_soon(deliver_webhooks)
             try:
                 with anyio.fail_after(10):
                     while not server.started:
@@ -301,4 +343,5 @@ class Sandbox:
                 yield sandbox
             finally:
                 server.should_exit = True
+                webhook_sender.cancel()
         sandbox.check_violations()

@@ -18,6 +18,7 @@ import attrs
 from ._clock import Clock, rfc3339
 from ._ids import new_id, new_secret
 from ._store import Collection
+from ._webauthn import WebAuthnState
 
 Record = dict[str, Any]
 
@@ -160,6 +161,21 @@ class Tenant:
     families: dict[str, TokenFamily] = attrs.field(factory=dict)
     access_tokens: dict[str, IssuedAccessToken] = attrs.field(factory=dict)
     mfa_flows: dict[str, Record] = attrs.field(factory=dict)
+    # WebAuthn ceremonies and passkeys (routes: webauthn.py); the factors stay in `factors`.
+    webauthn: WebAuthnState = attrs.field(factory=WebAuthnState)
+    # --- applications, ReBAC and federation (routes: applications.py, resource_types.py,
+    # resources.py, federation.py; permission evaluation: _rebac.py) ---
+    applications: Collection[Record] = attrs.field(factory=lambda: Collection("application"))
+    # client_id -> (previous secret, accepted until): a rotation's grace period.
+    retiring_secrets: dict[str, tuple[str, float]] = attrs.field(factory=dict)
+    resource_types: Collection[Record] = attrs.field(factory=lambda: Collection("resource_type"))
+    resources: Collection[Record] = attrs.field(factory=lambda: Collection("resource"))
+    relations: Collection[Record] = attrs.field(factory=lambda: Collection("relation"))
+    federation_connections: Collection[Record] = attrs.field(
+        factory=lambda: Collection("federation_connection")
+    )
+    federation_secrets: dict[str, str] = attrs.field(factory=dict)  # connection id -> secret
+    # --- end of applications, ReBAC and federation ---
 
     def add_client(
         self,

@@ -22,6 +22,7 @@ from jsonschema_path import SchemaPath
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.validation.request.exceptions import (
+    MissingRequestBody,
     RequestBodyValidationError,
     SecurityValidationError,
 )
@@ -77,6 +78,14 @@ class _OpenAPIResponse:
     data: bytes | None
 
 
+def _text(error: BaseException) -> str:
+    """``str(error)``, which for some openapi-core errors decodes the raw body and can fail."""
+    try:
+        return str(error)
+    except Exception:  # e.g. UnicodeDecodeError on a body that is not UTF-8
+        return f"{type(error).__name__} (the value is not readable text)"
+
+
 def _describe(error: BaseException) -> list[str]:
     """Flatten an openapi-core error and its schema errors into readable lines."""
     cause = error.__cause__
@@ -85,14 +94,14 @@ def _describe(error: BaseException) -> list[str]:
     )
     # The body errors' own str() repeats the whole value; name the part instead.
     prefix = {"InvalidRequestBody": "request body", "InvalidData": "response body"}.get(
-        type(error).__name__, str(error)
-    )
+        type(error).__name__
+    ) or _text(error)
     lines = []
     for schema_error in schema_errors:
         location = getattr(schema_error, "json_path", "$")
         lines.append(f"{prefix}: at {location}: {getattr(schema_error, 'message', schema_error)}")
     if not lines:
-        lines.append(f"{error}" + (f" ({cause})" if cause is not None else ""))
+        lines.append(_text(error) + (f" ({_text(cause)})" if cause is not None else ""))
     return lines
 
 
@@ -134,13 +143,19 @@ class Validator:
         itself and answers 401/403."""
         problems: list[str] = []
         where = ""
-        errors = [
-            *self._parameters.iter_errors(openapi_request),
-            *self._body.iter_errors(openapi_request),
-        ]
+        errors: list[Exception] = list(self._parameters.iter_errors(openapi_request))
+        unhashable_discriminator = False
+        try:
+            errors.extend(self._body.iter_errors(openapi_request))
+        except TypeError:
+            # openapi-schema-validator looks a oneOf discriminator's value up in a dict: a
+            # list or object there (`"kind": [null]`) crashes it instead of failing it.
+            unhashable_discriminator = True
         for error in errors:
             if isinstance(error, SecurityValidationError | PathError):
                 continue
+            if type(error) is MissingRequestBody:
+                continue  # an optional body left out; a required one is MissingRequiredRequestBody
             if not where:
                 where = (
                     "body"
@@ -148,6 +163,9 @@ class Validator:
                     else str(getattr(error, "location", "query"))
                 )
             problems.extend(_describe(error))
+        if unhashable_discriminator:
+            where = where or "body"
+            problems.append("request body: a discriminator property holds no schema's value")
         return problems, where
 
     def response_problems(self, openapi_request: Any, response: Any) -> list[str]:

@@ -131,10 +131,34 @@ class OperationRouter:
 
 def all_handlers() -> dict[str, Handler]:
     """Return every resource module's handlers by operationId."""
-    from . import auth, groups, me, oauth2, users
+    from . import (
+        applications,
+        auth,
+        federation,
+        groups,
+        me,
+        oauth2,
+        resource_types,
+        resources,
+        users,
+        webauthn,
+        webhooks,
+    )
 
     handlers: dict[str, Handler] = {}
-    for module in (oauth2, auth, me, users, groups):
+    for module in (
+        oauth2,
+        auth,
+        me,
+        users,
+        groups,
+        applications,
+        resource_types,
+        resources,
+        federation,
+        webhooks,
+        webauthn,
+    ):
         for operation_id, handler in module.router:
             if operation_id in handlers:
                 raise ValueError(f"two handlers for {operation_id}")

@@ -2,7 +2,8 @@
 
 A user with an active factor gets ``mfa_required`` with an ``mfa_flow_id`` (5 minutes,
 five wrong codes at most); the sandbox reveals a TOTP factor's current code to tests
-through ``Sandbox.totp_code(user_id)``. WebAuthn ceremonies are not simulated yet.
+through ``Sandbox.totp_code(user_id)``. The WebAuthn ceremonies (passkey sign-in, and the
+MFA step of a ``webauthn`` factor) are in ``webauthn.py``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from .._envelopes import ApiError, data_response, no_content, not_found
 from .._ids import new_id
 from .._tenant import Record, Tenant
 from . import Context, OperationRouter
+from .webhooks import emit
 
 router = OperationRouter()
 _WRITABLE = ("name", "description")
@@ -115,6 +116,18 @@ def render_member(tenant: Tenant, membership: Record) -> Record | None:
     }
 
 
+def _emit_membership(
+    ctx: Context, event_type: str, group: Record, user_id: str, changed_at: str
+) -> None:
+    data = {
+        "group_id": group["id"],
+        "group_name": group["name"],
+        "user_id": user_id,
+        "changed_at": changed_at,
+    }
+    emit(ctx.sandbox, event_type, data)
+
+
 @router.operation("listGroupMembers")
 async def list_group_members(ctx: Context) -> Response:
     """The group's members, newest membership first."""
@@ -147,6 +160,7 @@ async def add_group_member(ctx: Context) -> Response:
         "created_at": tenant.clock.isoformat(),
     }
     tenant.memberships.add(membership["id"], membership)
+    _emit_membership(ctx, "group.member_added", group, user_id, membership["created_at"])
     return data_response(render_member(tenant, membership), status=201)
 
 
@@ -166,4 +180,5 @@ async def remove_group_member(ctx: Context) -> Response:
             details={"user_id": user_id, "group_id": group["id"]},
         )
     tenant.memberships.remove(membership["id"])
+    _emit_membership(ctx, "group.member_removed", group, user_id, tenant.clock.isoformat())
     return no_content()

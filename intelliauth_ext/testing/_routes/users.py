@@ -12,6 +12,7 @@ from .._envelopes import ApiError, data_response, no_content, not_found
 from .._ids import new_id
 from .._tenant import Record, Tenant, hash_password
 from . import Context, OperationRouter
+from .webhooks import emit
 
 router = OperationRouter()
 
@@ -145,6 +146,7 @@ async def create_user(ctx: Context) -> Response:
     password = body.get("password")
     if isinstance(password, str):
         tenant.passwords[user["id"]] = hash_password(password)
+    emit(ctx.sandbox, "user.created", {"user": render_user(tenant, user)})
     return data_response(
         render_user(tenant, user),
         status=201,
@@ -187,6 +189,10 @@ async def update_user(ctx: Context) -> Response:
     if email is not None and email != user["email"] and "email_verified" not in body:
         changed["email_verified"] = False  # a new address is unverified until proven
     tenant.users.replace(user["id"], changed)
+    changed_fields = [k for k in changed if k != "updated_at" and changed[k] != user.get(k)]
+    if changed_fields:
+        data = {"user": render_user(tenant, changed), "changed_fields": changed_fields}
+        emit(ctx.sandbox, "user.updated", data)
     return data_response(render_user(tenant, changed))
 
 
@@ -201,6 +207,8 @@ async def delete_user(ctx: Context) -> Response:
     for collection in (tenant.memberships, tenant.sessions, tenant.factors):
         for record in [r for r in collection.values() if r.get("user_id") == user_id]:
             collection.remove(record["id"])
+    deleted = {"user_id": user_id, "email": user["email"], "deleted_at": tenant.clock.isoformat()}
+    emit(ctx.sandbox, "user.deleted", deleted)
     return no_content()
 
 
