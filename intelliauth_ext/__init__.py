@@ -44,6 +44,7 @@ from intelliauth_ext._errors import (
     UnauthorizedClientError,
     UnprocessableEntityError,
     UnsupportedGrantTypeError,
+    WebhookVerificationError,
 )
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
     "VerifiedToken",
+    "WebhookVerificationError",
     "fetch_provider_metadata",
     "introspect_token",
     "paginate",

@@ -26,7 +26,8 @@ The tree::
     │   ├── InvalidScopeError               invalid_scope
     │   ├── AccessDeniedError               access_denied
     │   └── InvalidCallbackError            a sign-in callback failed a check (.check): state ...
-    └── TokenValidationError                a JWT failed a verification check (.check)
+    ├── TokenValidationError                a JWT failed a verification check (.check)
+    └── WebhookVerificationError            a webhook delivery failed a check (.check)
 
 Status errors are picked by HTTP status, not by the envelope's ``error`` code, so a
 proxy's HTML 502 page maps as well as a well-formed envelope does; the code is kept
@@ -70,6 +71,7 @@ __all__ = [
     "UnauthorizedClientError",
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
+    "WebhookVerificationError",
     "oauth_error_from_fields",
     "oauth_error_from_response",
     "parse_retry_after",
@@ -290,6 +292,24 @@ class TokenValidationError(IntelliAuthError):
         check: Which check failed: ``signature``, ``algorithm``, ``issuer``, ``audience``,
             ``expiry``, ``not_before``, ``issued_at``, ``nonce``, ``scope``, ``key``,
             ``type`` or ``format``.
+    """
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self.message = message
+
+
+class WebhookVerificationError(IntelliAuthError):
+    """A webhook delivery that must not be trusted; answer it with a 4xx.
+
+    The message never contains a signing secret.
+
+    Attributes:
+        check: Which check failed: ``header`` (the signature header is missing, repeated
+            or malformed), ``signature`` (no ``v1`` entry matches any secret),
+            ``timestamp`` (``t`` is outside the tolerance: a replay or a skewed clock)
+            or ``payload`` (the body is not JSON, or not an event envelope).
     """
 
     def __init__(self, check: str, message: str) -> None:

@@ -15,10 +15,11 @@ all for a user-supplied ``http_client`` whose transport we do not own.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import types
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import anyio
@@ -37,6 +38,7 @@ from intelliauth_ext._errors import (
 from intelliauth_ext._logging import log_attempt, logger, redact_text
 from intelliauth_ext._pagination import AsyncPaginator, split_list_envelope
 from intelliauth_ext._timeouts import attempt_deadline
+from intelliauth_ext._transport import current_async_library
 
 __all__ = ["IDEMPOTENCY_KEY_HEADER", "Invoker", "OperationLike"]
 
@@ -64,6 +66,8 @@ class OperationLike(Protocol):
     def paginated(self) -> bool: ...
     @property
     def idempotency_key(self) -> bool: ...
+    @property
+    def redirects(self) -> tuple[int, ...]: ...
 
 
 class Invoker:
@@ -118,7 +122,9 @@ class Invoker:
         """
         module = _endpoint_module(operation)
         response = await self.send(
-            module._get_kwargs(**kwargs), add_idempotency_key=operation.idempotency_key
+            module._get_kwargs(**kwargs),
+            add_idempotency_key=operation.idempotency_key,
+            accept=operation.redirects,
         )
         return _parse(module, response)
 
@@ -173,15 +179,20 @@ class Invoker:
         }
 
     async def send(
-        self, request_kwargs: Mapping[str, Any], *, add_idempotency_key: bool = False
+        self,
+        request_kwargs: Mapping[str, Any],
+        *,
+        add_idempotency_key: bool = False,
+        accept: Collection[int] = (),
     ) -> httpx.Response:
         """Send a request built from ``_get_kwargs`` output, retrying per ``_retries``.
 
         Each attempt sends a fresh ``httpx.Request`` built from the same arguments (the
-        auth flow writes its header into the request it is given).
+        auth flow writes its header into the request it is given). Redirects are never
+        followed; ``accept`` lists the 3xx statuses the operation documents as answers.
 
         Returns:
-            The 2xx response, its body read.
+            The 2xx (or accepted) response, its body read.
 
         Raises:
             APIStatusError: A non-2xx answer (``OAuthError`` for ``/oauth2/*``).
@@ -210,7 +221,7 @@ class Invoker:
 
             request_id = response.headers.get(REQUEST_ID_HEADER)
             _log(request, response.status_code, request_id, attempt, max_attempts, started)
-            if response.is_success:
+            if response.is_success or response.status_code in accept:
                 return response
             retryable = _retries.should_retry(
                 request.method,
@@ -235,11 +246,19 @@ class Invoker:
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     async def _send_once(self, request: httpx.Request) -> httpx.Response:
-        # fail_after(None) is a no-op scope; the deadline covers auth, send and body read.
+        # The deadline covers auth, send and body read; both scopes raise TimeoutError when
+        # it passes. On asyncio, asyncio.timeout does that for a third of the CPU of anyio's
+        # cancel scope (a cost paid on every request); fail_after(None) is a no-op scope.
+        if self._deadline is not None and current_async_library() == "asyncio":
+            async with asyncio.timeout(self._deadline):
+                return await self._send_unbounded(request)
         with anyio.fail_after(self._deadline):
-            if self._auth is None:
-                return await self._http.send(request, follow_redirects=False)
-            return await self._http.send(request, auth=self._auth, follow_redirects=False)
+            return await self._send_unbounded(request)
+
+    async def _send_unbounded(self, request: httpx.Request) -> httpx.Response:
+        if self._auth is None:
+            return await self._http.send(request, follow_redirects=False)
+        return await self._http.send(request, auth=self._auth, follow_redirects=False)
 
     async def _wait(
         self, request: httpx.Request, attempt: int, delay: float, cause: int | BaseException

@@ -447,7 +447,7 @@ def test_api_v1_errors_use_error_envelope(op: Operation) -> None:
 
 @pytest.mark.parametrize("op", _params(API_V1))
 def test_api_v1_documents_common_errors(op: Operation) -> None:
-    """Every /api/v1 operation documents 401, 403, 429, 500 and 503, and 404 when a path has an id."""
+    """Every /api/v1 operation documents 401, 403, 429, 500, 503, and 404 for a path with an id."""
     statuses = {status for status, _, _ in op.responses()}
     expected = set(REQUIRED_ERROR_STATUSES) | ({"404"} if "{" in op.path else set())
     assert expected <= statuses, f"missing {sorted(expected - statuses)}"

@@ -224,6 +224,7 @@ class Operation:
     idempotency_key: bool = False
     envelope: bool = True
     scopes: tuple[str, ...] = ()
+    redirects: tuple[int, ...] = ()
 
 
 GET_USER = Operation("getUser", "GET", "/api/v1/users/{user_id}", "users", f"{_PKG}.get_user")
@@ -279,14 +280,24 @@ class UsersResource:
         await self._invoker.call(DELETE_USER, user_id=user_id)
 
 
+class AuthResource:
+    """What the generator emits for the auth tag (the client wraps it for sign_in)."""
+
+    def __init__(self, invoker: Any) -> None:
+        self._invoker = invoker
+
+
 class Resources:
     def __init__(self, invoker: Any) -> None:
         self.users = UsersResource(invoker)
+        self.auth = AuthResource(invoker)
 
 
 fake_facade = types.ModuleType("intelliauth_client.facade")
 fake_facade.Resources = Resources  # type: ignore[attr-defined]
 fake_facade.Operation = Operation  # type: ignore[attr-defined]
+fake_facade.AuthResource = AuthResource  # type: ignore[attr-defined]
+fake_facade.Invoker = Any  # type: ignore[attr-defined]
 
 
 # -- auth -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The examples of docs/readme/auth-m2m.md compile, and the non-Redis ones run as written."""
+"""The README's machine-to-machine examples compile, and the non-Redis ones run as written."""
 
 from __future__ import annotations
 
@@ -11,27 +11,26 @@ import httpx
 import pytest
 import respx
 
-import intelliauth_ext
-from intelliauth_ext import _auth, _token_set
-from intelliauth_ext._errors import InvalidGrantError
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "readme" / "auth-m2m.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+README = Path(__file__).resolve().parents[2] / "README.md"
+# From "## Machine-to-machine" through "## Sharing tokens across a fleet", up to the
+# next flow's section.
+SECTION = (
+    README.read_text()
+    .split("\n## Machine-to-machine\n", 1)[1]
+    .split("\n## Browser sign-in with PKCE\n", 1)[0]
+)
+BLOCKS = re.findall(r"```python\n(.*?)```", SECTION, flags=re.DOTALL)
 
 
 def run_block(index: int) -> None:
     """Run one README example as a script would."""
-    code = compile(BLOCKS[index], f"auth-m2m.md block {index}", "exec")
+    code = compile(BLOCKS[index], f"README machine-to-machine block {index}", "exec")
     exec(code, {"__name__": "__main__"})  # noqa: S102 - the README's own example
 
 
 @pytest.fixture(autouse=True)
-def public_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The names the examples import from intelliauth_ext (a no-op once it exports them)."""
-    for name in _auth.__all__:
-        monkeypatch.setattr(intelliauth_ext, name, getattr(_auth, name), raising=False)
-    monkeypatch.setattr(intelliauth_ext, "TokenSet", _token_set.TokenSet, raising=False)
-    monkeypatch.setattr(intelliauth_ext, "InvalidGrantError", InvalidGrantError, raising=False)
+def credentials_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment variables the examples read."""
     for variable in ("INTELLIAUTH", "INTERMEZZO", "INTIGRITI"):
         monkeypatch.setenv(f"{variable}_CLIENT_ID", "id")
         monkeypatch.setenv(f"{variable}_CLIENT_SECRET", "secret")
@@ -42,7 +41,7 @@ def test_every_example_compiles() -> None:
     """Each python block of the M2M README section is valid Python."""
     assert len(BLOCKS) == 4
     for index, block in enumerate(BLOCKS):
-        compile(block, f"auth-m2m.md block {index}", "exec")
+        compile(block, f"README machine-to-machine block {index}", "exec")
 
 
 def test_client_credentials_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
