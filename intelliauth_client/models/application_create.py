@@ -140,14 +140,7 @@ class ApplicationCreate:
 
         type_ = ApplicationType(d.pop("type"))
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         _token_endpoint_auth_method = d.pop("token_endpoint_auth_method", UNSET)
         token_endpoint_auth_method: ApplicationTokenAuthMethod | Unset
@@ -175,16 +168,7 @@ class ApplicationCreate:
 
         access_token_ttl_seconds = d.pop("access_token_ttl_seconds", UNSET)
 
-        def _parse_refresh_token_ttl_seconds(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        refresh_token_ttl_seconds = _parse_refresh_token_ttl_seconds(
-            d.pop("refresh_token_ttl_seconds", UNSET)
-        )
+        refresh_token_ttl_seconds: int | None | Unset = d.pop("refresh_token_ttl_seconds", UNSET)
 
         _instance = cls(
             name=name,

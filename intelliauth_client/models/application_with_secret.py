@@ -148,12 +148,7 @@ class ApplicationWithSecret:
 
         name = d.pop("name")
 
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
+        description: None | str = d.pop("description")
 
         type_ = ApplicationType(d.pop("type"))
 
@@ -178,14 +173,7 @@ class ApplicationWithSecret:
 
         access_token_ttl_seconds = d.pop("access_token_ttl_seconds")
 
-        def _parse_refresh_token_ttl_seconds(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        refresh_token_ttl_seconds = _parse_refresh_token_ttl_seconds(
-            d.pop("refresh_token_ttl_seconds")
-        )
+        refresh_token_ttl_seconds: int | None = d.pop("refresh_token_ttl_seconds")
 
         def _parse_secret_rotated_at(data: object) -> datetime.datetime | None:
             if data is None:
@@ -202,12 +190,7 @@ class ApplicationWithSecret:
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
-        def _parse_client_secret(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        client_secret = _parse_client_secret(d.pop("client_secret"))
+        client_secret: None | str = d.pop("client_secret")
 
         _instance = cls(
             id=id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..types import UNSET, Unset
 
@@ -65,14 +65,7 @@ class AuthenticatorAssertionResponse:
 
         signature = d.pop("signature")
 
-        def _parse_user_handle(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        user_handle = _parse_user_handle(d.pop("userHandle", UNSET))
+        user_handle: None | str | Unset = d.pop("userHandle", UNSET)
 
         _instance = cls(
             client_data_json=client_data_json,

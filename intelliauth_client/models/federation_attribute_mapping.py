@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..types import UNSET, Unset
 
@@ -81,41 +81,13 @@ class FederationAttributeMapping:
         d = dict(src_dict)
         email = d.pop("email", UNSET)
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        name: None | str | Unset = d.pop("name", UNSET)
 
-        name = _parse_name(d.pop("name", UNSET))
+        given_name: None | str | Unset = d.pop("given_name", UNSET)
 
-        def _parse_given_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        family_name: None | str | Unset = d.pop("family_name", UNSET)
 
-        given_name = _parse_given_name(d.pop("given_name", UNSET))
-
-        def _parse_family_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        family_name = _parse_family_name(d.pop("family_name", UNSET))
-
-        def _parse_groups(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        groups = _parse_groups(d.pop("groups", UNSET))
+        groups: None | str | Unset = d.pop("groups", UNSET)
 
         _instance = cls(
             email=email,

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..models.mfa_factor_type import MfaFactorType
 
@@ -68,12 +68,7 @@ class MfaChallenge:
 
         factor_type = MfaFactorType(d.pop("factor_type"))
 
-        def _parse_hint(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        hint = _parse_hint(d.pop("hint"))
+        hint: None | str = d.pop("hint")
 
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
 

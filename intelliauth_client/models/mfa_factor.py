@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..models.mfa_factor_status import MfaFactorStatus
 from ..models.mfa_factor_type import MfaFactorType
@@ -85,12 +85,7 @@ class MfaFactor:
 
         name = d.pop("name")
 
-        def _parse_hint(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        hint = _parse_hint(d.pop("hint"))
+        hint: None | str = d.pop("hint")
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..models.mfa_factor import MfaFactor
@@ -65,19 +65,9 @@ class MfaFactorEnrollment:
         d = dict(src_dict)
         factor = MfaFactor.from_dict(d.pop("factor"))
 
-        def _parse_secret(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        secret: None | str = d.pop("secret")
 
-        secret = _parse_secret(d.pop("secret"))
-
-        def _parse_otpauth_uri(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        otpauth_uri = _parse_otpauth_uri(d.pop("otpauth_uri"))
+        otpauth_uri: None | str = d.pop("otpauth_uri")
 
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 T = TypeVar("T", bound="PermissionDefinition")
 
@@ -54,12 +54,7 @@ class PermissionDefinition:
         d = dict(src_dict)
         name = d.pop("name")
 
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
+        description: None | str = d.pop("description")
 
         expression = d.pop("expression")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..types import UNSET, Unset
 
@@ -90,50 +90,15 @@ class ProfileUpdate:
         d = dict(src_dict)
         name = d.pop("name", UNSET)
 
-        def _parse_given_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        given_name: None | str | Unset = d.pop("given_name", UNSET)
 
-        given_name = _parse_given_name(d.pop("given_name", UNSET))
+        family_name: None | str | Unset = d.pop("family_name", UNSET)
 
-        def _parse_family_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        picture: None | str | Unset = d.pop("picture", UNSET)
 
-        family_name = _parse_family_name(d.pop("family_name", UNSET))
+        locale: None | str | Unset = d.pop("locale", UNSET)
 
-        def _parse_picture(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        picture = _parse_picture(d.pop("picture", UNSET))
-
-        def _parse_locale(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        locale = _parse_locale(d.pop("locale", UNSET))
-
-        def _parse_zoneinfo(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        zoneinfo = _parse_zoneinfo(d.pop("zoneinfo", UNSET))
+        zoneinfo: None | str | Unset = d.pop("zoneinfo", UNSET)
 
         _instance = cls(
             name=name,

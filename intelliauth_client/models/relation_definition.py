@@ -53,12 +53,7 @@ class RelationDefinition:
         d = dict(src_dict)
         name = d.pop("name")
 
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
+        description: None | str = d.pop("description")
 
         allowed_subjects = cast(list[str], d.pop("allowed_subjects"))
 

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..models.resource_attributes import ResourceAttributes
@@ -81,19 +81,9 @@ class Resource:
 
         type_ = d.pop("type")
 
-        def _parse_external_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        external_id: None | str = d.pop("external_id")
 
-        external_id = _parse_external_id(d.pop("external_id"))
-
-        def _parse_display_name(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        display_name = _parse_display_name(d.pop("display_name"))
+        display_name: None | str = d.pop("display_name")
 
         attributes = ResourceAttributes.from_dict(d.pop("attributes"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..types import UNSET, Unset
 
@@ -77,23 +77,9 @@ class ResourceCreate:
         d = dict(src_dict)
         type_ = d.pop("type")
 
-        def _parse_external_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        external_id: None | str | Unset = d.pop("external_id", UNSET)
 
-        external_id = _parse_external_id(d.pop("external_id", UNSET))
-
-        def _parse_display_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        display_name = _parse_display_name(d.pop("display_name", UNSET))
+        display_name: None | str | Unset = d.pop("display_name", UNSET)
 
         _attributes = d.pop("attributes", UNSET)
         attributes: ResourceAttributes | Unset

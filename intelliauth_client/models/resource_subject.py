@@ -56,12 +56,7 @@ class ResourceSubject:
 
         resource_id = d.pop("resource_id")
 
-        def _parse_relation(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        relation = _parse_relation(d.pop("relation"))
+        relation: None | str = d.pop("relation")
 
         _instance = cls(
             kind=kind,

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..models.permission_definition import PermissionDefinition
@@ -81,12 +81,7 @@ class ResourceType:
         d = dict(src_dict)
         name = d.pop("name")
 
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
+        description: None | str = d.pop("description")
 
         relations = []
         _relations = d.pop("relations")

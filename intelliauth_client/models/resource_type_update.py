@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..types import UNSET, Unset
 
@@ -72,15 +72,7 @@ class ResourceTypeUpdate:
         from ..models.relation_definition import RelationDefinition  # noqa: PLC0415
 
         d = dict(src_dict)
-
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         _relations = d.pop("relations", UNSET)
         relations: list[RelationDefinition] | Unset = UNSET

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..types import UNSET, Unset
 
@@ -91,21 +91,11 @@ class Session:
 
         current = d.pop("current")
 
-        def _parse_application_id(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        application_id = _parse_application_id(d.pop("application_id"))
+        application_id: None | str = d.pop("application_id")
 
         ip_address = d.pop("ip_address")
 
-        def _parse_user_agent(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        user_agent = _parse_user_agent(d.pop("user_agent"))
+        user_agent: None | str = d.pop("user_agent")
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -113,14 +103,7 @@ class Session:
 
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
 
-        def _parse_location(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        location = _parse_location(d.pop("location", UNSET))
+        location: None | str | Unset = d.pop("location", UNSET)
 
         _instance = cls(
             id=id,

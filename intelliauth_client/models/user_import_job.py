@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..models.user_import_mode import UserImportMode
 from ..models.user_import_status import UserImportStatus
@@ -173,14 +173,7 @@ class UserImportJob:
 
         completed_at = _parse_completed_at(d.pop("completed_at"))
 
-        def _parse_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        error = _parse_error(d.pop("error", UNSET))
+        error: None | str | Unset = d.pop("error", UNSET)
 
         _instance = cls(
             id=id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..models.user_status import UserStatus
 from ..types import UNSET, Unset
@@ -143,59 +143,17 @@ class UserUpdate:
 
         name = d.pop("name", UNSET)
 
-        def _parse_given_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        given_name: None | str | Unset = d.pop("given_name", UNSET)
 
-        given_name = _parse_given_name(d.pop("given_name", UNSET))
+        family_name: None | str | Unset = d.pop("family_name", UNSET)
 
-        def _parse_family_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        phone_number: None | str | Unset = d.pop("phone_number", UNSET)
 
-        family_name = _parse_family_name(d.pop("family_name", UNSET))
+        picture: None | str | Unset = d.pop("picture", UNSET)
 
-        def _parse_phone_number(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        locale: None | str | Unset = d.pop("locale", UNSET)
 
-        phone_number = _parse_phone_number(d.pop("phone_number", UNSET))
-
-        def _parse_picture(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        picture = _parse_picture(d.pop("picture", UNSET))
-
-        def _parse_locale(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        locale = _parse_locale(d.pop("locale", UNSET))
-
-        def _parse_zoneinfo(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        zoneinfo = _parse_zoneinfo(d.pop("zoneinfo", UNSET))
+        zoneinfo: None | str | Unset = d.pop("zoneinfo", UNSET)
 
         _status = d.pop("status", UNSET)
         status: UserStatus | Unset

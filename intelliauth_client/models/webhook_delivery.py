@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..models.webhook_delivery_status import WebhookDeliveryStatus
 from ..models.webhook_event_type import WebhookEventType
@@ -136,33 +136,13 @@ class WebhookDelivery:
 
         attempt_count = d.pop("attempt_count")
 
-        def _parse_response_status_code(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
+        response_status_code: int | None = d.pop("response_status_code")
 
-        response_status_code = _parse_response_status_code(d.pop("response_status_code"))
+        response_body_excerpt: None | str = d.pop("response_body_excerpt")
 
-        def _parse_response_body_excerpt(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        error: None | str = d.pop("error")
 
-        response_body_excerpt = _parse_response_body_excerpt(d.pop("response_body_excerpt"))
-
-        def _parse_error(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        error = _parse_error(d.pop("error"))
-
-        def _parse_duration_ms(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        duration_ms = _parse_duration_ms(d.pop("duration_ms"))
+        duration_ms: int | None = d.pop("duration_ms")
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

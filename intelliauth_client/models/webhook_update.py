@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..models.webhook_event_type import WebhookEventType
 from ..models.webhook_status import WebhookStatus
@@ -73,14 +73,7 @@ class WebhookUpdate:
         d = dict(src_dict)
         url = d.pop("url", UNSET)
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        description = _parse_description(d.pop("description", UNSET))
+        description: None | str | Unset = d.pop("description", UNSET)
 
         _event_types = d.pop("event_types", UNSET)
         event_types: list[WebhookEventType] | Unset = UNSET

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..models.webhook_event_type import WebhookEventType
 from ..models.webhook_status import WebhookStatus
@@ -92,12 +92,7 @@ class WebhookWithSecret:
 
         url = d.pop("url")
 
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
+        description: None | str = d.pop("description")
 
         event_types = []
         _event_types = d.pop("event_types")
