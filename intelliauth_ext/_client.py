@@ -15,7 +15,6 @@ generated ``intelliauth_client.facade.Resources``, built on first use.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import warnings
 from collections.abc import Iterable, Mapping
@@ -31,6 +30,7 @@ from intelliauth_ext._logging import configure_from_env, install_redaction_filte
 from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
 from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, resolve_timeout
 from intelliauth_ext._transport import LazyDefaultTransport
+from intelliauth_ext._urls import is_loopback
 
 if TYPE_CHECKING:
     from typing import Self
@@ -65,15 +65,6 @@ def _user_agent() -> str:
     return f"intelliauth-python/{version}"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def validate_tenant_url(tenant_url: str | httpx.URL) -> httpx.URL:
     """Check and normalise a tenant URL.
 
@@ -92,7 +83,7 @@ def validate_tenant_url(tenant_url: str | httpx.URL) -> httpx.URL:
         url = httpx.URL(tenant_url)
     except httpx.InvalidURL as exc:
         raise ValueError(f"not a valid tenant URL: {exc}") from exc
-    if url.scheme == "http" and url.host and _is_loopback(url.host):
+    if url.scheme == "http" and url.host and is_loopback(url.host):
         pass
     elif url.scheme != "https":
         raise InsecureURLError(

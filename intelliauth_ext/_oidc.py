@@ -32,7 +32,6 @@ The checks, in order, each failing with a ``TokenValidationError`` whose ``check
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import math
 import time
@@ -54,6 +53,7 @@ from intelliauth_ext._errors import (
     status_error_from_response,
 )
 from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
+from intelliauth_ext._urls import is_loopback
 
 __all__ = [
     "DEFAULT_LEEWAY",
@@ -113,15 +113,6 @@ class SystemClock:
         return time.monotonic()
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def require_secure_url(url: str | httpx.URL, what: str) -> httpx.URL:
     """``url`` parsed, if it is ``https://``, or ``http://`` on a loopback host.
 
@@ -135,7 +126,7 @@ def require_secure_url(url: str | httpx.URL, what: str) -> httpx.URL:
         raise ValueError(f"the {what} is not a valid URL: {exc}") from exc
     if not parsed.host:
         raise ValueError(f"the {what} has no host: {str(parsed)!r}")
-    if parsed.scheme == "https" or (parsed.scheme == "http" and _is_loopback(parsed.host)):
+    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host)):
         return parsed
     raise InsecureURLError(
         f"the {what} must be https:// (http:// only on loopback hosts), got {str(parsed)!r}"

@@ -6,28 +6,17 @@ on a 400 or 401: those answers are final (a wrong secret does not become right).
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Final
 
 import httpx
 
 from intelliauth_ext._errors import InsecureURLError
+from intelliauth_ext._urls import is_loopback
 
 __all__ = ["DEFAULT_TOKEN_TIMEOUT", "TokenEndpointClient", "validate_token_url"]
 
 #: Timeout of a token request on the manager's own HTTP client.
 DEFAULT_TOKEN_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
-
-_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain"})
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def validate_token_url(url: str | httpx.URL) -> httpx.URL:
@@ -42,7 +31,7 @@ def validate_token_url(url: str | httpx.URL) -> httpx.URL:
         raise ValueError("the token URL has no host")
     if parsed.userinfo:
         raise ValueError("the token URL must not carry credentials")
-    if parsed.scheme == "https" or (parsed.scheme == "http" and _is_loopback(parsed.host)):
+    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host)):
         return parsed
     raise InsecureURLError(
         f"refusing to send client credentials to {parsed.scheme}://{parsed.host}: "
