@@ -47,9 +47,6 @@ class ApplicationSecretEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.application_secret import ApplicationSecret  # noqa: PLC0415
-        from ..models.meta import Meta  # noqa: PLC0415
-
         d = dict(src_dict)
         data = ApplicationSecret.from_dict(d.pop("data"))
 
@@ -78,3 +75,7 @@ class ApplicationSecretEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.application_secret import ApplicationSecret  # noqa: E402
+from ..models.meta import Meta  # noqa: E402

@@ -56,8 +56,6 @@ class ApplicationSecretRotatedEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.application_secret_rotated_event_data import ApplicationSecretRotatedEventData  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -94,3 +92,6 @@ class ApplicationSecretRotatedEvent:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.application_secret_rotated_event_data import ApplicationSecretRotatedEventData  # noqa: E402

@@ -48,9 +48,6 @@ class ApplicationWithSecretEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.application_with_secret import ApplicationWithSecret  # noqa: PLC0415
-        from ..models.meta import Meta  # noqa: PLC0415
-
         d = dict(src_dict)
         data = ApplicationWithSecret.from_dict(d.pop("data"))
 
@@ -79,3 +76,7 @@ class ApplicationWithSecretEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.application_with_secret import ApplicationWithSecret  # noqa: E402
+from ..models.meta import Meta  # noqa: E402

@@ -43,8 +43,6 @@ class BatchPermissionCheckRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.permission_check_request import PermissionCheckRequest  # noqa: PLC0415
-
         d = dict(src_dict)
         checks = []
         _checks = d.pop("checks")
@@ -75,3 +73,6 @@ class BatchPermissionCheckRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.permission_check_request import PermissionCheckRequest  # noqa: E402

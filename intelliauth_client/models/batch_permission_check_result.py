@@ -44,8 +44,6 @@ class BatchPermissionCheckResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.permission_check_result import PermissionCheckResult  # noqa: PLC0415
-
         d = dict(src_dict)
         results = []
         _results = d.pop("results")
@@ -76,3 +74,6 @@ class BatchPermissionCheckResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.permission_check_result import PermissionCheckResult  # noqa: E402

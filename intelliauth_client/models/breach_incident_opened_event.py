@@ -58,8 +58,6 @@ class BreachIncidentOpenedEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.breach_incident_opened_event_data import BreachIncidentOpenedEventData  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -98,3 +96,6 @@ class BreachIncidentOpenedEvent:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.breach_incident_opened_event_data import BreachIncidentOpenedEventData  # noqa: E402

@@ -59,8 +59,6 @@ class Error:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_details import ErrorDetails  # noqa: PLC0415
-
         d = dict(src_dict)
         error = ErrorCode(d.pop("error"))
 
@@ -95,3 +93,6 @@ class Error:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.error_details import ErrorDetails  # noqa: E402

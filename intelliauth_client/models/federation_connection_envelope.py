@@ -31,8 +31,6 @@ class FederationConnectionEnvelope:
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.oidc_connection import OidcConnection  # noqa: PLC0415
-
         data: dict[str, Any]
         if isinstance(self.data, OidcConnection):
             data = self.data.to_dict()
@@ -54,10 +52,6 @@ class FederationConnectionEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.oidc_connection import OidcConnection  # noqa: PLC0415
-        from ..models.saml_connection import SamlConnection  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_data(data: object) -> OidcConnection | SamlConnection:
@@ -108,3 +102,8 @@ class FederationConnectionEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.oidc_connection import OidcConnection  # noqa: E402
+from ..models.saml_connection import SamlConnection  # noqa: E402

@@ -31,8 +31,6 @@ class FederationConnectionList:
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.oidc_connection import OidcConnection  # noqa: PLC0415
-
         data = []
         for data_item_data in self.data:
             data_item: dict[str, Any]
@@ -58,10 +56,6 @@ class FederationConnectionList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.list_meta import ListMeta  # noqa: PLC0415
-        from ..models.oidc_connection import OidcConnection  # noqa: PLC0415
-        from ..models.saml_connection import SamlConnection  # noqa: PLC0415
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -117,3 +111,8 @@ class FederationConnectionList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.list_meta import ListMeta  # noqa: E402
+from ..models.oidc_connection import OidcConnection  # noqa: E402
+from ..models.saml_connection import SamlConnection  # noqa: E402

@@ -47,9 +47,6 @@ class GroupMemberEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.group_member import GroupMember  # noqa: PLC0415
-        from ..models.meta import Meta  # noqa: PLC0415
-
         d = dict(src_dict)
         data = GroupMember.from_dict(d.pop("data"))
 
@@ -78,3 +75,7 @@ class GroupMemberEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.group_member import GroupMember  # noqa: E402
+from ..models.meta import Meta  # noqa: E402

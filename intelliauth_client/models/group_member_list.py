@@ -49,9 +49,6 @@ class GroupMemberList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.group_member import GroupMember  # noqa: PLC0415
-        from ..models.list_meta import ListMeta  # noqa: PLC0415
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -85,3 +82,7 @@ class GroupMemberList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.group_member import GroupMember  # noqa: E402
+from ..models.list_meta import ListMeta  # noqa: E402

@@ -56,8 +56,6 @@ class GroupMemberRemovedEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.group_membership_event_data import GroupMembershipEventData  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -94,3 +92,6 @@ class GroupMemberRemovedEvent:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.group_membership_event_data import GroupMembershipEventData  # noqa: E402

@@ -44,8 +44,6 @@ class JsonWebKeySet:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.json_web_key import JsonWebKey  # noqa: PLC0415
-
         d = dict(src_dict)
         keys = []
         _keys = d.pop("keys")
@@ -76,3 +74,6 @@ class JsonWebKeySet:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.json_web_key import JsonWebKey  # noqa: E402

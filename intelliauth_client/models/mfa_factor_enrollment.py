@@ -60,8 +60,6 @@ class MfaFactorEnrollment:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mfa_factor import MfaFactor  # noqa: PLC0415
-
         d = dict(src_dict)
         factor = MfaFactor.from_dict(d.pop("factor"))
 
@@ -96,3 +94,6 @@ class MfaFactorEnrollment:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.mfa_factor import MfaFactor  # noqa: E402

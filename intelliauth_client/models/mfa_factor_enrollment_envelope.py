@@ -49,9 +49,6 @@ class MfaFactorEnrollmentEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.mfa_factor_enrollment import MfaFactorEnrollment  # noqa: PLC0415
-
         d = dict(src_dict)
         data = MfaFactorEnrollment.from_dict(d.pop("data"))
 
@@ -80,3 +77,7 @@ class MfaFactorEnrollmentEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.mfa_factor_enrollment import MfaFactorEnrollment  # noqa: E402

@@ -47,9 +47,6 @@ class MfaFactorEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.mfa_factor import MfaFactor  # noqa: PLC0415
-
         d = dict(src_dict)
         data = MfaFactor.from_dict(d.pop("data"))
 
@@ -78,3 +75,7 @@ class MfaFactorEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.mfa_factor import MfaFactor  # noqa: E402

@@ -108,8 +108,6 @@ class OidcConnection:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -176,3 +174,6 @@ class OidcConnection:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: E402

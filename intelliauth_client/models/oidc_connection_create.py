@@ -107,8 +107,6 @@ class OidcConnectionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: PLC0415
-
         d = dict(src_dict)
         protocol = cast(Literal["oidc"], d.pop("protocol"))
         if protocol != "oidc":
@@ -171,3 +169,6 @@ class OidcConnectionCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: E402

@@ -113,8 +113,6 @@ class OidcConnectionUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: PLC0415
-
         d = dict(src_dict)
         protocol = cast(Literal["oidc"], d.pop("protocol"))
         if protocol != "oidc":
@@ -177,3 +175,6 @@ class OidcConnectionUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: E402

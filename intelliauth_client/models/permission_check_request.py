@@ -33,9 +33,6 @@ class PermissionCheckRequest:
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         resource_id = self.resource_id
 
         permission = self.permission
@@ -62,10 +59,6 @@ class PermissionCheckRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.resource_subject import ResourceSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         d = dict(src_dict)
         resource_id = d.pop("resource_id")
 
@@ -128,3 +121,8 @@ class PermissionCheckRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.group_members_subject import GroupMembersSubject  # noqa: E402
+from ..models.resource_subject import ResourceSubject  # noqa: E402
+from ..models.user_subject import UserSubject  # noqa: E402

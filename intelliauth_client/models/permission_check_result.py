@@ -35,9 +35,6 @@ class PermissionCheckResult:
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         resource_id = self.resource_id
 
         permission = self.permission
@@ -67,10 +64,6 @@ class PermissionCheckResult:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.resource_subject import ResourceSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         d = dict(src_dict)
         resource_id = d.pop("resource_id")
 
@@ -136,3 +129,8 @@ class PermissionCheckResult:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.group_members_subject import GroupMembersSubject  # noqa: E402
+from ..models.resource_subject import ResourceSubject  # noqa: E402
+from ..models.user_subject import UserSubject  # noqa: E402

@@ -89,12 +89,6 @@ class PublicKeyCredentialCreationOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.web_authn_authenticator_selection import WebAuthnAuthenticatorSelection  # noqa: PLC0415
-        from ..models.web_authn_credential_descriptor import WebAuthnCredentialDescriptor  # noqa: PLC0415
-        from ..models.web_authn_credential_parameters import WebAuthnCredentialParameters  # noqa: PLC0415
-        from ..models.web_authn_relying_party import WebAuthnRelyingParty  # noqa: PLC0415
-        from ..models.web_authn_user_entity import WebAuthnUserEntity  # noqa: PLC0415
-
         d = dict(src_dict)
         rp = WebAuthnRelyingParty.from_dict(d.pop("rp"))
 
@@ -157,3 +151,10 @@ class PublicKeyCredentialCreationOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.web_authn_authenticator_selection import WebAuthnAuthenticatorSelection  # noqa: E402
+from ..models.web_authn_credential_descriptor import WebAuthnCredentialDescriptor  # noqa: E402
+from ..models.web_authn_credential_parameters import WebAuthnCredentialParameters  # noqa: E402
+from ..models.web_authn_relying_party import WebAuthnRelyingParty  # noqa: E402
+from ..models.web_authn_user_entity import WebAuthnUserEntity  # noqa: E402

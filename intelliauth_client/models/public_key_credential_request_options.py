@@ -68,8 +68,6 @@ class PublicKeyCredentialRequestOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.web_authn_credential_descriptor import WebAuthnCredentialDescriptor  # noqa: PLC0415
-
         d = dict(src_dict)
         challenge = d.pop("challenge")
 
@@ -114,3 +112,6 @@ class PublicKeyCredentialRequestOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.web_authn_credential_descriptor import WebAuthnCredentialDescriptor  # noqa: E402

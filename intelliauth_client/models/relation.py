@@ -38,9 +38,6 @@ class Relation:
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         id = self.id
 
         resource_id = self.resource_id
@@ -73,10 +70,6 @@ class Relation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.resource_subject import ResourceSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -145,3 +138,8 @@ class Relation:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.group_members_subject import GroupMembersSubject  # noqa: E402
+from ..models.resource_subject import ResourceSubject  # noqa: E402
+from ..models.user_subject import UserSubject  # noqa: E402

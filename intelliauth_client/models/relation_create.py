@@ -32,9 +32,6 @@ class RelationCreate:
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         relation = self.relation
 
         subject: dict[str, Any]
@@ -58,10 +55,6 @@ class RelationCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.group_members_subject import GroupMembersSubject  # noqa: PLC0415
-        from ..models.resource_subject import ResourceSubject  # noqa: PLC0415
-        from ..models.user_subject import UserSubject  # noqa: PLC0415
-
         d = dict(src_dict)
         relation = d.pop("relation")
 
@@ -121,3 +114,8 @@ class RelationCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.group_members_subject import GroupMembersSubject  # noqa: E402
+from ..models.resource_subject import ResourceSubject  # noqa: E402
+from ..models.user_subject import UserSubject  # noqa: E402

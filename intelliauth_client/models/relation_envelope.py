@@ -47,9 +47,6 @@ class RelationEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.relation import Relation  # noqa: PLC0415
-
         d = dict(src_dict)
         data = Relation.from_dict(d.pop("data"))
 
@@ -78,3 +75,7 @@ class RelationEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.relation import Relation  # noqa: E402

@@ -74,8 +74,6 @@ class Resource:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.resource_attributes import ResourceAttributes  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -119,3 +117,6 @@ class Resource:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.resource_attributes import ResourceAttributes  # noqa: E402

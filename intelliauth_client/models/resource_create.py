@@ -72,8 +72,6 @@ class ResourceCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.resource_attributes import ResourceAttributes  # noqa: PLC0415
-
         d = dict(src_dict)
         type_ = d.pop("type")
 
@@ -113,3 +111,6 @@ class ResourceCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.resource_attributes import ResourceAttributes  # noqa: E402

@@ -75,9 +75,6 @@ class ResourceType:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.permission_definition import PermissionDefinition  # noqa: PLC0415
-        from ..models.relation_definition import RelationDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
         name = d.pop("name")
 
@@ -128,3 +125,7 @@ class ResourceType:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.permission_definition import PermissionDefinition  # noqa: E402
+from ..models.relation_definition import RelationDefinition  # noqa: E402

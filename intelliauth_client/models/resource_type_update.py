@@ -68,9 +68,6 @@ class ResourceTypeUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.permission_definition import PermissionDefinition  # noqa: PLC0415
-        from ..models.relation_definition import RelationDefinition  # noqa: PLC0415
-
         d = dict(src_dict)
         description: None | str | Unset = d.pop("description", UNSET)
 
@@ -116,3 +113,7 @@ class ResourceTypeUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.permission_definition import PermissionDefinition  # noqa: E402
+from ..models.relation_definition import RelationDefinition  # noqa: E402

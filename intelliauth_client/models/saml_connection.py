@@ -128,8 +128,6 @@ class SamlConnection:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -205,3 +203,6 @@ class SamlConnection:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: E402

@@ -111,8 +111,6 @@ class SamlConnectionCreate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: PLC0415
-
         d = dict(src_dict)
         protocol = cast(Literal["saml"], d.pop("protocol"))
         if protocol != "saml":
@@ -180,3 +178,6 @@ class SamlConnectionCreate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.federation_attribute_mapping import FederationAttributeMapping  # noqa: E402

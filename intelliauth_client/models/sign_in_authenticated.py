@@ -56,9 +56,6 @@ class SignInAuthenticated:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.token_response import TokenResponse  # noqa: PLC0415
-        from ..models.user import User  # noqa: PLC0415
-
         d = dict(src_dict)
         status = cast(Literal["authenticated"], d.pop("status"))
         if status != "authenticated":
@@ -95,3 +92,7 @@ class SignInAuthenticated:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.token_response import TokenResponse  # noqa: E402
+from ..models.user import User  # noqa: E402

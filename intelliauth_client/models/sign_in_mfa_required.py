@@ -60,8 +60,6 @@ class SignInMfaRequired:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.mfa_factor import MfaFactor  # noqa: PLC0415
-
         d = dict(src_dict)
         status = cast(Literal["mfa_required"], d.pop("status"))
         if status != "mfa_required":
@@ -103,3 +101,6 @@ class SignInMfaRequired:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.mfa_factor import MfaFactor  # noqa: E402

@@ -31,8 +31,6 @@ class SignInResultEnvelope:
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.sign_in_authenticated import SignInAuthenticated  # noqa: PLC0415
-
         data: dict[str, Any]
         if isinstance(self.data, SignInAuthenticated):
             data = self.data.to_dict()
@@ -54,10 +52,6 @@ class SignInResultEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.sign_in_authenticated import SignInAuthenticated  # noqa: PLC0415
-        from ..models.sign_in_mfa_required import SignInMfaRequired  # noqa: PLC0415
-
         d = dict(src_dict)
 
         def _parse_data(data: object) -> SignInAuthenticated | SignInMfaRequired:
@@ -108,3 +102,8 @@ class SignInResultEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.sign_in_authenticated import SignInAuthenticated  # noqa: E402
+from ..models.sign_in_mfa_required import SignInMfaRequired  # noqa: E402

@@ -123,8 +123,6 @@ class UserImportJob:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_import_row_error import UserImportRowError  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -209,3 +207,6 @@ class UserImportJob:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.user_import_row_error import UserImportRowError  # noqa: E402

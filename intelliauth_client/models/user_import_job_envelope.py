@@ -48,9 +48,6 @@ class UserImportJobEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.user_import_job import UserImportJob  # noqa: PLC0415
-
         d = dict(src_dict)
         data = UserImportJob.from_dict(d.pop("data"))
 
@@ -79,3 +76,7 @@ class UserImportJobEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.user_import_job import UserImportJob  # noqa: E402

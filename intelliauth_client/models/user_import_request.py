@@ -61,8 +61,6 @@ class UserImportRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_create import UserCreate  # noqa: PLC0415
-
         d = dict(src_dict)
         users = []
         _users = d.pop("users")
@@ -104,3 +102,6 @@ class UserImportRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.user_create import UserCreate  # noqa: E402

@@ -159,8 +159,6 @@ class UserInfo:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_info_address import UserInfoAddress  # noqa: PLC0415
-
         d = dict(src_dict)
         sub = d.pop("sub")
 
@@ -248,3 +246,6 @@ class UserInfo:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.user_info_address import UserInfoAddress  # noqa: E402

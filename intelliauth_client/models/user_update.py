@@ -134,8 +134,6 @@ class UserUpdate:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_metadata import UserMetadata  # noqa: PLC0415
-
         d = dict(src_dict)
         email = d.pop("email", UNSET)
 
@@ -201,3 +199,6 @@ class UserUpdate:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.user_metadata import UserMetadata  # noqa: E402

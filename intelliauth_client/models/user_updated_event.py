@@ -57,8 +57,6 @@ class UserUpdatedEvent:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.user_updated_event_data import UserUpdatedEventData  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -95,3 +93,6 @@ class UserUpdatedEvent:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.user_updated_event_data import UserUpdatedEventData  # noqa: E402

@@ -68,8 +68,6 @@ class WebAuthnAuthenticationCredential:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.authenticator_assertion_response import AuthenticatorAssertionResponse  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -112,3 +110,6 @@ class WebAuthnAuthenticationCredential:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.authenticator_assertion_response import AuthenticatorAssertionResponse  # noqa: E402

@@ -52,8 +52,6 @@ class WebAuthnAuthenticationOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.public_key_credential_request_options import PublicKeyCredentialRequestOptions  # noqa: PLC0415
-
         d = dict(src_dict)
         ceremony_id = d.pop("ceremony_id")
 
@@ -85,3 +83,6 @@ class WebAuthnAuthenticationOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.public_key_credential_request_options import PublicKeyCredentialRequestOptions  # noqa: E402

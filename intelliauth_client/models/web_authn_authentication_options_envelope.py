@@ -47,9 +47,6 @@ class WebAuthnAuthenticationOptionsEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.web_authn_authentication_options import WebAuthnAuthenticationOptions  # noqa: PLC0415
-
         d = dict(src_dict)
         data = WebAuthnAuthenticationOptions.from_dict(d.pop("data"))
 
@@ -78,3 +75,7 @@ class WebAuthnAuthenticationOptionsEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.web_authn_authentication_options import WebAuthnAuthenticationOptions  # noqa: E402

@@ -45,8 +45,6 @@ class WebAuthnAuthenticationVerifyRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.web_authn_authentication_credential import WebAuthnAuthenticationCredential  # noqa: PLC0415
-
         d = dict(src_dict)
         ceremony_id = d.pop("ceremony_id")
 
@@ -75,3 +73,6 @@ class WebAuthnAuthenticationVerifyRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.web_authn_authentication_credential import WebAuthnAuthenticationCredential  # noqa: E402

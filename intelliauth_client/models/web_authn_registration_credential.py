@@ -68,8 +68,6 @@ class WebAuthnRegistrationCredential:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.authenticator_attestation_response import AuthenticatorAttestationResponse  # noqa: PLC0415
-
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -112,3 +110,6 @@ class WebAuthnRegistrationCredential:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.authenticator_attestation_response import AuthenticatorAttestationResponse  # noqa: E402

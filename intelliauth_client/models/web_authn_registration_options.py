@@ -52,10 +52,6 @@ class WebAuthnRegistrationOptions:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.public_key_credential_creation_options import (
-            PublicKeyCredentialCreationOptions,  # noqa: PLC0415
-        )
-
         d = dict(src_dict)
         ceremony_id = d.pop("ceremony_id")
 
@@ -87,3 +83,6 @@ class WebAuthnRegistrationOptions:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.public_key_credential_creation_options import PublicKeyCredentialCreationOptions  # noqa: E402

@@ -53,8 +53,6 @@ class WebAuthnRegistrationVerifyRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.web_authn_registration_credential import WebAuthnRegistrationCredential  # noqa: PLC0415
-
         d = dict(src_dict)
         ceremony_id = d.pop("ceremony_id")
 
@@ -86,3 +84,6 @@ class WebAuthnRegistrationVerifyRequest:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.web_authn_registration_credential import WebAuthnRegistrationCredential  # noqa: E402

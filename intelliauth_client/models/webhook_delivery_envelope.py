@@ -48,9 +48,6 @@ class WebhookDeliveryEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.webhook_delivery import WebhookDelivery  # noqa: PLC0415
-
         d = dict(src_dict)
         data = WebhookDelivery.from_dict(d.pop("data"))
 
@@ -79,3 +76,7 @@ class WebhookDeliveryEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.webhook_delivery import WebhookDelivery  # noqa: E402

@@ -50,9 +50,6 @@ class WebhookDeliveryList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.list_meta import ListMeta  # noqa: PLC0415
-        from ..models.webhook_delivery import WebhookDelivery  # noqa: PLC0415
-
         d = dict(src_dict)
         data = []
         _data = d.pop("data")
@@ -86,3 +83,7 @@ class WebhookDeliveryList:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.list_meta import ListMeta  # noqa: E402
+from ..models.webhook_delivery import WebhookDelivery  # noqa: E402

@@ -48,9 +48,6 @@ class WebhookEnvelope:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.meta import Meta  # noqa: PLC0415
-        from ..models.webhook import Webhook  # noqa: PLC0415
-
         d = dict(src_dict)
         data = Webhook.from_dict(d.pop("data"))
 
@@ -79,3 +76,7 @@ class WebhookEnvelope:
 
     def __contains__(self, key: str) -> bool:
         return key in self.additional_properties
+
+
+from ..models.meta import Meta  # noqa: E402
+from ..models.webhook import Webhook  # noqa: E402
