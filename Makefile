@@ -16,7 +16,7 @@ SPEC ?= openapi/intelliauth.openapi.yaml
 OUT ?= intelliauth_client
 
 .PHONY: help install install-node install-system generate bundles check-generated lint typecheck \
-	test test-fast demo update-spec clean
+	test test-fast bench demo update-spec docs clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ test: install install-system  ## Everything: drift check, lint, types, and the f
 test-fast: install  ## The test suite only.
 	$(BIN)/pytest -x -q
 
+bench: install install-system  ## Benchmarks against peers: writes docs/benchmarks.md and docs/benchmarks.png.
+	$(BIN)/python tests/benchmarks/run_benchmarks.py
+
 demo: install  ## The main job: the quickstart against the embedded sandbox.
 	$(BIN)/python examples/quickstart.py
 
@@ -78,6 +81,9 @@ update-spec: install  ## Fetch a new spec (SPEC_URL=...), regenerate bundles and
 	$(BIN)/python -m codegen.fetch --url "$(SPEC_URL)" --dest openapi/intelliauth.openapi.yaml
 	$(MAKE) --no-print-directory generate
 	$(MAKE) --no-print-directory test
+
+docs: install  ## Build the documentation site into build/site (mkdocs build --strict: warnings fail).
+	$(BIN)/mkdocs build --strict
 
 clean:  ## Remove the virtual environments and caches.
 	rm -rf $(VENV) $(UV_HOME) node_modules .mypy_cache .ruff_cache .pytest_cache

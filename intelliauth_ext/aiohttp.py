@@ -1,0 +1,249 @@
+"""aiohttp integration, public (``pip install "intelliauth[aiohttp]"``).
+
+::
+
+    from aiohttp import web
+    from intelliauth_ext.aiohttp import INTELLIAUTH_CLIENT, VERIFIED_TOKEN
+    from intelliauth_ext.aiohttp import intelliauth_context, require_token
+
+    routes = web.RouteTableDef()
+
+
+    @routes.get("/users")
+    @require_token(["users:read"])
+    async def users(request: web.Request) -> web.Response:
+        client = request.app[INTELLIAUTH_CLIENT]
+        caller = request[VERIFIED_TOKEN].subject
+        return web.json_response([user.email async for user in client.users.list()])
+
+
+    app = web.Application()
+    app.cleanup_ctx.append(intelliauth_context(audience="https://api.acme.dev"))
+    app.add_routes(routes)
+
+- ``intelliauth_context(...)``: a cleanup context giving the app one ``IntelliAuth``
+  client (``app[INTELLIAUTH_CLIENT]``), closed when the app stops.
+- ``@require_token(scopes)``: the handler runs only for a verified bearer token, found
+  at ``request[VERIFIED_TOKEN]``; otherwise 401, 403, 400 or 503 with
+  ``WWW-Authenticate`` as RFC 6750 says.
+- ``token_middleware(scopes, public=...)``: the same for every route of an app or
+  sub-app (``web.Application(middlewares=[token_middleware(["users:read"])])``), except
+  the ``public`` paths.
+- ``await webhook_event(request, secrets)``: a verified delivery's typed event, or
+  ``web.HTTPBadRequest``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final, TypeAlias
+
+from aiohttp import web
+
+from intelliauth_ext._bearer import BearerTokenError
+from intelliauth_ext._client import IntelliAuth
+from intelliauth_ext._errors import WebhookVerificationError
+from intelliauth_ext._integration import (
+    Integration,
+    WebhookSecrets,
+    open_integration,
+    verify_delivery,
+)
+from intelliauth_ext._oidc import DEFAULT_LEEWAY, Clock, VerifiedToken
+from intelliauth_ext._webhooks import DEFAULT_TOLERANCE, WebhookEvent
+
+__all__ = [
+    "INTELLIAUTH_CLIENT",
+    "VERIFIED_TOKEN",
+    "Clock",
+    "Handler",
+    "WebhookSecrets",
+    "intelliauth_context",
+    "require_token",
+    "token_middleware",
+    "webhook_event",
+]
+
+#: The app's client: ``request.app[INTELLIAUTH_CLIENT]`` (or ``request.config_dict[...]``).
+INTELLIAUTH_CLIENT: Final = web.AppKey("intelliauth_client", IntelliAuth)
+#: The verified bearer token of a request that passed ``require_token``.
+VERIFIED_TOKEN: Final = web.RequestKey("intelliauth_verified_token", VerifiedToken)
+_INTEGRATION: Final = web.AppKey("intelliauth_integration", Integration)
+
+Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_REFUSALS: Final[Mapping[int, type[web.HTTPError]]] = {
+    400: web.HTTPBadRequest,
+    401: web.HTTPUnauthorized,
+    403: web.HTTPForbidden,
+    503: web.HTTPServiceUnavailable,
+}
+
+
+def intelliauth_context(
+    tenant_url: str | None = None,
+    *,
+    audience: str | None = None,
+    introspection: bool = False,
+    realm: str | None = None,
+    clock: Clock | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+    environ: Mapping[str, str] | None = None,
+    **client_options: Any,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context giving the app one ``IntelliAuth`` client, closed at shutdown.
+
+    Add it with ``app.cleanup_ctx.append(intelliauth_context(...))``.
+
+    Args:
+        tenant_url: The tenant; None configures the client from ``INTELLIAUTH_*``
+            variables (``IntelliAuth.from_env``, where ``client_options`` win).
+        audience: This API's identifier: ``require_token`` demands it in ``aud``.
+        introspection: Check tokens by asking the tenant (RFC 7662), which also catches
+            revoked ones, instead of verifying JWTs with the cached key set.
+        realm: The ``realm`` of ``WWW-Authenticate`` challenges.
+        clock: Wall and monotonic time for token expiry and webhook timestamps, for
+            tests (any object with ``time()`` and ``monotonic()``).
+        leeway: Seconds of clock skew tolerated on token times.
+        environ: Where the variables are read; ``os.environ`` by default.
+        **client_options: Other keyword arguments of ``IntelliAuth``.
+
+    Returns:
+        The cleanup context.
+    """
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async with open_integration(
+            tenant_url,
+            audience=audience,
+            introspection=introspection,
+            realm=realm,
+            clock=clock,
+            leeway=leeway,
+            environ=environ,
+            **client_options,
+        ) as integration:
+            app[_INTEGRATION] = integration
+            app[INTELLIAUTH_CLIENT] = integration.client
+            yield
+
+    return context
+
+
+def _integration(request: web.Request) -> Integration:
+    # config_dict looks through the parent apps too, so sub-apps share the client.
+    found = request.config_dict.get(_INTEGRATION)
+    if found is None:
+        raise RuntimeError(
+            "no IntelliAuth client for this app: add "
+            "app.cleanup_ctx.append(intelliauth_context(...))"
+        )
+    return found
+
+
+def _json_error(
+    status_code: int, body: Mapping[str, str], headers: Mapping[str, str]
+) -> web.HTTPError:
+    """The aiohttp exception that answers ``status_code`` with a JSON body."""
+    return _REFUSALS[status_code](
+        headers=dict(headers), text=json.dumps(body), content_type="application/json"
+    )
+
+
+def require_token(scopes: Iterable[str] = ()) -> Callable[[Handler], Handler]:
+    """Decorate a handler so that it runs only for a verified bearer token.
+
+    The token (checked with the app's cached key set, or by introspection, for the
+    context's ``audience``) is put at ``request[VERIFIED_TOKEN]``.
+
+    Args:
+        scopes: Scopes the token must all carry (a list, or one space-separated string).
+
+    Returns:
+        The decorator. The wrapped handler raises 401 with ``WWW-Authenticate: Bearer``
+        (``error="invalid_token"`` when a token was sent, no error when none was), 403
+        ``insufficient_scope`` with ``scope="..."``, 400 ``invalid_request`` for a
+        malformed header, 503 when the tenant's keys can not be fetched.
+    """
+    required = _scope_tuple(scopes)
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def protected(request: web.Request) -> web.StreamResponse:
+            await _authenticate(request, required)
+            return await handler(request)
+
+        return protected
+
+    return decorate
+
+
+def token_middleware(
+    scopes: Iterable[str] = (), *, public: Iterable[str] = ()
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """A middleware requiring a verified bearer token on every route of its app.
+
+    Refusals are those of ``require_token``; the token is at ``request[VERIFIED_TOKEN]``.
+
+    Args:
+        scopes: Scopes the token must all carry (a list, or one space-separated string).
+        public: Paths served without a token (a health check, a webhook receiver, which
+            authenticates by its signature instead).
+    """
+    required = _scope_tuple(scopes)
+    open_paths = frozenset(public)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path not in open_paths:
+            await _authenticate(request, required)
+        return await handler(request)
+
+    return middleware
+
+
+def _scope_tuple(scopes: Iterable[str]) -> tuple[str, ...]:
+    return tuple(scopes.split() if isinstance(scopes, str) else scopes)
+
+
+async def _authenticate(request: web.Request, required: tuple[str, ...]) -> None:
+    """Verify the request's bearer token and keep it at ``request[VERIFIED_TOKEN]``."""
+    guard = _integration(request).guard
+    try:
+        token = await guard.authenticate(request.headers.getall("Authorization", []), required)
+    except BearerTokenError as exc:
+        raise _json_error(exc.status_code, exc.body(), exc.headers) from exc
+    request[VERIFIED_TOKEN] = token
+
+
+async def webhook_event(
+    request: web.Request,
+    secrets: WebhookSecrets,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> WebhookEvent:
+    """Verify the request as a webhook delivery and return its typed event.
+
+    The signature is checked over the raw body; the time comes from the context's
+    ``clock`` when the app has one.
+
+    Args:
+        request: The delivery.
+        secrets: The subscription's signing secret, several during a rotation, or a
+            function returning the current ones (called for each delivery).
+        tolerance: How many seconds the signature's time may be off (replays).
+
+    Raises:
+        web.HTTPBadRequest: With ``{"error": "invalid_webhook", "check": ...}``: the
+            delivery must not be trusted.
+    """
+    found = request.config_dict.get(_INTEGRATION)
+    clock = found.clock if found is not None else None
+    payload = await request.read()  # the raw bytes: parsed JSON would not verify
+    try:
+        return verify_delivery(payload, request.headers, secrets, tolerance=tolerance, clock=clock)
+    except WebhookVerificationError as exc:
+        body = {"error": "invalid_webhook", "check": exc.check}
+        raise _json_error(400, body, {}) from exc
