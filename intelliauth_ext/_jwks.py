@@ -10,7 +10,6 @@ request a minute.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
@@ -28,6 +27,7 @@ from intelliauth_ext._errors import (
     TokenValidationError,
     status_error_from_response,
 )
+from intelliauth_ext._json import json_object
 
 __all__ = ["DEFAULT_JWKS_REFRESH_INTERVAL", "JwksCache"]
 
@@ -176,13 +176,12 @@ class JwksCache:
                 response = await self._get(client)
         if not response.is_success:
             raise status_error_from_response(response)
-        try:
-            document = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        document = json_object(response.content)
+        if document is None:
             raise APIResponseValidationError(
-                f"the key set at {self.jwks_uri} is not JSON", response=response
-            ) from exc
-        keys = parse_jwks(document) if isinstance(document, dict) else []
+                f"the key set at {self.jwks_uri} is not a JSON object", response=response
+            )
+        keys = parse_jwks(document)
         if not keys:
             raise APIResponseValidationError(
                 f"the key set at {self.jwks_uri} holds no usable key", response=response

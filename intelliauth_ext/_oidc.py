@@ -52,6 +52,7 @@ from intelliauth_ext._errors import (
     TokenValidationError,
     status_error_from_response,
 )
+from intelliauth_ext._json import json_object
 from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
 from intelliauth_ext._urls import is_loopback
 
@@ -286,13 +287,8 @@ async def fetch_provider_metadata(
         response = await _get(http_client, candidates[1])
     if not response.is_success:
         raise status_error_from_response(response)
-    try:
-        document = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise APIResponseValidationError(
-            f"the discovery document at {response.request.url} is not JSON", response=response
-        ) from exc
-    if not isinstance(document, dict):
+    document = json_object(response.content)
+    if document is None:
         raise APIResponseValidationError(
             f"the discovery document at {response.request.url} is not a JSON object",
             response=response,

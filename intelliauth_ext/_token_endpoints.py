@@ -11,7 +11,6 @@ names ``client_secret_basic``, ``client_secret_post``, ``none``, ...).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
@@ -26,6 +25,7 @@ from intelliauth_ext._errors import (
     OAuthError,
     oauth_error_from_response,
 )
+from intelliauth_ext._json import json_object
 from intelliauth_ext._token_set import INVALID_TOKEN_RESPONSE, TokenSet, token_set_from_response
 
 __all__ = [
@@ -59,6 +59,37 @@ async def _post_form(
         async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
             return await _send(client, request)
     return await _send(http_client, request)
+
+
+async def _post_token(
+    url: str,
+    token: str,
+    token_type_hint: str | None,
+    *,
+    client_id: str,
+    client_secret: str | None,
+    auth_method: str,
+    http_client: httpx.AsyncClient | None,
+) -> httpx.Response:
+    """POST ``token`` (and its hint) to a revocation or introspection endpoint.
+
+    Raises:
+        OAuthError: The endpoint answered with an error.
+    """
+    form = {"token": token}
+    if token_type_hint is not None:
+        form["token_type_hint"] = token_type_hint
+    response = await _post_form(
+        url,
+        form,
+        client_id=client_id,
+        client_secret=client_secret,
+        auth_method=auth_method,
+        http_client=http_client,
+    )
+    if not response.is_success:
+        raise oauth_error_from_response(response)
+    return response
 
 
 async def _send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
@@ -153,19 +184,15 @@ async def revoke_token(
         OAuthError: The server refused (e.g. ``invalid_client``, or
             ``unsupported_token_type``); RFC 7009 section 2.2 answers 200 otherwise.
     """
-    form = {"token": token}
-    if token_type_hint is not None:
-        form["token_type_hint"] = token_type_hint
-    response = await _post_form(
+    await _post_token(
         revocation_endpoint,
-        form,
+        token,
+        token_type_hint,
         client_id=client_id,
         client_secret=client_secret,
         auth_method=auth_method,
         http_client=http_client,
     )
-    if not response.is_success:
-        raise oauth_error_from_response(response)
 
 
 def _optional_str(body: Mapping[str, Any], name: str) -> str | None:
@@ -248,24 +275,17 @@ async def introspect_token(
     Raises:
         OAuthError: The server refused the request, or the answer is not an RFC 7662 body.
     """
-    form = {"token": token}
-    if token_type_hint is not None:
-        form["token_type_hint"] = token_type_hint
-    response = await _post_form(
+    response = await _post_token(
         introspection_endpoint,
-        form,
+        token,
+        token_type_hint,
         client_id=client_id,
         client_secret=client_secret,
         auth_method=auth_method,
         http_client=http_client,
     )
-    if not response.is_success:
-        raise oauth_error_from_response(response)
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
+    body = json_object(response.content)
+    if body is None:
         raise OAuthError(
             INVALID_TOKEN_RESPONSE,
             "the introspection response is not a JSON object",

@@ -13,7 +13,6 @@ number that can only be a lifetime). A response that can not be used raises an
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +23,7 @@ import attrs
 import httpx
 
 from intelliauth_ext._errors import OAuthError, oauth_error_from_fields, oauth_error_from_response
+from intelliauth_ext._json import json_object
 
 __all__ = ["TokenSet", "token_set_from_response"]
 
@@ -181,13 +181,12 @@ class TokenSet:
 def _decoded_body(response: httpx.Response) -> Mapping[str, Any] | None:
     """The body as a mapping: JSON, or form-encoded (some providers' legacy default)."""
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        if content_type == "application/x-www-form-urlencoded":
+    if content_type == "application/x-www-form-urlencoded":
+        try:
             return dict(parse_qsl(response.content.decode("utf-8"), keep_blank_values=True))
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurd nesting
-        return None
-    return body if isinstance(body, dict) else None
+        except UnicodeDecodeError:
+            return None
+    return json_object(response.content)
 
 
 def token_set_from_response(

@@ -16,7 +16,7 @@ from .._clock import parse_rfc3339, rfc3339
 from .._envelopes import ApiError, data_response, no_content
 from .._ids import new_id
 from .._oauth import split_scope
-from .._tenant import Record, check_password
+from .._tenant import OAuthClient, Record, Tenant, check_password
 from .._totp import verify_totp
 from . import Context, OperationRouter
 from .me import end_session, render_factor, user_factors
@@ -59,15 +59,19 @@ def _authenticated(ctx: Context, user: Record, client_id: str, scope: tuple[str,
     }
 
 
-@router.operation("signIn")
-async def sign_in(ctx: Context) -> Response:
-    """Password sign-in; ``mfa_required`` when the user has an active factor."""
-    tenant = ctx.sandbox.tenant
-    body = ctx.json()
+def sign_in_client(
+    tenant: Tenant, body: dict[str, Any], default_scope: tuple[str, ...]
+) -> tuple[OAuthClient, tuple[str, ...]]:
+    """The application signing a user in, and the scopes asked for (``default_scope`` if none).
+
+    Raises:
+        ApiError: ``invalid_request`` for an unknown ``client_id`` or a scope the client may
+            not have.
+    """
     client = tenant.clients.get(str(body.get("client_id", "")))
     if client is None:
         raise ApiError("invalid_request", "Unknown client_id.", details={"field": "client_id"})
-    scope = split_scope(body.get("scope")) or DEFAULT_SIGN_IN_SCOPE
+    scope = split_scope(body.get("scope")) or default_scope
     refused = [s for s in scope if s not in client.allowed_scopes]
     if refused:
         raise ApiError(
@@ -75,6 +79,15 @@ async def sign_in(ctx: Context) -> Response:
             f"Scope not allowed for this client: {' '.join(refused)}.",
             details={"field": "scope"},
         )
+    return client, scope
+
+
+@router.operation("signIn")
+async def sign_in(ctx: Context) -> Response:
+    """Password sign-in; ``mfa_required`` when the user has an active factor."""
+    tenant = ctx.sandbox.tenant
+    body = ctx.json()
+    client, scope = sign_in_client(tenant, body, DEFAULT_SIGN_IN_SCOPE)
     user = tenant.user_by_email(str(body.get("email", "")))
     stored = tenant.passwords.get(user["id"]) if user is not None else None
     if user is None or stored is None or not check_password(str(body.get("password")), stored):

@@ -27,7 +27,6 @@ from webauthn.helpers import bytes_to_base64url
 from .._clock import parse_rfc3339, rfc3339
 from .._envelopes import ApiError, data_response
 from .._ids import new_id
-from .._oauth import split_scope
 from .._tenant import Record, Tenant
 from .._webauthn import (
     CEREMONY_SECONDS,
@@ -42,7 +41,7 @@ from .._webauthn import (
     verify_registration,
 )
 from . import Context, OperationRouter
-from .auth import MAX_WRONG_CODES, _authenticated
+from .auth import MAX_WRONG_CODES, _authenticated, sign_in_client
 from .me import render_factor
 
 router = OperationRouter()
@@ -238,17 +237,7 @@ async def get_webauthn_authentication_options(ctx: Context) -> Response:
             scope=tuple(flow["scope"]),
         )
     else:
-        client = tenant.clients.get(str(body["client_id"]))
-        if client is None:
-            raise ApiError("invalid_request", "Unknown client_id.", details={"field": "client_id"})
-        scope = split_scope(body.get("scope")) or PASSKEY_SIGN_IN_SCOPE
-        refused = [s for s in scope if s not in client.allowed_scopes]
-        if refused:
-            raise ApiError(
-                "invalid_request",
-                f"Scope not allowed for this client: {' '.join(refused)}.",
-                details={"field": "scope"},
-            )
+        client, scope = sign_in_client(tenant, body, PASSKEY_SIGN_IN_SCOPE)
         user = tenant.user_by_email(str(body["email"])) if "email" in body else None
         # An unknown email gets an empty list, as a known one without passkeys does, so
         # the answer does not tell whether the email exists; its ceremony matches nobody.
