@@ -168,6 +168,7 @@ class IntelliAuth(_ResourceAttributes):
     ) -> None:
         self._closed = True  # until the pool exists, so a failed __init__ does not warn
         self._owns_http_client = False
+        self._sdk_pool = False
         configure_from_env()
         install_redaction_filters()
 
@@ -209,6 +210,8 @@ class IntelliAuth(_ResourceAttributes):
                 follow_redirects=False,
             )
             self._owns_http_client = True
+        # Whether the pool is one the SDK built (copies from with_options share it).
+        self._sdk_pool = self._owns_http_client
         self._http_client = http_client
         self._is_copy = False
         self._resources: Resources | None = None
@@ -259,6 +262,8 @@ class IntelliAuth(_ResourceAttributes):
             timeout=self._timeout,
             max_retries=self._max_retries,
             headers=self._headers,
+            # Our own pool (shared by with_options copies): send straight to its transport.
+            direct=self._sdk_pool,
         )
 
     # -- configuration ---------------------------------------------------------------
@@ -280,7 +285,12 @@ class IntelliAuth(_ResourceAttributes):
 
     @property
     def http_client(self) -> httpx.AsyncClient:
-        """The ``httpx.AsyncClient`` requests go through (shared by ``with_options`` copies)."""
+        """The ``httpx.AsyncClient`` requests go through (shared by ``with_options`` copies).
+
+        When the SDK built it, requests go to its transport directly, not through
+        ``AsyncClient.send`` (so its cookie jar is not used); installing an event hook on
+        it switches back to ``AsyncClient.send``.
+        """
         return self._http_client
 
     @property

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
+import sys
+import time
 import types
 import uuid
 from collections.abc import Collection, Mapping, Sequence
@@ -25,7 +28,7 @@ from typing import Any, Final, Protocol
 import anyio
 import httpx
 
-from intelliauth_ext import _retries
+from intelliauth_ext import _direct, _retries
 from intelliauth_ext._errors import (
     REQUEST_ID_HEADER,
     APIConnectionError,
@@ -80,6 +83,8 @@ class Invoker:
         timeout: Per-phase timeouts for every attempt.
         max_retries: Retries after the first attempt (0 disables retrying).
         headers: Headers added to every request (the caller's per-call headers win).
+        direct: ``http_client`` is the SDK's own: requests go straight to its transport
+            (see ``_direct``) unless event hooks have been installed on it.
     """
 
     def __init__(
@@ -91,13 +96,18 @@ class Invoker:
         timeout: httpx.Timeout,
         max_retries: int,
         headers: httpx.Headers,
+        direct: bool = False,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         self._http = http_client
         self._auth = auth
         self._base = str(base_url).rstrip("/")
+        self._direct = direct
+        self._client_headers: list[tuple[bytes, bytes]] | None = None
+        self._merged_headers = httpx.Headers()
         self._timeout = timeout
+        self._timeout_extension = timeout.as_dict()
         self._deadline = attempt_deadline(timeout)
         self._max_retries = max_retries
         self._headers = headers
@@ -166,17 +176,36 @@ class Invoker:
         path = str(kwargs.pop("url"))
         if not path.startswith("/"):
             raise ValueError(f"operation paths are relative to the tenant URL, got {path!r}")
-        headers = httpx.Headers(self._headers)
-        headers.update(kwargs.pop("headers", None) or {})
+        headers = self._default_headers().copy()
+        extra = kwargs.pop("headers", None)
+        if extra:
+            headers.update(extra)
         if add_idempotency_key and IDEMPOTENCY_KEY_HEADER not in headers:
             headers[IDEMPOTENCY_KEY_HEADER] = str(uuid.uuid4())
+        url = self._base + path
+        params = kwargs.pop("params", None)
+        if params:
+            # One parse of the whole URL: httpx would parse it, then again with the query.
+            # Not cached: a query (a cursor, a filter) rarely repeats.
+            parsed_url = httpx.URL(f"{url}?{httpx.QueryParams(params)}")
+        else:
+            parsed_url = _direct.absolute_url(url)
         return {
             **kwargs,
             "method": method,
-            "url": self._base + path,
+            "url": parsed_url,
             "headers": headers,
             "timeout": self._timeout,
         }
+
+    def _default_headers(self) -> httpx.Headers:
+        """The client's headers with this invoker's on top, rebuilt when the client's change."""
+        client_headers = self._http.headers.raw
+        if client_headers != self._client_headers:
+            merged = httpx.Headers(self._http.headers)
+            merged.update(self._headers)
+            self._merged_headers, self._client_headers = merged, client_headers
+        return self._merged_headers
 
     async def send(
         self,
@@ -201,13 +230,17 @@ class Invoker:
         prepared = self.prepare(request_kwargs, add_idempotency_key=add_idempotency_key)
         has_key = IDEMPOTENCY_KEY_HEADER in prepared["headers"]
         max_attempts = self._max_retries + 1
+        direct = self._direct and not _has_event_hooks(self._http)
         for attempt in range(1, max_attempts + 1):
-            request = self._http.build_request(**prepared)
-            started = anyio.current_time()
+            if direct:
+                request = _direct.build_request(prepared, timeout=self._timeout_extension)
+            else:
+                request = self._http.build_request(**prepared)
+            started = time.perf_counter()
             try:
-                response = await self._send_once(request)
+                response = await self._send_once(request, direct=direct)
             except (httpx.TransportError, TimeoutError) as exc:
-                _log(request, type(exc).__name__, None, attempt, max_attempts, started)
+                _log(request, type(exc).__name__, attempt, max_attempts, started)
                 retryable = _retries.should_retry(
                     request.method, exc, has_idempotency_key=has_key, url=request.url
                 )
@@ -216,11 +249,10 @@ class Invoker:
                     continue
                 raise _connection_error(exc, request) from exc
             except httpx.RequestError as exc:  # decoding errors, too many redirects
-                _log(request, type(exc).__name__, None, attempt, max_attempts, started)
+                _log(request, type(exc).__name__, attempt, max_attempts, started)
                 raise _connection_error(exc, request) from exc
 
-            request_id = response.headers.get(REQUEST_ID_HEADER)
-            _log(request, response.status_code, request_id, attempt, max_attempts, started)
+            _log(request, response, attempt, max_attempts, started)
             if response.is_success or response.status_code in accept:
                 return response
             retryable = _retries.should_retry(
@@ -245,17 +277,19 @@ class Invoker:
             raise self._error_for(response)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+    async def _send_once(self, request: httpx.Request, *, direct: bool) -> httpx.Response:
         # The deadline covers auth, send and body read; both scopes raise TimeoutError when
         # it passes. On asyncio, asyncio.timeout does that for a third of the CPU of anyio's
         # cancel scope (a cost paid on every request); fail_after(None) is a no-op scope.
         if self._deadline is not None and current_async_library() == "asyncio":
             async with asyncio.timeout(self._deadline):
-                return await self._send_unbounded(request)
+                return await self._send_unbounded(request, direct=direct)
         with anyio.fail_after(self._deadline):
-            return await self._send_unbounded(request)
+            return await self._send_unbounded(request, direct=direct)
 
-    async def _send_unbounded(self, request: httpx.Request) -> httpx.Response:
+    async def _send_unbounded(self, request: httpx.Request, *, direct: bool) -> httpx.Response:
+        if direct:
+            return await _direct.send(self._http, request, self._auth)
         if self._auth is None:
             return await self._http.send(request, follow_redirects=False)
         return await self._http.send(request, auth=self._auth, follow_redirects=False)
@@ -284,9 +318,14 @@ class Invoker:
         return status_error_from_response(response)
 
 
+def _has_event_hooks(client: httpx.AsyncClient) -> bool:
+    hooks = client.event_hooks
+    return bool(hooks["request"] or hooks["response"])
+
+
 def _endpoint_module(operation: OperationLike) -> Any:
     """The generated endpoint module of ``operation``, imported on first use."""
-    return importlib.import_module(operation.module)
+    return sys.modules.get(operation.module) or importlib.import_module(operation.module)
 
 
 def _parse(module: Any, response: httpx.Response) -> Any:
@@ -311,12 +350,19 @@ def _connection_error(exc: Exception, request: httpx.Request) -> APIConnectionEr
 
 def _log(
     request: httpx.Request,
-    status: int | str,
-    request_id: str | None,
+    outcome: httpx.Response | str,
     attempt: int,
     max_attempts: int,
     started: float,
 ) -> None:
+    """Log one attempt; ``outcome`` is the response or the name of the exception."""
+    if not logger.isEnabledFor(logging.DEBUG):  # the usual case: skip the header lookup
+        return
+    if isinstance(outcome, httpx.Response):
+        status: int | str = outcome.status_code
+        request_id = outcome.headers.get(REQUEST_ID_HEADER)
+    else:
+        status, request_id = outcome, None
     log_attempt(
         method=request.method,
         url=request.url,
@@ -324,5 +370,5 @@ def _log(
         request_id=request_id,
         attempt=attempt,
         max_attempts=max_attempts,
-        elapsed_seconds=anyio.current_time() - started,
+        elapsed_seconds=time.perf_counter() - started,
     )

@@ -1,8 +1,8 @@
 """The default transport: aiohttp under asyncio when installed, httpx's own otherwise.
 
 httpx's connection pool costs several times the CPU of aiohttp per small request, so on
-asyncio the client sends through ``httpx_aiohttp.AiohttpTransport`` when the ``aiohttp``
-extra is installed. aiohttp runs only on asyncio, so under trio (or without the extra)
+asyncio the client sends through ``_aiohttp_transport.AiohttpTransport`` when the
+``aiohttp`` extra is installed. aiohttp runs only on asyncio, so under trio (or without the extra)
 the client uses ``httpx.AsyncHTTPTransport``.
 
 The choice is made at the first request, not when the client is built: a client may be
@@ -57,11 +57,8 @@ def current_async_library() -> str:
 
 
 def aiohttp_available() -> bool:
-    """Whether the ``aiohttp`` extra (``httpx-aiohttp`` and ``aiohttp``) is importable."""
-    return (
-        importlib.util.find_spec("httpx_aiohttp") is not None
-        and importlib.util.find_spec("aiohttp") is not None
-    )
+    """Whether the ``aiohttp`` extra is installed."""
+    return importlib.util.find_spec("aiohttp") is not None
 
 
 class LazyDefaultTransport(httpx.AsyncBaseTransport):
@@ -88,7 +85,7 @@ class LazyDefaultTransport(httpx.AsyncBaseTransport):
 
     def _pick(self, library: str) -> httpx.AsyncBaseTransport:
         if library == "asyncio" and self._prefer_aiohttp and aiohttp_available():
-            from httpx_aiohttp import AiohttpTransport
+            from intelliauth_ext._aiohttp_transport import AiohttpTransport
 
             logger.debug("transport: aiohttp (asyncio)")
             return AiohttpTransport(limits=self._limits)

@@ -115,8 +115,8 @@ async def get_user(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _raw_client() -> httpx.AsyncClient:
-    """httpx over the aiohttp transport: the transport the SDK uses by default on asyncio."""
-    from httpx_aiohttp import AiohttpTransport
+    """httpx over the SDK's default transport on asyncio (its aiohttp transport)."""
+    from intelliauth_ext._aiohttp_transport import AiohttpTransport
 
     return httpx.AsyncClient(headers=STATIC_HEADERS, transport=AiohttpTransport())
 

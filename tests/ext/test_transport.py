@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from httpx_aiohttp import AiohttpTransport
 
 from intelliauth_ext import _transport
+from intelliauth_ext._aiohttp_transport import AiohttpTransport
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._transport import LazyDefaultTransport, current_async_library
 

@@ -1,0 +1,216 @@
+"""Tests for intelliauth_ext._direct: the SDK's own pool sends without AsyncClient.send.
+
+Each behaviour is checked against what ``httpx.AsyncClient.send`` does, since the direct
+path has to be indistinguishable from it to a user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from intelliauth_ext import NotFoundError
+from intelliauth_ext._client import IntelliAuth
+from intelliauth_ext._direct import absolute_url
+
+from .fakes import TENANT, LocalServer, StaticBearer
+
+pytestmark = pytest.mark.anyio
+
+STATUS = {"method": "GET", "url": "/api/v1/status"}
+
+
+@pytest.fixture
+def no_asyncclient_send(monkeypatch: pytest.MonkeyPatch) -> list[httpx.Request]:
+    """AsyncClient.send still works, but every request that went through it is recorded."""
+    through_send: list[httpx.Request] = []
+    original = httpx.AsyncClient.send
+
+    async def send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> Any:
+        through_send.append(request)
+        return await original(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", send)
+    return through_send
+
+
+class RefreshOn401(httpx.Auth):
+    """Sends a stale token first; on 401 fetches a fresh one and replays the request."""
+
+    def __init__(self) -> None:
+        self.replayed: list[httpx.Response] = []
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers["Authorization"] = "Bearer stale"
+        response = yield request
+        if response.status_code == 401:
+            self.replayed.append(response)
+            request.headers["Authorization"] = "Bearer fresh"
+            yield request
+
+
+class BodySigner(httpx.Auth):
+    """Signs the request body (it needs the body, as an HMAC or DPoP signer would)."""
+
+    requires_request_body = True
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        request.headers["X-Body-Digest"] = hashlib.sha256(request.content).hexdigest()
+        yield request
+
+
+async def test_sdk_pool_goes_straight_to_its_transport(
+    local_server: LocalServer, no_asyncclient_send: list[httpx.Request]
+) -> None:
+    """The SDK's own client skips AsyncClient.send and still sends auth and headers."""
+    local_server.json_route("GET", "/api/v1/status", 200, {"ok": True})
+    async with IntelliAuth(local_server.url, auth=StaticBearer("tok")) as client:
+        response = await client.invoker.send(STATUS)
+    assert no_asyncclient_send == []
+    assert response.json() == {"ok": True}
+    assert response.request.url == f"{local_server.url}/api/v1/status"
+    assert response.elapsed.total_seconds() > 0
+    assert response.is_closed  # read and the connection handed back
+    _, _, headers, _ = local_server.requests[-1]
+    assert headers["Authorization"] == "Bearer tok"
+    assert headers["User-Agent"].startswith("intelliauth-python/")
+    assert "gzip" in headers["Accept-Encoding"]  # from the AsyncClient's defaults
+
+
+async def test_event_hooks_take_the_asyncclient_path(
+    local_server: LocalServer, no_asyncclient_send: list[httpx.Request]
+) -> None:
+    """Hooks installed on client.http_client run: such a client goes through send()."""
+    local_server.json_route("GET", "/api/v1/status", 200, {})
+    hooked: list[str] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        hooked.append(request.url.path)
+
+    async with IntelliAuth(local_server.url) as client:
+        await client.invoker.send(STATUS)
+        client.http_client.event_hooks["request"].append(on_request)
+        await client.invoker.send(STATUS)
+    assert hooked == ["/api/v1/status"]
+    assert len(no_asyncclient_send) == 1
+
+
+async def test_only_the_sdks_own_pool_is_sent_directly() -> None:
+    """A user's http_client keeps AsyncClient.send; with_options copies share the direct path."""
+    async with httpx.AsyncClient() as http:
+        borrowed = IntelliAuth(TENANT, http_client=http)
+        assert not borrowed.invoker._direct
+    async with IntelliAuth(TENANT) as client:
+        assert client.invoker._direct
+        assert client.with_options(timeout=3).invoker._direct
+    async with IntelliAuth(
+        TENANT, transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    ) as c:
+        assert c.invoker._direct  # the pool is still the SDK's; only its transport is given
+
+
+async def test_auth_flow_replays_after_401(local_server: LocalServer) -> None:
+    """A flow that answers a 401 with a second request gets it sent; the first is closed."""
+    calls: list[str] = []
+
+    def status(
+        h: http.server.BaseHTTPRequestHandler, body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        calls.append(h.headers["Authorization"])
+        if h.headers["Authorization"] == "Bearer stale":
+            return 401, {}, b'{"error":"invalid_token","message":"expired","request_id":"r"}'
+        return 200, {}, b'{"ok": true}'
+
+    local_server.routes[("GET", "/api/v1/status")] = status
+    auth = RefreshOn401()
+    async with IntelliAuth(local_server.url, auth=auth) as client:
+        response = await client.invoker.send(STATUS)
+    assert response.json() == {"ok": True}
+    assert calls == ["Bearer stale", "Bearer fresh"]
+    assert [r.status_code for r in auth.replayed] == [401]
+    assert auth.replayed[0].is_closed
+
+
+async def test_auth_that_needs_the_body_gets_it(local_server: LocalServer) -> None:
+    """requires_request_body is honoured: the signer sees the bytes that are sent."""
+    local_server.json_route("POST", "/api/v1/users", 201, {"data": {}})
+    body = b'{"email": "ada@example.com"}'
+    async with IntelliAuth(local_server.url, auth=BodySigner()) as client:
+        await client.invoker.send(
+            {"method": "POST", "url": "/api/v1/users", "content": body},
+        )
+    _, _, headers, received = local_server.requests[-1]
+    assert received == body
+    assert headers["X-Body-Digest"] == hashlib.sha256(body).hexdigest()
+
+
+async def test_error_bodies_are_read(local_server: LocalServer) -> None:
+    """A 404's JSON body reaches the exception on the direct path too."""
+    local_server.json_route(
+        "GET",
+        "/api/v1/status",
+        404,
+        {"error": "not_found", "message": "No such thing.", "request_id": "req_9"},
+        headers={"X-Request-Id": "req_9"},
+    )
+    async with IntelliAuth(local_server.url) as client:
+        with pytest.raises(NotFoundError) as info:
+            await client.invoker.send(STATUS)
+    assert info.value.request_id == "req_9"
+    assert "No such thing." in str(info.value)
+
+
+async def test_a_closed_client_refuses_as_asyncclient_does() -> None:
+    """After aclose() the pool is not silently reopened."""
+    client = IntelliAuth(TENANT, transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    await client.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.invoker.send(STATUS)
+
+
+async def test_client_header_changes_are_picked_up(router: respx.MockRouter) -> None:
+    """Headers set on http_client after a request apply to the next one; the SDK's win."""
+    route = router.get("/api/v1/status").respond(200, json={})
+    async with IntelliAuth(TENANT, default_headers={"X-Tenant-Hint": "acme"}) as client:
+        await client.invoker.send(STATUS)
+        client.http_client.headers["X-Added"] = "1"
+        client.http_client.headers["X-Tenant-Hint"] = "ignored"
+        await client.invoker.send(STATUS)
+    first, second = (call.request.headers for call in route.calls)
+    assert "X-Added" not in first
+    assert second["X-Added"] == "1"
+    assert second["X-Tenant-Hint"] == "acme"
+    assert second["User-Agent"].startswith("intelliauth-python/")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "a b&c=d", "ids": ["usr_1", "usr_2"]},
+        {"email": "ada+1@example.com", "name": "Zoë", "limit": 10},
+        {"flag": True, "empty": ""},
+    ],
+)
+async def test_query_strings_match_asyncclient(router: respx.MockRouter, params: Any) -> None:
+    """The URL with its query is byte for byte what AsyncClient.build_request makes."""
+    route = router.get("/api/v1/users").respond(200, json={})
+    async with IntelliAuth(TENANT) as client:
+        await client.invoker.send({"method": "GET", "url": "/api/v1/users", "params": params})
+        expected = client.http_client.build_request(
+            "GET", f"{TENANT}/api/v1/users", params=params
+        ).url
+    assert route.calls.last.request.url.raw_path == expected.raw_path
+
+
+def test_url_cache_is_bounded_and_shared() -> None:
+    """Parsed URLs are cached by string (httpx.URL is immutable), in a bounded cache."""
+    assert absolute_url(f"{TENANT}/api/v1/status") is absolute_url(f"{TENANT}/api/v1/status")
+    assert absolute_url.cache_info().maxsize == 1024
