@@ -143,16 +143,23 @@ class Application:
 
         description: None | str = d.pop("description")
 
-        type_ = ApplicationType(d.pop("type"))
+        _type_ = d.pop("type")
+        type_ = ApplicationType._by_value.get(_type_) or ApplicationType(_type_)
 
         client_id = d.pop("client_id")
 
-        token_endpoint_auth_method = ApplicationTokenAuthMethod(d.pop("token_endpoint_auth_method"))
+        _token_endpoint_auth_method = d.pop("token_endpoint_auth_method")
+        token_endpoint_auth_method = ApplicationTokenAuthMethod._by_value.get(
+            _token_endpoint_auth_method
+        ) or ApplicationTokenAuthMethod(_token_endpoint_auth_method)
 
         grant_types = []
         _grant_types = d.pop("grant_types")
         for grant_types_item_data in _grant_types:
-            grant_types_item = GrantType(grant_types_item_data)
+            _grant_types_item = grant_types_item_data
+            grant_types_item = GrantType._by_value.get(_grant_types_item) or GrantType(
+                _grant_types_item
+            )
 
             grant_types.append(grant_types_item)
 
@@ -168,38 +175,40 @@ class Application:
 
         refresh_token_ttl_seconds: int | None = d.pop("refresh_token_ttl_seconds")
 
-        def _parse_secret_rotated_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            secret_rotated_at_type_0 = datetime.datetime.fromisoformat(data)
+        _secret_rotated_at_data = d.pop("secret_rotated_at")
+        secret_rotated_at: datetime.datetime | None
+        if isinstance(_secret_rotated_at_data, str):
+            secret_rotated_at_type_0 = datetime.datetime.fromisoformat(_secret_rotated_at_data)
 
-            return secret_rotated_at_type_0
-
-        secret_rotated_at = _parse_secret_rotated_at(d.pop("secret_rotated_at"))
+            secret_rotated_at = secret_rotated_at_type_0
+        elif _secret_rotated_at_data is None:
+            secret_rotated_at = _secret_rotated_at_data
+        else:
+            raise TypeError(
+                f"secret_rotated_at: unexpected {type(_secret_rotated_at_data).__name__}"
+            )
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
         _instance = cls(
-            id=id,
-            name=name,
-            description=description,
-            type_=type_,
-            client_id=client_id,
-            token_endpoint_auth_method=token_endpoint_auth_method,
-            grant_types=grant_types,
-            redirect_uris=redirect_uris,
-            post_logout_redirect_uris=post_logout_redirect_uris,
-            allowed_origins=allowed_origins,
-            allowed_scopes=allowed_scopes,
-            access_token_ttl_seconds=access_token_ttl_seconds,
-            refresh_token_ttl_seconds=refresh_token_ttl_seconds,
-            secret_rotated_at=secret_rotated_at,
-            created_at=created_at,
-            updated_at=updated_at,
+            id,
+            name,
+            description,
+            type_,
+            client_id,
+            token_endpoint_auth_method,
+            grant_types,
+            redirect_uris,
+            post_logout_redirect_uris,
+            allowed_origins,
+            allowed_scopes,
+            refresh_token_ttl_seconds,
+            secret_rotated_at,
+            created_at,
+            updated_at,
+            access_token_ttl_seconds,
         )
 
         _instance.additional_properties = d

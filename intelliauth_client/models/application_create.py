@@ -138,7 +138,8 @@ class ApplicationCreate:
         d = dict(src_dict)
         name = d.pop("name")
 
-        type_ = ApplicationType(d.pop("type"))
+        _type_ = d.pop("type")
+        type_ = ApplicationType._by_value.get(_type_) or ApplicationType(_type_)
 
         description: None | str | Unset = d.pop("description", UNSET)
 
@@ -147,14 +148,19 @@ class ApplicationCreate:
         if isinstance(_token_endpoint_auth_method, Unset):
             token_endpoint_auth_method = UNSET
         else:
-            token_endpoint_auth_method = ApplicationTokenAuthMethod(_token_endpoint_auth_method)
+            token_endpoint_auth_method = ApplicationTokenAuthMethod._by_value.get(
+                _token_endpoint_auth_method
+            ) or ApplicationTokenAuthMethod(_token_endpoint_auth_method)
 
         _grant_types = d.pop("grant_types", UNSET)
         grant_types: list[GrantType] | Unset = UNSET
         if _grant_types is not UNSET:
             grant_types = []
             for grant_types_item_data in _grant_types:
-                grant_types_item = GrantType(grant_types_item_data)
+                _grant_types_item = grant_types_item_data
+                grant_types_item = GrantType._by_value.get(_grant_types_item) or GrantType(
+                    _grant_types_item
+                )
 
                 grant_types.append(grant_types_item)
 
@@ -171,17 +177,17 @@ class ApplicationCreate:
         refresh_token_ttl_seconds: int | None | Unset = d.pop("refresh_token_ttl_seconds", UNSET)
 
         _instance = cls(
-            name=name,
-            type_=type_,
-            description=description,
-            token_endpoint_auth_method=token_endpoint_auth_method,
-            grant_types=grant_types,
-            redirect_uris=redirect_uris,
-            post_logout_redirect_uris=post_logout_redirect_uris,
-            allowed_origins=allowed_origins,
-            allowed_scopes=allowed_scopes,
-            access_token_ttl_seconds=access_token_ttl_seconds,
-            refresh_token_ttl_seconds=refresh_token_ttl_seconds,
+            name,
+            type_,
+            description,
+            token_endpoint_auth_method,
+            grant_types,
+            redirect_uris,
+            post_logout_redirect_uris,
+            allowed_origins,
+            allowed_scopes,
+            access_token_ttl_seconds,
+            refresh_token_ttl_seconds,
         )
 
         _instance.additional_properties = d

@@ -50,18 +50,13 @@ class ApplicationList:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        data = []
-        _data = d.pop("data")
-        for data_item_data in _data:
-            data_item = Application.from_dict(data_item_data)
-
-            data.append(data_item)
+        data = [Application.from_dict(item) for item in d.pop("data")]
 
         meta = ListMeta.from_dict(d.pop("meta"))
 
         _instance = cls(
-            data=data,
-            meta=meta,
+            data,
+            meta,
         )
 
         _instance.additional_properties = d

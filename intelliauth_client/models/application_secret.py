@@ -71,25 +71,27 @@ class ApplicationSecret:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        def _parse_previous_secret_expires_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            previous_secret_expires_at_type_0 = datetime.datetime.fromisoformat(data)
+        _previous_secret_expires_at_data = d.pop("previous_secret_expires_at")
+        previous_secret_expires_at: datetime.datetime | None
+        if isinstance(_previous_secret_expires_at_data, str):
+            previous_secret_expires_at_type_0 = datetime.datetime.fromisoformat(
+                _previous_secret_expires_at_data
+            )
 
-            return previous_secret_expires_at_type_0
-
-        previous_secret_expires_at = _parse_previous_secret_expires_at(
-            d.pop("previous_secret_expires_at")
-        )
+            previous_secret_expires_at = previous_secret_expires_at_type_0
+        elif _previous_secret_expires_at_data is None:
+            previous_secret_expires_at = _previous_secret_expires_at_data
+        else:
+            raise TypeError(
+                f"previous_secret_expires_at: unexpected {type(_previous_secret_expires_at_data).__name__}"
+            )
 
         _instance = cls(
-            application_id=application_id,
-            client_id=client_id,
-            client_secret=client_secret,
-            created_at=created_at,
-            previous_secret_expires_at=previous_secret_expires_at,
+            application_id,
+            client_id,
+            client_secret,
+            created_at,
+            previous_secret_expires_at,
         )
 
         _instance.additional_properties = d

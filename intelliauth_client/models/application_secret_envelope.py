@@ -53,8 +53,8 @@ class ApplicationSecretEnvelope:
         meta = Meta.from_dict(d.pop("meta"))
 
         _instance = cls(
-            data=data,
-            meta=meta,
+            data,
+            meta,
         )
 
         _instance.additional_properties = d

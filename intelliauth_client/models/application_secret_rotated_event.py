@@ -68,10 +68,10 @@ class ApplicationSecretRotatedEvent:
         data = ApplicationSecretRotatedEventData.from_dict(d.pop("data"))
 
         _instance = cls(
-            id=id,
-            type_=type_,
-            created_at=created_at,
-            data=data,
+            id,
+            type_,
+            created_at,
+            data,
         )
 
         _instance.additional_properties = d

@@ -125,7 +125,10 @@ class ApplicationUpdate:
         if _grant_types is not UNSET:
             grant_types = []
             for grant_types_item_data in _grant_types:
-                grant_types_item = GrantType(grant_types_item_data)
+                _grant_types_item = grant_types_item_data
+                grant_types_item = GrantType._by_value.get(_grant_types_item) or GrantType(
+                    _grant_types_item
+                )
 
                 grant_types.append(grant_types_item)
 
@@ -142,15 +145,15 @@ class ApplicationUpdate:
         refresh_token_ttl_seconds: int | None | Unset = d.pop("refresh_token_ttl_seconds", UNSET)
 
         _instance = cls(
-            name=name,
-            description=description,
-            grant_types=grant_types,
-            redirect_uris=redirect_uris,
-            post_logout_redirect_uris=post_logout_redirect_uris,
-            allowed_origins=allowed_origins,
-            allowed_scopes=allowed_scopes,
-            access_token_ttl_seconds=access_token_ttl_seconds,
-            refresh_token_ttl_seconds=refresh_token_ttl_seconds,
+            name,
+            description,
+            grant_types,
+            redirect_uris,
+            post_logout_redirect_uris,
+            allowed_origins,
+            allowed_scopes,
+            access_token_ttl_seconds,
+            refresh_token_ttl_seconds,
         )
 
         _instance.additional_properties = d

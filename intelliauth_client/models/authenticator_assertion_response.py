@@ -68,10 +68,10 @@ class AuthenticatorAssertionResponse:
         user_handle: None | str | Unset = d.pop("userHandle", UNSET)
 
         _instance = cls(
-            client_data_json=client_data_json,
-            authenticator_data=authenticator_data,
-            signature=signature,
-            user_handle=user_handle,
+            client_data_json,
+            authenticator_data,
+            signature,
+            user_handle,
         )
 
         _instance.additional_properties = d

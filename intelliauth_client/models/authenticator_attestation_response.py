@@ -65,14 +65,17 @@ class AuthenticatorAttestationResponse:
         if _transports is not UNSET:
             transports = []
             for transports_item_data in _transports:
-                transports_item = WebAuthnTransport(transports_item_data)
+                _transports_item = transports_item_data
+                transports_item = WebAuthnTransport._by_value.get(
+                    _transports_item
+                ) or WebAuthnTransport(_transports_item)
 
                 transports.append(transports_item)
 
         _instance = cls(
-            client_data_json=client_data_json,
-            attestation_object=attestation_object,
-            transports=transports,
+            client_data_json,
+            attestation_object,
+            transports,
         )
 
         _instance.additional_properties = d

@@ -44,15 +44,10 @@ class BatchPermissionCheckRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        checks = []
-        _checks = d.pop("checks")
-        for checks_item_data in _checks:
-            checks_item = PermissionCheckRequest.from_dict(checks_item_data)
-
-            checks.append(checks_item)
+        checks = [PermissionCheckRequest.from_dict(item) for item in d.pop("checks")]
 
         _instance = cls(
-            checks=checks,
+            checks,
         )
 
         _instance.additional_properties = d

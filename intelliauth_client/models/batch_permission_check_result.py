@@ -45,15 +45,10 @@ class BatchPermissionCheckResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        results = []
-        _results = d.pop("results")
-        for results_item_data in _results:
-            results_item = PermissionCheckResult.from_dict(results_item_data)
-
-            results.append(results_item)
+        results = [PermissionCheckResult.from_dict(item) for item in d.pop("results")]
 
         _instance = cls(
-            results=results,
+            results,
         )
 
         _instance.additional_properties = d

@@ -84,9 +84,13 @@ class BreachIncidentOpenedEventData:
         d = dict(src_dict)
         incident_id = d.pop("incident_id")
 
-        kind = BreachIncidentKind(d.pop("kind"))
+        _kind = d.pop("kind")
+        kind = BreachIncidentKind._by_value.get(_kind) or BreachIncidentKind(_kind)
 
-        severity = BreachIncidentSeverity(d.pop("severity"))
+        _severity = d.pop("severity")
+        severity = BreachIncidentSeverity._by_value.get(_severity) or BreachIncidentSeverity(
+            _severity
+        )
 
         title = d.pop("title")
 
@@ -101,15 +105,15 @@ class BreachIncidentOpenedEventData:
         console_url = d.pop("console_url")
 
         _instance = cls(
-            incident_id=incident_id,
-            kind=kind,
-            severity=severity,
-            title=title,
-            summary=summary,
-            affected_user_ids=affected_user_ids,
-            affected_user_count=affected_user_count,
-            opened_at=opened_at,
-            console_url=console_url,
+            incident_id,
+            kind,
+            severity,
+            title,
+            summary,
+            affected_user_ids,
+            affected_user_count,
+            opened_at,
+            console_url,
         )
 
         _instance.additional_properties = d

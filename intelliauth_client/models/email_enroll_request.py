@@ -59,9 +59,9 @@ class EmailEnrollRequest:
         name = d.pop("name", UNSET)
 
         _instance = cls(
-            type_=type_,
-            email=email,
-            name=name,
+            email,
+            type_,
+            name,
         )
 
         _instance.additional_properties = d

@@ -60,7 +60,8 @@ class Error:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        error = ErrorCode(d.pop("error"))
+        _error = d.pop("error")
+        error = ErrorCode._by_value.get(_error) or ErrorCode(_error)
 
         message = d.pop("message")
 
@@ -69,10 +70,10 @@ class Error:
         request_id = d.pop("request_id")
 
         _instance = cls(
-            error=error,
-            message=message,
-            details=details,
-            request_id=request_id,
+            error,
+            message,
+            details,
+            request_id,
         )
 
         _instance.additional_properties = d

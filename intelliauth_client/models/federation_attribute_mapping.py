@@ -90,11 +90,11 @@ class FederationAttributeMapping:
         groups: None | str | Unset = d.pop("groups", UNSET)
 
         _instance = cls(
-            email=email,
-            name=name,
-            given_name=given_name,
-            family_name=family_name,
-            groups=groups,
+            email,
+            name,
+            given_name,
+            family_name,
+            groups,
         )
 
         _instance.additional_properties = d

@@ -89,8 +89,8 @@ class FederationConnectionList:
         meta = ListMeta.from_dict(d.pop("meta"))
 
         _instance = cls(
-            data=data,
-            meta=meta,
+            data,
+            meta,
         )
 
         _instance.additional_properties = d

@@ -77,12 +77,12 @@ class Group:
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
         _instance = cls(
-            id=id,
-            name=name,
-            description=description,
-            member_count=member_count,
-            created_at=created_at,
-            updated_at=updated_at,
+            id,
+            name,
+            description,
+            member_count,
+            created_at,
+            updated_at,
         )
 
         _instance.additional_properties = d

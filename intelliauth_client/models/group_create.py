@@ -50,8 +50,8 @@ class GroupCreate:
         description = d.pop("description", UNSET)
 
         _instance = cls(
-            name=name,
-            description=description,
+            name,
+            description,
         )
 
         _instance.additional_properties = d

@@ -62,10 +62,10 @@ class GroupMember:
         added_at = datetime.datetime.fromisoformat(d.pop("added_at"))
 
         _instance = cls(
-            user_id=user_id,
-            email=email,
-            name=name,
-            added_at=added_at,
+            user_id,
+            email,
+            name,
+            added_at,
         )
 
         _instance.additional_properties = d

@@ -40,7 +40,7 @@ class GroupMemberAdd:
         user_id = d.pop("user_id")
 
         _instance = cls(
-            user_id=user_id,
+            user_id,
         )
 
         _instance.additional_properties = d

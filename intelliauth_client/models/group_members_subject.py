@@ -49,8 +49,8 @@ class GroupMembersSubject:
         group_id = d.pop("group_id")
 
         _instance = cls(
-            kind=kind,
-            group_id=group_id,
+            group_id,
+            kind,
         )
 
         _instance.additional_properties = d

@@ -62,10 +62,10 @@ class GroupMembershipEventData:
         changed_at = datetime.datetime.fromisoformat(d.pop("changed_at"))
 
         _instance = cls(
-            group_id=group_id,
-            group_name=group_name,
-            user_id=user_id,
-            changed_at=changed_at,
+            group_id,
+            group_name,
+            user_id,
+            changed_at,
         )
 
         _instance.additional_properties = d

@@ -52,8 +52,8 @@ class GroupUpdate:
         description: None | str | Unset = d.pop("description", UNSET)
 
         _instance = cls(
-            name=name,
-            description=description,
+            name,
+            description,
         )
 
         _instance.additional_properties = d

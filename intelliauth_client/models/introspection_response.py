@@ -151,18 +151,18 @@ class IntrospectionResponse:
         jti = d.pop("jti", UNSET)
 
         _instance = cls(
-            active=active,
-            scope=scope,
-            client_id=client_id,
-            username=username,
-            token_type=token_type,
-            exp=exp,
-            iat=iat,
-            nbf=nbf,
-            sub=sub,
-            aud=aud,
-            iss=iss,
-            jti=jti,
+            active,
+            scope,
+            client_id,
+            username,
+            token_type,
+            exp,
+            iat,
+            nbf,
+            sub,
+            aud,
+            iss,
+            jti,
         )
 
         _instance.additional_properties = d

@@ -94,11 +94,13 @@ class JsonWebKey:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        kty = JsonWebKeyType(d.pop("kty"))
+        _kty = d.pop("kty")
+        kty = JsonWebKeyType._by_value.get(_kty) or JsonWebKeyType(_kty)
 
         kid = d.pop("kid")
 
-        use = JsonWebKeyUse(d.pop("use"))
+        _use = d.pop("use")
+        use = JsonWebKeyUse._by_value.get(_use) or JsonWebKeyUse(_use)
 
         alg = d.pop("alg")
 
@@ -115,16 +117,16 @@ class JsonWebKey:
         x5c = cast(list[str], d.pop("x5c", UNSET))
 
         _instance = cls(
-            kty=kty,
-            kid=kid,
-            use=use,
-            alg=alg,
-            n=n,
-            e=e,
-            crv=crv,
-            x=x,
-            y=y,
-            x5c=x5c,
+            kty,
+            kid,
+            use,
+            alg,
+            n,
+            e,
+            crv,
+            x,
+            y,
+            x5c,
         )
 
         _instance.additional_properties = d

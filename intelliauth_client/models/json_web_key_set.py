@@ -45,15 +45,10 @@ class JsonWebKeySet:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        keys = []
-        _keys = d.pop("keys")
-        for keys_item_data in _keys:
-            keys_item = JsonWebKey.from_dict(keys_item_data)
-
-            keys.append(keys_item)
+        keys = [JsonWebKey.from_dict(item) for item in d.pop("keys")]
 
         _instance = cls(
-            keys=keys,
+            keys,
         )
 
         _instance.additional_properties = d

@@ -41,7 +41,7 @@ class ListMeta:
         next_cursor: None | str = d.pop("next_cursor")
 
         _instance = cls(
-            next_cursor=next_cursor,
+            next_cursor,
         )
 
         _instance.additional_properties = d

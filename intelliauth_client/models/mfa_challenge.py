@@ -66,18 +66,19 @@ class MfaChallenge:
 
         factor_id = d.pop("factor_id")
 
-        factor_type = MfaFactorType(d.pop("factor_type"))
+        _factor_type = d.pop("factor_type")
+        factor_type = MfaFactorType._by_value.get(_factor_type) or MfaFactorType(_factor_type)
 
         hint: None | str = d.pop("hint")
 
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
 
         _instance = cls(
-            mfa_flow_id=mfa_flow_id,
-            factor_id=factor_id,
-            factor_type=factor_type,
-            hint=hint,
-            expires_at=expires_at,
+            mfa_flow_id,
+            factor_id,
+            factor_type,
+            hint,
+            expires_at,
         )
 
         _instance.additional_properties = d

@@ -47,8 +47,8 @@ class MfaChallengeRequest:
         factor_id = d.pop("factor_id")
 
         _instance = cls(
-            mfa_flow_id=mfa_flow_id,
-            factor_id=factor_id,
+            mfa_flow_id,
+            factor_id,
         )
 
         _instance.additional_properties = d

@@ -79,9 +79,11 @@ class MfaFactor:
         d = dict(src_dict)
         id = d.pop("id")
 
-        type_ = MfaFactorType(d.pop("type"))
+        _type_ = d.pop("type")
+        type_ = MfaFactorType._by_value.get(_type_) or MfaFactorType(_type_)
 
-        status = MfaFactorStatus(d.pop("status"))
+        _status = d.pop("status")
+        status = MfaFactorStatus._by_value.get(_status) or MfaFactorStatus(_status)
 
         name = d.pop("name")
 
@@ -89,25 +91,25 @@ class MfaFactor:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        def _parse_last_used_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            last_used_at_type_0 = datetime.datetime.fromisoformat(data)
+        _last_used_at_data = d.pop("last_used_at")
+        last_used_at: datetime.datetime | None
+        if isinstance(_last_used_at_data, str):
+            last_used_at_type_0 = datetime.datetime.fromisoformat(_last_used_at_data)
 
-            return last_used_at_type_0
-
-        last_used_at = _parse_last_used_at(d.pop("last_used_at"))
+            last_used_at = last_used_at_type_0
+        elif _last_used_at_data is None:
+            last_used_at = _last_used_at_data
+        else:
+            raise TypeError(f"last_used_at: unexpected {type(_last_used_at_data).__name__}")
 
         _instance = cls(
-            id=id,
-            type_=type_,
-            status=status,
-            name=name,
-            hint=hint,
-            created_at=created_at,
-            last_used_at=last_used_at,
+            id,
+            type_,
+            status,
+            name,
+            hint,
+            created_at,
+            last_used_at,
         )
 
         _instance.additional_properties = d

@@ -70,10 +70,10 @@ class MfaFactorEnrollment:
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
 
         _instance = cls(
-            factor=factor,
-            secret=secret,
-            otpauth_uri=otpauth_uri,
-            expires_at=expires_at,
+            factor,
+            secret,
+            otpauth_uri,
+            expires_at,
         )
 
         _instance.additional_properties = d

@@ -55,8 +55,8 @@ class MfaFactorEnrollmentEnvelope:
         meta = Meta.from_dict(d.pop("meta"))
 
         _instance = cls(
-            data=data,
-            meta=meta,
+            data,
+            meta,
         )
 
         _instance.additional_properties = d

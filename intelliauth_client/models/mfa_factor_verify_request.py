@@ -40,7 +40,7 @@ class MfaFactorVerifyRequest:
         code = d.pop("code")
 
         _instance = cls(
-            code=code,
+            code,
         )
 
         _instance.additional_properties = d

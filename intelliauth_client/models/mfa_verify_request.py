@@ -54,9 +54,9 @@ class MfaVerifyRequest:
         code = d.pop("code")
 
         _instance = cls(
-            mfa_flow_id=mfa_flow_id,
-            factor_id=factor_id,
-            code=code,
+            mfa_flow_id,
+            factor_id,
+            code,
         )
 
         _instance.additional_properties = d

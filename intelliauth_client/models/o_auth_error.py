@@ -53,16 +53,17 @@ class OAuthError:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        error = OAuthErrorCode(d.pop("error"))
+        _error = d.pop("error")
+        error = OAuthErrorCode._by_value.get(_error) or OAuthErrorCode(_error)
 
         error_description = d.pop("error_description", UNSET)
 
         error_uri = d.pop("error_uri", UNSET)
 
         _instance = cls(
-            error=error,
-            error_description=error_description,
-            error_uri=error_uri,
+            error,
+            error_description,
+            error_uri,
         )
 
         _instance.additional_properties = d

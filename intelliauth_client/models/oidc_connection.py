@@ -140,20 +140,20 @@ class OidcConnection:
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
         _instance = cls(
-            id=id,
-            protocol=protocol,
-            name=name,
-            enabled=enabled,
-            domains=domains,
-            jit_provisioning=jit_provisioning,
-            attribute_mapping=attribute_mapping,
-            issuer=issuer,
-            client_id=client_id,
-            scopes=scopes,
-            use_pkce=use_pkce,
-            redirect_uri=redirect_uri,
-            created_at=created_at,
-            updated_at=updated_at,
+            id,
+            protocol,
+            name,
+            enabled,
+            domains,
+            jit_provisioning,
+            attribute_mapping,
+            issuer,
+            client_id,
+            scopes,
+            redirect_uri,
+            created_at,
+            updated_at,
+            use_pkce,
         )
 
         _instance.additional_properties = d

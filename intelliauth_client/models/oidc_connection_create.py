@@ -138,17 +138,17 @@ class OidcConnectionCreate:
         use_pkce = d.pop("use_pkce", UNSET)
 
         _instance = cls(
-            protocol=protocol,
-            name=name,
-            issuer=issuer,
-            client_id=client_id,
-            client_secret=client_secret,
-            enabled=enabled,
-            domains=domains,
-            jit_provisioning=jit_provisioning,
-            attribute_mapping=attribute_mapping,
-            scopes=scopes,
-            use_pkce=use_pkce,
+            name,
+            issuer,
+            client_id,
+            client_secret,
+            protocol,
+            enabled,
+            domains,
+            jit_provisioning,
+            attribute_mapping,
+            scopes,
+            use_pkce,
         )
 
         _instance.additional_properties = d

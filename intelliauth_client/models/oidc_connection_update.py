@@ -144,17 +144,17 @@ class OidcConnectionUpdate:
         client_secret = d.pop("client_secret", UNSET)
 
         _instance = cls(
-            protocol=protocol,
-            name=name,
-            enabled=enabled,
-            domains=domains,
-            jit_provisioning=jit_provisioning,
-            attribute_mapping=attribute_mapping,
-            issuer=issuer,
-            client_id=client_id,
-            scopes=scopes,
-            use_pkce=use_pkce,
-            client_secret=client_secret,
+            protocol,
+            name,
+            enabled,
+            domains,
+            jit_provisioning,
+            attribute_mapping,
+            issuer,
+            client_id,
+            scopes,
+            use_pkce,
+            client_secret,
         )
 
         _instance.additional_properties = d

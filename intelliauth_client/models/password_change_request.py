@@ -48,8 +48,8 @@ class PasswordChangeRequest:
         new_password = d.pop("new_password")
 
         _instance = cls(
-            current_password=current_password,
-            new_password=new_password,
+            current_password,
+            new_password,
         )
 
         _instance.additional_properties = d

@@ -98,9 +98,9 @@ class PermissionCheckRequest:
         subject = _parse_subject(d.pop("subject"))
 
         _instance = cls(
-            resource_id=resource_id,
-            permission=permission,
-            subject=subject,
+            resource_id,
+            permission,
+            subject,
         )
 
         _instance.additional_properties = d

@@ -105,10 +105,10 @@ class PermissionCheckResult:
         allowed = d.pop("allowed")
 
         _instance = cls(
-            resource_id=resource_id,
-            permission=permission,
-            subject=subject,
-            allowed=allowed,
+            resource_id,
+            permission,
+            subject,
+            allowed,
         )
 
         _instance.additional_properties = d

@@ -59,9 +59,9 @@ class PermissionDefinition:
         expression = d.pop("expression")
 
         _instance = cls(
-            name=name,
-            description=description,
-            expression=expression,
+            name,
+            description,
+            expression,
         )
 
         _instance.additional_properties = d

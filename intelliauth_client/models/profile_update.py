@@ -101,12 +101,12 @@ class ProfileUpdate:
         zoneinfo: None | str | Unset = d.pop("zoneinfo", UNSET)
 
         _instance = cls(
-            name=name,
-            given_name=given_name,
-            family_name=family_name,
-            picture=picture,
-            locale=locale,
-            zoneinfo=zoneinfo,
+            name,
+            given_name,
+            family_name,
+            picture,
+            locale,
+            zoneinfo,
         )
 
         _instance.additional_properties = d

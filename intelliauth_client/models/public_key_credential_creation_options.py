@@ -96,41 +96,34 @@ class PublicKeyCredentialCreationOptions:
 
         challenge = d.pop("challenge")
 
-        pub_key_cred_params = []
-        _pub_key_cred_params = d.pop("pubKeyCredParams")
-        for pub_key_cred_params_item_data in _pub_key_cred_params:
-            pub_key_cred_params_item = WebAuthnCredentialParameters.from_dict(
-                pub_key_cred_params_item_data
-            )
-
-            pub_key_cred_params.append(pub_key_cred_params_item)
+        pub_key_cred_params = [
+            WebAuthnCredentialParameters.from_dict(item) for item in d.pop("pubKeyCredParams")
+        ]
 
         timeout = d.pop("timeout")
 
-        exclude_credentials = []
-        _exclude_credentials = d.pop("excludeCredentials")
-        for exclude_credentials_item_data in _exclude_credentials:
-            exclude_credentials_item = WebAuthnCredentialDescriptor.from_dict(
-                exclude_credentials_item_data
-            )
-
-            exclude_credentials.append(exclude_credentials_item)
+        exclude_credentials = [
+            WebAuthnCredentialDescriptor.from_dict(item) for item in d.pop("excludeCredentials")
+        ]
 
         authenticator_selection = WebAuthnAuthenticatorSelection.from_dict(
             d.pop("authenticatorSelection")
         )
 
-        attestation = WebAuthnAttestation(d.pop("attestation"))
+        _attestation = d.pop("attestation")
+        attestation = WebAuthnAttestation._by_value.get(_attestation) or WebAuthnAttestation(
+            _attestation
+        )
 
         _instance = cls(
-            rp=rp,
-            user=user,
-            challenge=challenge,
-            pub_key_cred_params=pub_key_cred_params,
-            timeout=timeout,
-            exclude_credentials=exclude_credentials,
-            authenticator_selection=authenticator_selection,
-            attestation=attestation,
+            rp,
+            user,
+            challenge,
+            pub_key_cred_params,
+            timeout,
+            exclude_credentials,
+            authenticator_selection,
+            attestation,
         )
 
         _instance.additional_properties = d

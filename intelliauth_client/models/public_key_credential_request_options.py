@@ -75,23 +75,21 @@ class PublicKeyCredentialRequestOptions:
 
         rp_id = d.pop("rpId")
 
-        allow_credentials = []
-        _allow_credentials = d.pop("allowCredentials")
-        for allow_credentials_item_data in _allow_credentials:
-            allow_credentials_item = WebAuthnCredentialDescriptor.from_dict(
-                allow_credentials_item_data
-            )
+        allow_credentials = [
+            WebAuthnCredentialDescriptor.from_dict(item) for item in d.pop("allowCredentials")
+        ]
 
-            allow_credentials.append(allow_credentials_item)
-
-        user_verification = WebAuthnRequirement(d.pop("userVerification"))
+        _user_verification = d.pop("userVerification")
+        user_verification = WebAuthnRequirement._by_value.get(
+            _user_verification
+        ) or WebAuthnRequirement(_user_verification)
 
         _instance = cls(
-            challenge=challenge,
-            timeout=timeout,
-            rp_id=rp_id,
-            allow_credentials=allow_credentials,
-            user_verification=user_verification,
+            challenge,
+            timeout,
+            rp_id,
+            allow_credentials,
+            user_verification,
         )
 
         _instance.additional_properties = d

@@ -113,11 +113,11 @@ class Relation:
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
         _instance = cls(
-            id=id,
-            resource_id=resource_id,
-            relation=relation,
-            subject=subject,
-            created_at=created_at,
+            id,
+            resource_id,
+            relation,
+            subject,
+            created_at,
         )
 
         _instance.additional_properties = d

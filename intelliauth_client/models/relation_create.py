@@ -92,8 +92,8 @@ class RelationCreate:
         subject = _parse_subject(d.pop("subject"))
 
         _instance = cls(
-            relation=relation,
-            subject=subject,
+            relation,
+            subject,
         )
 
         _instance.additional_properties = d

@@ -58,9 +58,9 @@ class RelationDefinition:
         allowed_subjects = cast(list[str], d.pop("allowed_subjects"))
 
         _instance = cls(
-            name=name,
-            description=description,
-            allowed_subjects=allowed_subjects,
+            name,
+            description,
+            allowed_subjects,
         )
 
         _instance.additional_properties = d

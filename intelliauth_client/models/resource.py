@@ -90,13 +90,13 @@ class Resource:
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
         _instance = cls(
-            id=id,
-            type_=type_,
-            external_id=external_id,
-            display_name=display_name,
-            attributes=attributes,
-            created_at=created_at,
-            updated_at=updated_at,
+            id,
+            type_,
+            external_id,
+            display_name,
+            attributes,
+            created_at,
+            updated_at,
         )
 
         _instance.additional_properties = d

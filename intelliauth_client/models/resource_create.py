@@ -87,10 +87,10 @@ class ResourceCreate:
             attributes = ResourceAttributes.from_dict(_attributes)
 
         _instance = cls(
-            type_=type_,
-            external_id=external_id,
-            display_name=display_name,
-            attributes=attributes,
+            type_,
+            external_id,
+            display_name,
+            attributes,
         )
 
         _instance.additional_properties = d

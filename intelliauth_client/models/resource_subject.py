@@ -59,9 +59,9 @@ class ResourceSubject:
         relation: None | str = d.pop("relation")
 
         _instance = cls(
-            kind=kind,
-            resource_id=resource_id,
-            relation=relation,
+            resource_id,
+            relation,
+            kind,
         )
 
         _instance.additional_properties = d

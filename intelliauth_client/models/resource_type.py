@@ -80,31 +80,21 @@ class ResourceType:
 
         description: None | str = d.pop("description")
 
-        relations = []
-        _relations = d.pop("relations")
-        for relations_item_data in _relations:
-            relations_item = RelationDefinition.from_dict(relations_item_data)
+        relations = [RelationDefinition.from_dict(item) for item in d.pop("relations")]
 
-            relations.append(relations_item)
-
-        permissions = []
-        _permissions = d.pop("permissions")
-        for permissions_item_data in _permissions:
-            permissions_item = PermissionDefinition.from_dict(permissions_item_data)
-
-            permissions.append(permissions_item)
+        permissions = [PermissionDefinition.from_dict(item) for item in d.pop("permissions")]
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
         _instance = cls(
-            name=name,
-            description=description,
-            relations=relations,
-            permissions=permissions,
-            created_at=created_at,
-            updated_at=updated_at,
+            name,
+            description,
+            relations,
+            permissions,
+            created_at,
+            updated_at,
         )
 
         _instance.additional_properties = d

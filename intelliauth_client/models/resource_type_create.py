@@ -75,29 +75,20 @@ class ResourceTypeCreate:
         d = dict(src_dict)
         name = d.pop("name")
 
-        relations = []
-        _relations = d.pop("relations")
-        for relations_item_data in _relations:
-            relations_item = RelationDefinition.from_dict(relations_item_data)
-
-            relations.append(relations_item)
+        relations = [RelationDefinition.from_dict(item) for item in d.pop("relations")]
 
         description: None | str | Unset = d.pop("description", UNSET)
 
         _permissions = d.pop("permissions", UNSET)
         permissions: list[PermissionDefinition] | Unset = UNSET
         if _permissions is not UNSET:
-            permissions = []
-            for permissions_item_data in _permissions:
-                permissions_item = PermissionDefinition.from_dict(permissions_item_data)
-
-                permissions.append(permissions_item)
+            permissions = [PermissionDefinition.from_dict(item) for item in _permissions]
 
         _instance = cls(
-            name=name,
-            relations=relations,
-            description=description,
-            permissions=permissions,
+            name,
+            relations,
+            description,
+            permissions,
         )
 
         _instance.additional_properties = d

@@ -74,25 +74,17 @@ class ResourceTypeUpdate:
         _relations = d.pop("relations", UNSET)
         relations: list[RelationDefinition] | Unset = UNSET
         if _relations is not UNSET:
-            relations = []
-            for relations_item_data in _relations:
-                relations_item = RelationDefinition.from_dict(relations_item_data)
-
-                relations.append(relations_item)
+            relations = [RelationDefinition.from_dict(item) for item in _relations]
 
         _permissions = d.pop("permissions", UNSET)
         permissions: list[PermissionDefinition] | Unset = UNSET
         if _permissions is not UNSET:
-            permissions = []
-            for permissions_item_data in _permissions:
-                permissions_item = PermissionDefinition.from_dict(permissions_item_data)
-
-                permissions.append(permissions_item)
+            permissions = [PermissionDefinition.from_dict(item) for item in _permissions]
 
         _instance = cls(
-            description=description,
-            relations=relations,
-            permissions=permissions,
+            description,
+            relations,
+            permissions,
         )
 
         _instance.additional_properties = d

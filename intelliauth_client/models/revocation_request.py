@@ -69,17 +69,19 @@ class RevocationRequest:
         if isinstance(_token_type_hint, Unset):
             token_type_hint = UNSET
         else:
-            token_type_hint = TokenTypeHint(_token_type_hint)
+            token_type_hint = TokenTypeHint._by_value.get(_token_type_hint) or TokenTypeHint(
+                _token_type_hint
+            )
 
         client_id = d.pop("client_id", UNSET)
 
         client_secret = d.pop("client_secret", UNSET)
 
         _instance = cls(
-            token=token,
-            token_type_hint=token_type_hint,
-            client_id=client_id,
-            client_secret=client_secret,
+            token,
+            token_type_hint,
+            client_id,
+            client_secret,
         )
 
         _instance.additional_properties = d

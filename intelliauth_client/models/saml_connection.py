@@ -151,7 +151,10 @@ class SamlConnection:
 
         idp_signing_certificates = cast(list[str], d.pop("idp_signing_certificates"))
 
-        name_id_format = SamlNameIdFormat(d.pop("name_id_format"))
+        _name_id_format = d.pop("name_id_format")
+        name_id_format = SamlNameIdFormat._by_value.get(_name_id_format) or SamlNameIdFormat(
+            _name_id_format
+        )
 
         sign_authn_requests = d.pop("sign_authn_requests")
 
@@ -166,23 +169,23 @@ class SamlConnection:
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
         _instance = cls(
-            id=id,
-            protocol=protocol,
-            name=name,
-            enabled=enabled,
-            domains=domains,
-            jit_provisioning=jit_provisioning,
-            attribute_mapping=attribute_mapping,
-            idp_entity_id=idp_entity_id,
-            idp_sso_url=idp_sso_url,
-            idp_signing_certificates=idp_signing_certificates,
-            name_id_format=name_id_format,
-            sign_authn_requests=sign_authn_requests,
-            sp_entity_id=sp_entity_id,
-            acs_url=acs_url,
-            sp_metadata_url=sp_metadata_url,
-            created_at=created_at,
-            updated_at=updated_at,
+            id,
+            protocol,
+            name,
+            enabled,
+            domains,
+            jit_provisioning,
+            attribute_mapping,
+            idp_entity_id,
+            idp_sso_url,
+            idp_signing_certificates,
+            name_id_format,
+            sp_entity_id,
+            acs_url,
+            sp_metadata_url,
+            created_at,
+            updated_at,
+            sign_authn_requests,
         )
 
         _instance.additional_properties = d

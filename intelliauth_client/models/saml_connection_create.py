@@ -142,22 +142,24 @@ class SamlConnectionCreate:
         if isinstance(_name_id_format, Unset):
             name_id_format = UNSET
         else:
-            name_id_format = SamlNameIdFormat(_name_id_format)
+            name_id_format = SamlNameIdFormat._by_value.get(_name_id_format) or SamlNameIdFormat(
+                _name_id_format
+            )
 
         sign_authn_requests = d.pop("sign_authn_requests", UNSET)
 
         _instance = cls(
-            protocol=protocol,
-            name=name,
-            idp_entity_id=idp_entity_id,
-            idp_sso_url=idp_sso_url,
-            idp_signing_certificates=idp_signing_certificates,
-            enabled=enabled,
-            domains=domains,
-            jit_provisioning=jit_provisioning,
-            attribute_mapping=attribute_mapping,
-            name_id_format=name_id_format,
-            sign_authn_requests=sign_authn_requests,
+            name,
+            idp_entity_id,
+            idp_sso_url,
+            idp_signing_certificates,
+            protocol,
+            enabled,
+            domains,
+            jit_provisioning,
+            attribute_mapping,
+            name_id_format,
+            sign_authn_requests,
         )
 
         _instance.additional_properties = d

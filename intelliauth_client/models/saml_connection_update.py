@@ -148,22 +148,24 @@ class SamlConnectionUpdate:
         if isinstance(_name_id_format, Unset):
             name_id_format = UNSET
         else:
-            name_id_format = SamlNameIdFormat(_name_id_format)
+            name_id_format = SamlNameIdFormat._by_value.get(_name_id_format) or SamlNameIdFormat(
+                _name_id_format
+            )
 
         sign_authn_requests = d.pop("sign_authn_requests", UNSET)
 
         _instance = cls(
-            protocol=protocol,
-            name=name,
-            enabled=enabled,
-            domains=domains,
-            jit_provisioning=jit_provisioning,
-            attribute_mapping=attribute_mapping,
-            idp_entity_id=idp_entity_id,
-            idp_sso_url=idp_sso_url,
-            idp_signing_certificates=idp_signing_certificates,
-            name_id_format=name_id_format,
-            sign_authn_requests=sign_authn_requests,
+            protocol,
+            name,
+            enabled,
+            domains,
+            jit_provisioning,
+            attribute_mapping,
+            idp_entity_id,
+            idp_sso_url,
+            idp_signing_certificates,
+            name_id_format,
+            sign_authn_requests,
         )
 
         _instance.additional_properties = d

@@ -41,7 +41,7 @@ class SecretRotationRequest:
         grace_period_seconds = d.pop("grace_period_seconds", UNSET)
 
         _instance = cls(
-            grace_period_seconds=grace_period_seconds,
+            grace_period_seconds,
         )
 
         _instance.additional_properties = d

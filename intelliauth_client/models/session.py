@@ -106,15 +106,15 @@ class Session:
         location: None | str | Unset = d.pop("location", UNSET)
 
         _instance = cls(
-            id=id,
-            current=current,
-            application_id=application_id,
-            ip_address=ip_address,
-            user_agent=user_agent,
-            created_at=created_at,
-            last_active_at=last_active_at,
-            expires_at=expires_at,
-            location=location,
+            id,
+            current,
+            application_id,
+            ip_address,
+            user_agent,
+            created_at,
+            last_active_at,
+            expires_at,
+            location,
         )
 
         _instance.additional_properties = d

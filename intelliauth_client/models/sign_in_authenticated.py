@@ -68,10 +68,10 @@ class SignInAuthenticated:
         tokens = TokenResponse.from_dict(d.pop("tokens"))
 
         _instance = cls(
-            status=status,
-            user=user,
-            session_id=session_id,
-            tokens=tokens,
+            status,
+            user,
+            session_id,
+            tokens,
         )
 
         _instance.additional_properties = d

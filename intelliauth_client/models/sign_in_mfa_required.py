@@ -67,20 +67,15 @@ class SignInMfaRequired:
 
         mfa_flow_id = d.pop("mfa_flow_id")
 
-        factors = []
-        _factors = d.pop("factors")
-        for factors_item_data in _factors:
-            factors_item = MfaFactor.from_dict(factors_item_data)
-
-            factors.append(factors_item)
+        factors = [MfaFactor.from_dict(item) for item in d.pop("factors")]
 
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
 
         _instance = cls(
-            status=status,
-            mfa_flow_id=mfa_flow_id,
-            factors=factors,
-            expires_at=expires_at,
+            status,
+            mfa_flow_id,
+            factors,
+            expires_at,
         )
 
         _instance.additional_properties = d

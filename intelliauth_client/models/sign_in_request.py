@@ -65,10 +65,10 @@ class SignInRequest:
         scope = d.pop("scope", UNSET)
 
         _instance = cls(
-            client_id=client_id,
-            email=email,
-            password=password,
-            scope=scope,
+            client_id,
+            email,
+            password,
+            scope,
         )
 
         _instance.additional_properties = d

@@ -80,8 +80,8 @@ class SignInResultEnvelope:
         meta = Meta.from_dict(d.pop("meta"))
 
         _instance = cls(
-            data=data,
-            meta=meta,
+            data,
+            meta,
         )
 
         _instance.additional_properties = d

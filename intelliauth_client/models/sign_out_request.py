@@ -48,8 +48,8 @@ class SignOutRequest:
         all_sessions = d.pop("all_sessions", UNSET)
 
         _instance = cls(
-            refresh_token=refresh_token,
-            all_sessions=all_sessions,
+            refresh_token,
+            all_sessions,
         )
 
         _instance.additional_properties = d

@@ -59,9 +59,9 @@ class SmsEnrollRequest:
         name = d.pop("name", UNSET)
 
         _instance = cls(
-            type_=type_,
-            phone_number=phone_number,
-            name=name,
+            phone_number,
+            type_,
+            name,
         )
 
         _instance.additional_properties = d

@@ -102,7 +102,8 @@ class TokenRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        grant_type = GrantType(d.pop("grant_type"))
+        _grant_type = d.pop("grant_type")
+        grant_type = GrantType._by_value.get(_grant_type) or GrantType(_grant_type)
 
         client_id = d.pop("client_id", UNSET)
 
@@ -121,15 +122,15 @@ class TokenRequest:
         refresh_token = d.pop("refresh_token", UNSET)
 
         _instance = cls(
-            grant_type=grant_type,
-            client_id=client_id,
-            client_secret=client_secret,
-            scope=scope,
-            audience=audience,
-            code=code,
-            redirect_uri=redirect_uri,
-            code_verifier=code_verifier,
-            refresh_token=refresh_token,
+            grant_type,
+            client_id,
+            client_secret,
+            scope,
+            audience,
+            code,
+            redirect_uri,
+            code_verifier,
+            refresh_token,
         )
 
         _instance.additional_properties = d

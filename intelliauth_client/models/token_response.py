@@ -81,12 +81,12 @@ class TokenResponse:
         id_token = d.pop("id_token", UNSET)
 
         _instance = cls(
-            access_token=access_token,
-            token_type=token_type,
-            expires_in=expires_in,
-            refresh_token=refresh_token,
-            scope=scope,
-            id_token=id_token,
+            access_token,
+            token_type,
+            expires_in,
+            refresh_token,
+            scope,
+            id_token,
         )
 
         _instance.additional_properties = d

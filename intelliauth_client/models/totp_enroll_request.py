@@ -52,8 +52,8 @@ class TotpEnrollRequest:
         name = d.pop("name", UNSET)
 
         _instance = cls(
-            type_=type_,
-            name=name,
+            type_,
+            name,
         )
 
         _instance.additional_properties = d

@@ -172,7 +172,8 @@ class User:
 
         name = d.pop("name")
 
-        status = UserStatus(d.pop("status"))
+        _status = d.pop("status")
+        status = UserStatus._by_value.get(_status) or UserStatus(_status)
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -199,36 +200,34 @@ class User:
         else:
             metadata = UserMetadata.from_dict(_metadata)
 
-        def _parse_last_sign_in_at(data: object) -> datetime.datetime | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            last_sign_in_at_type_0 = datetime.datetime.fromisoformat(data)
+        _last_sign_in_at_data = d.pop("last_sign_in_at", UNSET)
+        last_sign_in_at: datetime.datetime | None | Unset
+        if isinstance(_last_sign_in_at_data, str):
+            last_sign_in_at_type_0 = datetime.datetime.fromisoformat(_last_sign_in_at_data)
 
-            return last_sign_in_at_type_0
-
-        last_sign_in_at = _parse_last_sign_in_at(d.pop("last_sign_in_at", UNSET))
+            last_sign_in_at = last_sign_in_at_type_0
+        elif _last_sign_in_at_data is None or isinstance(_last_sign_in_at_data, Unset):
+            last_sign_in_at = _last_sign_in_at_data
+        else:
+            raise TypeError(f"last_sign_in_at: unexpected {type(_last_sign_in_at_data).__name__}")
 
         _instance = cls(
-            id=id,
-            email=email,
-            email_verified=email_verified,
-            name=name,
-            status=status,
-            created_at=created_at,
-            updated_at=updated_at,
-            given_name=given_name,
-            family_name=family_name,
-            phone_number=phone_number,
-            picture=picture,
-            locale=locale,
-            zoneinfo=zoneinfo,
-            mfa_enrolled=mfa_enrolled,
-            metadata=metadata,
-            last_sign_in_at=last_sign_in_at,
+            id,
+            email,
+            email_verified,
+            name,
+            status,
+            created_at,
+            updated_at,
+            given_name,
+            family_name,
+            phone_number,
+            picture,
+            locale,
+            zoneinfo,
+            mfa_enrolled,
+            metadata,
+            last_sign_in_at,
         )
 
         _instance.additional_properties = d

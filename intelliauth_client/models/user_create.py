@@ -136,17 +136,17 @@ class UserCreate:
             metadata = UserMetadata.from_dict(_metadata)
 
         _instance = cls(
-            email=email,
-            name=name,
-            given_name=given_name,
-            family_name=family_name,
-            phone_number=phone_number,
-            locale=locale,
-            zoneinfo=zoneinfo,
-            password=password,
-            email_verified=email_verified,
-            send_invitation=send_invitation,
-            metadata=metadata,
+            email,
+            name,
+            given_name,
+            family_name,
+            phone_number,
+            locale,
+            zoneinfo,
+            password,
+            email_verified,
+            send_invitation,
+            metadata,
         )
 
         _instance.additional_properties = d

@@ -55,9 +55,9 @@ class UserDeletedEventData:
         deleted_at = datetime.datetime.fromisoformat(d.pop("deleted_at"))
 
         _instance = cls(
-            user_id=user_id,
-            email=email,
-            deleted_at=deleted_at,
+            user_id,
+            email,
+            deleted_at,
         )
 
         _instance.additional_properties = d

@@ -44,7 +44,7 @@ class UserEventData:
         user = User.from_dict(d.pop("user"))
 
         _instance = cls(
-            user=user,
+            user,
         )
 
         _instance.additional_properties = d

@@ -126,9 +126,11 @@ class UserImportJob:
         d = dict(src_dict)
         id = d.pop("id")
 
-        status = UserImportStatus(d.pop("status"))
+        _status = d.pop("status")
+        status = UserImportStatus._by_value.get(_status) or UserImportStatus(_status)
 
-        mode = UserImportMode(d.pop("mode"))
+        _mode = d.pop("mode")
+        mode = UserImportMode._by_value.get(_mode) or UserImportMode(_mode)
 
         total_count = d.pop("total_count")
 
@@ -140,53 +142,48 @@ class UserImportJob:
 
         failed_count = d.pop("failed_count")
 
-        errors = []
-        _errors = d.pop("errors")
-        for errors_item_data in _errors:
-            errors_item = UserImportRowError.from_dict(errors_item_data)
-
-            errors.append(errors_item)
+        errors = [UserImportRowError.from_dict(item) for item in d.pop("errors")]
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        def _parse_started_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            started_at_type_0 = datetime.datetime.fromisoformat(data)
+        _started_at_data = d.pop("started_at")
+        started_at: datetime.datetime | None
+        if isinstance(_started_at_data, str):
+            started_at_type_0 = datetime.datetime.fromisoformat(_started_at_data)
 
-            return started_at_type_0
+            started_at = started_at_type_0
+        elif _started_at_data is None:
+            started_at = _started_at_data
+        else:
+            raise TypeError(f"started_at: unexpected {type(_started_at_data).__name__}")
 
-        started_at = _parse_started_at(d.pop("started_at"))
+        _completed_at_data = d.pop("completed_at")
+        completed_at: datetime.datetime | None
+        if isinstance(_completed_at_data, str):
+            completed_at_type_0 = datetime.datetime.fromisoformat(_completed_at_data)
 
-        def _parse_completed_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            completed_at_type_0 = datetime.datetime.fromisoformat(data)
-
-            return completed_at_type_0
-
-        completed_at = _parse_completed_at(d.pop("completed_at"))
+            completed_at = completed_at_type_0
+        elif _completed_at_data is None:
+            completed_at = _completed_at_data
+        else:
+            raise TypeError(f"completed_at: unexpected {type(_completed_at_data).__name__}")
 
         error: None | str | Unset = d.pop("error", UNSET)
 
         _instance = cls(
-            id=id,
-            status=status,
-            mode=mode,
-            total_count=total_count,
-            processed_count=processed_count,
-            created_count=created_count,
-            updated_count=updated_count,
-            failed_count=failed_count,
-            errors=errors,
-            created_at=created_at,
-            started_at=started_at,
-            completed_at=completed_at,
-            error=error,
+            id,
+            status,
+            mode,
+            total_count,
+            processed_count,
+            created_count,
+            updated_count,
+            failed_count,
+            errors,
+            created_at,
+            started_at,
+            completed_at,
+            error,
         )
 
         _instance.additional_properties = d

@@ -54,8 +54,8 @@ class UserImportJobEnvelope:
         meta = Meta.from_dict(d.pop("meta"))
 
         _instance = cls(
-            data=data,
-            meta=meta,
+            data,
+            meta,
         )
 
         _instance.additional_properties = d

@@ -62,26 +62,21 @@ class UserImportRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        users = []
-        _users = d.pop("users")
-        for users_item_data in _users:
-            users_item = UserCreate.from_dict(users_item_data)
-
-            users.append(users_item)
+        users = [UserCreate.from_dict(item) for item in d.pop("users")]
 
         _mode = d.pop("mode", UNSET)
         mode: UserImportMode | Unset
         if isinstance(_mode, Unset):
             mode = UNSET
         else:
-            mode = UserImportMode(_mode)
+            mode = UserImportMode._by_value.get(_mode) or UserImportMode(_mode)
 
         send_invitations = d.pop("send_invitations", UNSET)
 
         _instance = cls(
-            users=users,
-            mode=mode,
-            send_invitations=send_invitations,
+            users,
+            mode,
+            send_invitations,
         )
 
         _instance.additional_properties = d

@@ -59,17 +59,18 @@ class UserImportRowError:
         d = dict(src_dict)
         index = d.pop("index")
 
-        error = ErrorCode(d.pop("error"))
+        _error = d.pop("error")
+        error = ErrorCode._by_value.get(_error) or ErrorCode(_error)
 
         message = d.pop("message")
 
         email = d.pop("email", UNSET)
 
         _instance = cls(
-            index=index,
-            error=error,
-            message=message,
-            email=email,
+            index,
+            error,
+            message,
+            email,
         )
 
         _instance.additional_properties = d

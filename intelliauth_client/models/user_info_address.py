@@ -80,12 +80,12 @@ class UserInfoAddress:
         country = d.pop("country", UNSET)
 
         _instance = cls(
-            formatted=formatted,
-            street_address=street_address,
-            locality=locality,
-            region=region,
-            postal_code=postal_code,
-            country=country,
+            formatted,
+            street_address,
+            locality,
+            region,
+            postal_code,
+            country,
         )
 
         _instance.additional_properties = d

@@ -49,8 +49,8 @@ class UserSubject:
         user_id = d.pop("user_id")
 
         _instance = cls(
-            kind=kind,
-            user_id=user_id,
+            user_id,
+            kind,
         )
 
         _instance.additional_properties = d

@@ -158,7 +158,7 @@ class UserUpdate:
         if isinstance(_status, Unset):
             status = UNSET
         else:
-            status = UserStatus(_status)
+            status = UserStatus._by_value.get(_status) or UserStatus(_status)
 
         _metadata = d.pop("metadata", UNSET)
         metadata: UserMetadata | Unset
@@ -168,17 +168,17 @@ class UserUpdate:
             metadata = UserMetadata.from_dict(_metadata)
 
         _instance = cls(
-            email=email,
-            email_verified=email_verified,
-            name=name,
-            given_name=given_name,
-            family_name=family_name,
-            phone_number=phone_number,
-            picture=picture,
-            locale=locale,
-            zoneinfo=zoneinfo,
-            status=status,
-            metadata=metadata,
+            email,
+            email_verified,
+            name,
+            given_name,
+            family_name,
+            phone_number,
+            picture,
+            locale,
+            zoneinfo,
+            status,
+            metadata,
         )
 
         _instance.additional_properties = d

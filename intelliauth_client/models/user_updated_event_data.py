@@ -51,8 +51,8 @@ class UserUpdatedEventData:
         changed_fields = cast(list[str], d.pop("changed_fields"))
 
         _instance = cls(
-            user=user,
-            changed_fields=changed_fields,
+            user,
+            changed_fields,
         )
 
         _instance.additional_properties = d

@@ -60,9 +60,9 @@ class WebAuthnAuthenticationOptions:
         expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
 
         _instance = cls(
-            ceremony_id=ceremony_id,
-            public_key=public_key,
-            expires_at=expires_at,
+            ceremony_id,
+            public_key,
+            expires_at,
         )
 
         _instance.additional_properties = d

@@ -66,10 +66,10 @@ class WebAuthnAuthenticationOptionsRequest:
         scope = d.pop("scope", UNSET)
 
         _instance = cls(
-            client_id=client_id,
-            mfa_flow_id=mfa_flow_id,
-            email=email,
-            scope=scope,
+            client_id,
+            mfa_flow_id,
+            email,
+            scope,
         )
 
         _instance.additional_properties = d

@@ -51,8 +51,8 @@ class WebAuthnAuthenticationVerifyRequest:
         credential = WebAuthnAuthenticationCredential.from_dict(d.pop("credential"))
 
         _instance = cls(
-            ceremony_id=ceremony_id,
-            credential=credential,
+            ceremony_id,
+            credential,
         )
 
         _instance.additional_properties = d

@@ -64,26 +64,32 @@ class WebAuthnAuthenticatorSelection:
         if isinstance(_authenticator_attachment, Unset):
             authenticator_attachment = UNSET
         else:
-            authenticator_attachment = WebAuthnAuthenticatorAttachment(_authenticator_attachment)
+            authenticator_attachment = WebAuthnAuthenticatorAttachment._by_value.get(
+                _authenticator_attachment
+            ) or WebAuthnAuthenticatorAttachment(_authenticator_attachment)
 
         _resident_key = d.pop("residentKey", UNSET)
         resident_key: WebAuthnRequirement | Unset
         if isinstance(_resident_key, Unset):
             resident_key = UNSET
         else:
-            resident_key = WebAuthnRequirement(_resident_key)
+            resident_key = WebAuthnRequirement._by_value.get(_resident_key) or WebAuthnRequirement(
+                _resident_key
+            )
 
         _user_verification = d.pop("userVerification", UNSET)
         user_verification: WebAuthnRequirement | Unset
         if isinstance(_user_verification, Unset):
             user_verification = UNSET
         else:
-            user_verification = WebAuthnRequirement(_user_verification)
+            user_verification = WebAuthnRequirement._by_value.get(
+                _user_verification
+            ) or WebAuthnRequirement(_user_verification)
 
         _instance = cls(
-            authenticator_attachment=authenticator_attachment,
-            resident_key=resident_key,
-            user_verification=user_verification,
+            authenticator_attachment,
+            resident_key,
+            user_verification,
         )
 
         _instance.additional_properties = d

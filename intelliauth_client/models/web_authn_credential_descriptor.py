@@ -57,7 +57,8 @@ class WebAuthnCredentialDescriptor:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        type_ = WebAuthnCredentialType(d.pop("type"))
+        _type_ = d.pop("type")
+        type_ = WebAuthnCredentialType._by_value.get(_type_) or WebAuthnCredentialType(_type_)
 
         id = d.pop("id")
 
@@ -66,14 +67,17 @@ class WebAuthnCredentialDescriptor:
         if _transports is not UNSET:
             transports = []
             for transports_item_data in _transports:
-                transports_item = WebAuthnTransport(transports_item_data)
+                _transports_item = transports_item_data
+                transports_item = WebAuthnTransport._by_value.get(
+                    _transports_item
+                ) or WebAuthnTransport(_transports_item)
 
                 transports.append(transports_item)
 
         _instance = cls(
-            type_=type_,
-            id=id,
-            transports=transports,
+            type_,
+            id,
+            transports,
         )
 
         _instance.additional_properties = d

@@ -44,13 +44,14 @@ class WebAuthnCredentialParameters:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        type_ = WebAuthnCredentialType(d.pop("type"))
+        _type_ = d.pop("type")
+        type_ = WebAuthnCredentialType._by_value.get(_type_) or WebAuthnCredentialType(_type_)
 
         alg = d.pop("alg")
 
         _instance = cls(
-            type_=type_,
-            alg=alg,
+            type_,
+            alg,
         )
 
         _instance.additional_properties = d

@@ -73,7 +73,8 @@ class WebAuthnRegistrationCredential:
 
         raw_id = d.pop("rawId")
 
-        type_ = WebAuthnCredentialType(d.pop("type"))
+        _type_ = d.pop("type")
+        type_ = WebAuthnCredentialType._by_value.get(_type_) or WebAuthnCredentialType(_type_)
 
         response = AuthenticatorAttestationResponse.from_dict(d.pop("response"))
 
@@ -82,14 +83,16 @@ class WebAuthnRegistrationCredential:
         if isinstance(_authenticator_attachment, Unset):
             authenticator_attachment = UNSET
         else:
-            authenticator_attachment = WebAuthnAuthenticatorAttachment(_authenticator_attachment)
+            authenticator_attachment = WebAuthnAuthenticatorAttachment._by_value.get(
+                _authenticator_attachment
+            ) or WebAuthnAuthenticatorAttachment(_authenticator_attachment)
 
         _instance = cls(
-            id=id,
-            raw_id=raw_id,
-            type_=type_,
-            response=response,
-            authenticator_attachment=authenticator_attachment,
+            id,
+            raw_id,
+            type_,
+            response,
+            authenticator_attachment,
         )
 
         _instance.additional_properties = d

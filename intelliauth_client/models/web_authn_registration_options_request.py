@@ -45,10 +45,12 @@ class WebAuthnRegistrationOptionsRequest:
         if isinstance(_authenticator_attachment, Unset):
             authenticator_attachment = UNSET
         else:
-            authenticator_attachment = WebAuthnAuthenticatorAttachment(_authenticator_attachment)
+            authenticator_attachment = WebAuthnAuthenticatorAttachment._by_value.get(
+                _authenticator_attachment
+            ) or WebAuthnAuthenticatorAttachment(_authenticator_attachment)
 
         _instance = cls(
-            authenticator_attachment=authenticator_attachment,
+            authenticator_attachment,
         )
 
         _instance.additional_properties = d

@@ -61,9 +61,9 @@ class WebAuthnRegistrationVerifyRequest:
         name = d.pop("name", UNSET)
 
         _instance = cls(
-            ceremony_id=ceremony_id,
-            credential=credential,
-            name=name,
+            ceremony_id,
+            credential,
+            name,
         )
 
         _instance.additional_properties = d

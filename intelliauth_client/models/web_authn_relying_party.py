@@ -47,8 +47,8 @@ class WebAuthnRelyingParty:
         name = d.pop("name")
 
         _instance = cls(
-            id=id,
-            name=name,
+            id,
+            name,
         )
 
         _instance.additional_properties = d

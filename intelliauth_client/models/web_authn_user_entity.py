@@ -54,9 +54,9 @@ class WebAuthnUserEntity:
         display_name = d.pop("displayName")
 
         _instance = cls(
-            id=id,
-            name=name,
-            display_name=display_name,
+            id,
+            name,
+            display_name,
         )
 
         _instance.additional_properties = d

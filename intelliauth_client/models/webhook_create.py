@@ -63,16 +63,19 @@ class WebhookCreate:
         event_types = []
         _event_types = d.pop("event_types")
         for event_types_item_data in _event_types:
-            event_types_item = WebhookEventType(event_types_item_data)
+            _event_types_item = event_types_item_data
+            event_types_item = WebhookEventType._by_value.get(
+                _event_types_item
+            ) or WebhookEventType(_event_types_item)
 
             event_types.append(event_types_item)
 
         description: None | str | Unset = d.pop("description", UNSET)
 
         _instance = cls(
-            url=url,
-            event_types=event_types,
-            description=description,
+            url,
+            event_types,
+            description,
         )
 
         _instance.additional_properties = d

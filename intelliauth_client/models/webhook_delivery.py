@@ -128,9 +128,11 @@ class WebhookDelivery:
 
         event_id = d.pop("event_id")
 
-        event_type = WebhookEventType(d.pop("event_type"))
+        _event_type = d.pop("event_type")
+        event_type = WebhookEventType._by_value.get(_event_type) or WebhookEventType(_event_type)
 
-        status = WebhookDeliveryStatus(d.pop("status"))
+        _status = d.pop("status")
+        status = WebhookDeliveryStatus._by_value.get(_status) or WebhookDeliveryStatus(_status)
 
         test = d.pop("test")
 
@@ -146,43 +148,43 @@ class WebhookDelivery:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
-        def _parse_last_attempt_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            last_attempt_at_type_0 = datetime.datetime.fromisoformat(data)
+        _last_attempt_at_data = d.pop("last_attempt_at")
+        last_attempt_at: datetime.datetime | None
+        if isinstance(_last_attempt_at_data, str):
+            last_attempt_at_type_0 = datetime.datetime.fromisoformat(_last_attempt_at_data)
 
-            return last_attempt_at_type_0
+            last_attempt_at = last_attempt_at_type_0
+        elif _last_attempt_at_data is None:
+            last_attempt_at = _last_attempt_at_data
+        else:
+            raise TypeError(f"last_attempt_at: unexpected {type(_last_attempt_at_data).__name__}")
 
-        last_attempt_at = _parse_last_attempt_at(d.pop("last_attempt_at"))
+        _next_attempt_at_data = d.pop("next_attempt_at")
+        next_attempt_at: datetime.datetime | None
+        if isinstance(_next_attempt_at_data, str):
+            next_attempt_at_type_0 = datetime.datetime.fromisoformat(_next_attempt_at_data)
 
-        def _parse_next_attempt_at(data: object) -> datetime.datetime | None:
-            if data is None:
-                return data
-            if not isinstance(data, str):
-                raise TypeError()
-            next_attempt_at_type_0 = datetime.datetime.fromisoformat(data)
-
-            return next_attempt_at_type_0
-
-        next_attempt_at = _parse_next_attempt_at(d.pop("next_attempt_at"))
+            next_attempt_at = next_attempt_at_type_0
+        elif _next_attempt_at_data is None:
+            next_attempt_at = _next_attempt_at_data
+        else:
+            raise TypeError(f"next_attempt_at: unexpected {type(_next_attempt_at_data).__name__}")
 
         _instance = cls(
-            id=id,
-            webhook_id=webhook_id,
-            event_id=event_id,
-            event_type=event_type,
-            status=status,
-            test=test,
-            attempt_count=attempt_count,
-            response_status_code=response_status_code,
-            response_body_excerpt=response_body_excerpt,
-            error=error,
-            duration_ms=duration_ms,
-            created_at=created_at,
-            last_attempt_at=last_attempt_at,
-            next_attempt_at=next_attempt_at,
+            id,
+            webhook_id,
+            event_id,
+            event_type,
+            status,
+            test,
+            attempt_count,
+            response_status_code,
+            response_body_excerpt,
+            error,
+            duration_ms,
+            created_at,
+            last_attempt_at,
+            next_attempt_at,
         )
 
         _instance.additional_properties = d

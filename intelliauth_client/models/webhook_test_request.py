@@ -40,10 +40,11 @@ class WebhookTestRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        event_type = WebhookEventType(d.pop("event_type"))
+        _event_type = d.pop("event_type")
+        event_type = WebhookEventType._by_value.get(_event_type) or WebhookEventType(_event_type)
 
         _instance = cls(
-            event_type=event_type,
+            event_type,
         )
 
         _instance.additional_properties = d

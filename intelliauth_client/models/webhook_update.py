@@ -80,7 +80,10 @@ class WebhookUpdate:
         if _event_types is not UNSET:
             event_types = []
             for event_types_item_data in _event_types:
-                event_types_item = WebhookEventType(event_types_item_data)
+                _event_types_item = event_types_item_data
+                event_types_item = WebhookEventType._by_value.get(
+                    _event_types_item
+                ) or WebhookEventType(_event_types_item)
 
                 event_types.append(event_types_item)
 
@@ -89,13 +92,13 @@ class WebhookUpdate:
         if isinstance(_status, Unset):
             status = UNSET
         else:
-            status = WebhookStatus(_status)
+            status = WebhookStatus._by_value.get(_status) or WebhookStatus(_status)
 
         _instance = cls(
-            url=url,
-            description=description,
-            event_types=event_types,
-            status=status,
+            url,
+            description,
+            event_types,
+            status,
         )
 
         _instance.additional_properties = d

@@ -97,11 +97,15 @@ class WebhookWithSecret:
         event_types = []
         _event_types = d.pop("event_types")
         for event_types_item_data in _event_types:
-            event_types_item = WebhookEventType(event_types_item_data)
+            _event_types_item = event_types_item_data
+            event_types_item = WebhookEventType._by_value.get(
+                _event_types_item
+            ) or WebhookEventType(_event_types_item)
 
             event_types.append(event_types_item)
 
-        status = WebhookStatus(d.pop("status"))
+        _status = d.pop("status")
+        status = WebhookStatus._by_value.get(_status) or WebhookStatus(_status)
 
         secret_rotated_at = datetime.datetime.fromisoformat(d.pop("secret_rotated_at"))
 
@@ -112,15 +116,15 @@ class WebhookWithSecret:
         signing_secret = d.pop("signing_secret")
 
         _instance = cls(
-            id=id,
-            url=url,
-            description=description,
-            event_types=event_types,
-            status=status,
-            secret_rotated_at=secret_rotated_at,
-            created_at=created_at,
-            updated_at=updated_at,
-            signing_secret=signing_secret,
+            id,
+            url,
+            description,
+            event_types,
+            status,
+            secret_rotated_at,
+            created_at,
+            updated_at,
+            signing_secret,
         )
 
         _instance.additional_properties = d

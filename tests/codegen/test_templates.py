@@ -313,3 +313,127 @@ def test_package_and_endpoint_import_neither_attrs_nor_the_client(
     assert "attrs" not in loaded
     assert "mini_client.client" not in loaded
     assert mini_client.Client.__name__ == "Client"  # still importable from the package
+
+
+# -- cheaper parsing (enum, list, union and model templates) ---------------------------
+
+
+def test_enum_lookup_map_holds_every_member(mini_client: ModuleType) -> None:
+    """`_by_value` maps each value to its member; parsing gives the identical member."""
+    from mini_client.models.user import User
+    from mini_client.models.user_status import UserStatus
+
+    assert UserStatus._by_value == {member.value: member for member in UserStatus}
+    assert User.from_dict(USER).status is UserStatus.ACTIVE
+    unknown = User.from_dict({**USER, "status": "on_hold"}).status
+    assert isinstance(unknown, UserStatus)
+    assert unknown == "on_hold"
+    assert "on_hold" not in UserStatus._by_value  # pseudo-members are not cached in the map
+
+
+@pytest.mark.parametrize("status", [["active"], {"a": 1}, 3, None])
+def test_enum_field_of_the_wrong_type_raises(mini_client: ModuleType, status: Any) -> None:
+    """A status that is not a string fails to parse (the invoker reports it as a contract
+    violation) instead of becoming a member."""
+    from mini_client.models.user import User
+
+    with pytest.raises((TypeError, ValueError)):
+        User.from_dict({**USER, "status": status})
+
+
+def _constructor_arguments(module: ModuleType, cls_name: str) -> list[str]:
+    """The names `from_dict` passes, in order, to the class constructor."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(module))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "from_dict":
+            for call in ast.walk(node):
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id == "cls"
+                ):
+                    assert not call.keywords, f"{cls_name}: keyword arguments are back"
+                    return [arg.id for arg in call.args if isinstance(arg, ast.Name)]
+    raise AssertionError(f"{cls_name}.from_dict does not call cls(...)")
+
+
+def test_positional_constructor_matches_every_models_fields() -> None:
+    """Every committed model's from_dict passes its values in the order the fields are
+    declared: a swapped pair would silently put one field's value in another."""
+    import dataclasses
+    import importlib
+    import pkgutil
+
+    import intelliauth_client.models as models
+
+    checked = 0
+    for info in pkgutil.iter_modules(models.__path__):
+        module = importlib.import_module(f"{models.__name__}.{info.name}")
+        for cls in vars(module).values():
+            if not (
+                dataclasses.is_dataclass(cls)
+                and isinstance(cls, type)
+                and cls.__module__ == module.__name__
+            ):
+                continue
+            fields = [field.name for field in dataclasses.fields(cls) if field.init]
+            assert _constructor_arguments(module, cls.__name__) == fields, cls.__name__
+            checked += 1
+    assert checked > 50
+
+
+def test_every_field_lands_in_its_own_attribute(mini_client: ModuleType) -> None:
+    """A document with every field set gives each value back under its own name."""
+    from mini_client.models.user import User
+
+    user = User.from_dict(
+        {**USER, "display_name": "Ada L.", "manager": {"id": "usr_0", "email": "m@x.test"}}
+    )
+    assert (user.id, user.email, user.status, user.display_name) == (
+        "usr_1",
+        "ada@example.com",
+        "active",
+        "Ada L.",
+    )
+    assert user.manager is not None
+    assert (user.manager.id, user.manager.email) == ("usr_0", "m@x.test")
+
+
+def test_list_of_models_parses_each_item(mini_client: ModuleType) -> None:
+    """A list of models is parsed item by item, in order; a non-object item raises."""
+    from mini_client.models.user import User
+    from mini_client.models.user_list import UserList
+
+    page = UserList.from_dict(
+        {"data": [USER, {**USER, "id": "usr_2"}], "meta": {"next_cursor": None}}
+    )
+    assert [type(user) for user in page.data] == [User, User]
+    assert [user.id for user in page.data] == ["usr_1", "usr_2"]
+    with pytest.raises((TypeError, ValueError, KeyError)):
+        UserList.from_dict({"data": ["usr_1"], "meta": {"next_cursor": None}})
+
+
+def test_nullable_datetime_parses_inline() -> None:
+    """A nullable, optional date-time: absent, null and a timestamp parse; a number names
+    the field in its TypeError."""
+    from intelliauth_client.models.user import User
+    from intelliauth_client.types import UNSET
+
+    document = {
+        "id": "usr_1",
+        "email": "ada@example.com",
+        "email_verified": True,
+        "name": "Ada",
+        "status": "active",
+        "created_at": "2024-05-01T10:00:00Z",
+        "updated_at": "2024-05-01T10:00:00Z",
+    }
+    assert User.from_dict(document).last_sign_in_at is UNSET
+    assert User.from_dict({**document, "last_sign_in_at": None}).last_sign_in_at is None
+    signed_in = User.from_dict({**document, "last_sign_in_at": "2024-06-01T08:30:00Z"})
+    assert signed_in.last_sign_in_at == datetime.datetime(2024, 6, 1, 8, 30, tzinfo=datetime.UTC)
+    with pytest.raises(TypeError, match="last_sign_in_at: unexpected int"):
+        User.from_dict({**document, "last_sign_in_at": 5})
