@@ -104,11 +104,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._limits = limits
-        self._ssl: ssl.SSLContext | bool = (
-            verify
-            if verify is False
-            else (verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context())
-        )
+        self._ssl: ssl.SSLContext | bool = httpx.create_ssl_context() if verify is True else verify
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
