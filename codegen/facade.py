@@ -26,8 +26,20 @@ from codegen.spec import RawOperation, SpecError, iter_operations, resolve
 #: Names the facade module defines itself; a model class with one of these names would clash
 #: with its TYPE_CHECKING import.
 FACADE_NAMES = frozenset(
-    {"Any", "Operation", "OPERATIONS", "Invoker", "Page", "Paginator", "Resources", "T_co"}
+    {
+        "Any",
+        "Operation",
+        "OPERATIONS",
+        "Invoker",
+        "PageProtocol",
+        "PaginatorProtocol",
+        "Resources",
+        "T_co",
+    }
 )
+#: The schema of an RFC 6749 section 5.2 error body; operations whose 4xx answers are
+#: one get ``Operation.oauth_errors`` (the runtime then raises ``OAuthError``).
+OAUTH_ERROR_SCHEMA = "#/components/schemas/OAuthError"
 #: Builtin types that a facade method may shadow inside its class (``users.list``), so that
 #: annotations in the facade spell them ``builtins.list[...]``.
 _SHADOWABLE_BUILTINS = ("list", "dict", "set", "type", "str", "int", "float", "bool", "bytes")
@@ -47,6 +59,7 @@ class FacadeOperation:
     envelope: bool
     scopes: tuple[str, ...]
     redirects: tuple[int, ...]  # documented 3xx answers, which are results, not errors
+    oauth_errors: bool  # its 4xx bodies are RFC 6749 OAuthError objects (see _oauth_errors)
 
 
 @attrs.frozen
@@ -59,7 +72,7 @@ class FacadeMethod:
     positional: tuple[str, ...]  # declarations, e.g. "user_id: str"
     keyword_only: tuple[str, ...]
     passthrough: tuple[str, ...]  # the endpoint function's keyword arguments, minus client
-    is_async: bool  # False for paginated operations (they return a Paginator)
+    is_async: bool  # False for paginated operations (they return a PaginatorProtocol)
     return_annotation: str
     response_annotation: str | None  # the invoker result's type; None when it returns nothing
     unwrap: bool  # return response.data
@@ -235,7 +248,7 @@ def _build_method(
     response_annotation = " | ".join(response_types) or None
     if paginated:
         items = sorted({_type(prop.inner_property) for prop in data_props})
-        return_annotation = f"Paginator[{' | '.join(items)}]"
+        return_annotation = f"PaginatorProtocol[{' | '.join(items)}]"
     elif envelope:
         return_annotation = " | ".join(sorted({_type(prop) for prop in data_props}))
     else:
@@ -252,6 +265,7 @@ def _build_method(
         envelope=envelope,
         scopes=_scopes(raw, document),
         redirects=_redirects(raw),
+        oauth_errors=_oauth_errors(raw, document),
     )
     summary = raw.operation.get("summary") or operation_id
     return FacadeMethod(
@@ -265,6 +279,32 @@ def _build_method(
         return_annotation=return_annotation,
         response_annotation=response_annotation,
         unwrap=envelope and not paginated,
+    )
+
+
+def _oauth_errors(raw: RawOperation, document: Mapping[str, Any]) -> bool:
+    """Whether the operation answers errors with RFC 6749 ``OAuthError`` bodies.
+
+    True when it documents a 4xx other than 429 and every such 4xx response (a
+    ``$ref`` under ``components/responses`` resolved) has an ``OAuthError`` body among its
+    media types. A 429 does not count: rate limiting (RFC 6585) is not an RFC 6749 error,
+    and the discovery and key-set endpoints document it with an ``OAuthError`` body while
+    their other errors are plain HTTP statuses.
+    """
+    responses: Mapping[Any, Any] = raw.operation.get("responses") or {}
+    client_errors = [
+        resolve(document, response)
+        for status, response in responses.items()
+        if str(status)[:1] == "4" and str(status) != "429"
+    ]
+    return bool(client_errors) and all(
+        any(
+            isinstance(media, Mapping)
+            and isinstance(media.get("schema"), Mapping)
+            and media["schema"].get("$ref") == OAUTH_ERROR_SCHEMA
+            for media in (response.get("content") or {}).values()
+        )
+        for response in client_errors
     )
 
 

@@ -4,8 +4,8 @@
 
 Each method sends its operation through an `Invoker` (the hand-written runtime in
 ``intelliauth_ext`` implements it) and returns the parsed 2xx body, with the ``{data, meta}``
-envelope unwrapped; list operations return a `Paginator`. Endpoint modules and models are
-imported lazily: importing this module imports neither. See docs/design/facade.md.
+envelope unwrapped; list operations return a `PaginatorProtocol`. Endpoint modules and models
+are imported lazily: importing this module imports neither. See docs/design/facade.md.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from .models.introspection_request import IntrospectionRequest
     from .models.introspection_response import IntrospectionResponse
     from .models.json_web_key_set import JsonWebKeySet
-    from .models.mfa_challenge import MfaChallenge
     from .models.mfa_challenge_envelope import MfaChallengeEnvelope
     from .models.mfa_challenge_request import MfaChallengeRequest
     from .models.mfa_factor import MfaFactor
@@ -89,6 +88,7 @@ if TYPE_CHECKING:
     from .models.sign_in_result_envelope import SignInResultEnvelope
     from .models.sign_out_request import SignOutRequest
     from .models.sms_enroll_request import SmsEnrollRequest
+    from .models.started_mfa_challenge import StartedMfaChallenge
     from .models.token_request import TokenRequest
     from .models.token_response import TokenResponse
     from .models.totp_enroll_request import TotpEnrollRequest
@@ -132,8 +132,8 @@ __all__ = [
     "OPERATIONS",
     "Invoker",
     "Operation",
-    "Page",
-    "Paginator",
+    "PageProtocol",
+    "PaginatorProtocol",
     "Resources",
     "ApplicationsResource",
     "AuthResource",
@@ -174,6 +174,8 @@ class Operation:
     """The OAuth 2.0 scopes the operation needs (informational)."""
     redirects: tuple[int, ...] = ()
     """Documented 3xx statuses: answers to return, not errors (``authorize``'s 302)."""
+    oauth_errors: bool = False
+    """Its 4xx answers are RFC 6749 ``OAuthError`` bodies: the runtime raises ``OAuthError``."""
 
 
 OPERATIONS: Mapping[str, Operation] = {
@@ -210,6 +212,7 @@ OPERATIONS: Mapping[str, Operation] = {
         envelope=False,
         scopes=(),
         redirects=(302,),
+        oauth_errors=True,
     ),
     "requestToken": Operation(
         operation_id="requestToken",
@@ -221,6 +224,7 @@ OPERATIONS: Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=False,
         scopes=(),
+        oauth_errors=True,
     ),
     "revokeToken": Operation(
         operation_id="revokeToken",
@@ -232,6 +236,7 @@ OPERATIONS: Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=False,
         scopes=(),
+        oauth_errors=True,
     ),
     "introspectToken": Operation(
         operation_id="introspectToken",
@@ -243,6 +248,7 @@ OPERATIONS: Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=False,
         scopes=(),
+        oauth_errors=True,
     ),
     "getUserInfo": Operation(
         operation_id="getUserInfo",
@@ -254,6 +260,7 @@ OPERATIONS: Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=False,
         scopes=("openid",),
+        oauth_errors=True,
     ),
     "signIn": Operation(
         operation_id="signIn",
@@ -1010,8 +1017,8 @@ OPERATIONS: Mapping[str, Operation] = {
 """Every operation of the spec, keyed by operationId."""
 
 
-class Page(Protocol[T_co]):
-    """One page of a paginated operation."""
+class PageProtocol(Protocol[T_co]):
+    """One page of a paginated operation (``intelliauth_ext.Page`` implements it)."""
 
     @property
     def items(self) -> Sequence[T_co]:
@@ -1027,24 +1034,44 @@ class Page(Protocol[T_co]):
         """Whether another page follows this one."""
         ...
 
-    async def next_page(self) -> Page[T_co]:
+    async def next_page(self) -> PageProtocol[T_co]:
         """Fetch the next page."""
         ...
 
+    def __len__(self) -> int:
+        """The number of items on the page."""
+        ...
 
-class Paginator(Protocol[T_co]):
-    """A paginated operation: ``await`` it for the first page, ``async for`` over every item."""
 
-    def __await__(self) -> Generator[Any, Any, Page[T_co]]:
+class PaginatorProtocol(Protocol[T_co]):
+    """A paginated operation: ``await`` it for the first page, ``async for`` over every item.
+
+    ``intelliauth_ext.AsyncPaginator`` implements it.
+    """
+
+    @property
+    def max_items(self) -> int | None:
+        """The cap on the number of items iterated, if any."""
+        ...
+
+    def with_max_items(self, max_items: int | None) -> PaginatorProtocol[T_co]:
+        """A copy that stops after ``max_items`` items in total (None: no cap)."""
+        ...
+
+    async def first_page(self) -> PageProtocol[T_co]:
+        """Fetch the first page (what awaiting the paginator returns)."""
+        ...
+
+    def __await__(self) -> Generator[Any, None, PageProtocol[T_co]]:
         """The first page."""
         ...
 
     def __aiter__(self) -> AsyncIterator[T_co]:
-        """Every item of every page, fetching pages as needed."""
+        """Every item of every page (up to ``max_items``), fetching pages as needed."""
         ...
 
-    def pages(self) -> AsyncIterator[Page[T_co]]:
-        """Every page, fetching them as needed."""
+    def pages(self) -> AsyncIterator[PageProtocol[T_co]]:
+        """Every page (up to ``max_items`` items), fetching them as needed."""
         ...
 
 
@@ -1060,7 +1087,7 @@ class Invoker(Protocol):
         """
         ...
 
-    def paginate(self, operation: Operation, /, **kwargs: Any) -> Paginator[Any]:
+    def paginate(self, operation: Operation, /, **kwargs: Any) -> PaginatorProtocol[Any]:
         """A paginator over a paginated operation.
 
         ``kwargs`` as for `call`; a ``cursor`` other than ``UNSET`` is where the first page
@@ -1227,7 +1254,7 @@ class AuthResource:
     async def start_mfa_challenge(
         self,
         body: MfaChallengeRequest,
-    ) -> MfaChallenge:
+    ) -> StartedMfaChallenge:
         """Start an MFA challenge.
 
         ``POST /api/v1/auth/mfa/challenge``
@@ -1348,7 +1375,7 @@ class MeResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-    ) -> Paginator[Session]:
+    ) -> PaginatorProtocol[Session]:
         """List my sessions.
 
         ``GET /api/v1/me/sessions``
@@ -1377,7 +1404,7 @@ class MeResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-    ) -> Paginator[MfaFactor]:
+    ) -> PaginatorProtocol[MfaFactor]:
         """List my MFA factors.
 
         ``GET /api/v1/me/mfa-factors``
@@ -1464,7 +1491,7 @@ class UsersResource:
         created_after: datetime.datetime | Unset = UNSET,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-    ) -> Paginator[User]:
+    ) -> PaginatorProtocol[User]:
         """List users.
 
         ``GET /api/v1/users``
@@ -1545,7 +1572,7 @@ class UsersResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-    ) -> Paginator[Group]:
+    ) -> PaginatorProtocol[Group]:
         """List a user's groups.
 
         ``GET /api/v1/users/{user_id}/groups``
@@ -1602,7 +1629,7 @@ class GroupsResource:
         q: str | Unset = UNSET,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-    ) -> Paginator[Group]:
+    ) -> PaginatorProtocol[Group]:
         """List groups.
 
         ``GET /api/v1/groups``
@@ -1680,7 +1707,7 @@ class GroupsResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-    ) -> Paginator[GroupMember]:
+    ) -> PaginatorProtocol[GroupMember]:
         """List a group's members.
 
         ``GET /api/v1/groups/{group_id}/members``
@@ -1740,7 +1767,7 @@ class ApplicationsResource:
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
         type_: ApplicationType | Unset = UNSET,
-    ) -> Paginator[Application]:
+    ) -> PaginatorProtocol[Application]:
         """List applications.
 
         ``GET /api/v1/applications``
@@ -1841,7 +1868,7 @@ class ResourceTypesResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-    ) -> Paginator[ResourceType]:
+    ) -> PaginatorProtocol[ResourceType]:
         """List resource types.
 
         ``GET /api/v1/resource-types``
@@ -1927,7 +1954,7 @@ class ResourcesResource:
         limit: int | Unset = 50,
         type_: str | Unset = UNSET,
         external_id: str | Unset = UNSET,
-    ) -> Paginator[Resource]:
+    ) -> PaginatorProtocol[Resource]:
         """List resources.
 
         ``GET /api/v1/resources``
@@ -1991,7 +2018,7 @@ class ResourcesResource:
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
         relation: str | Unset = UNSET,
-    ) -> Paginator[Relation]:
+    ) -> PaginatorProtocol[Relation]:
         """List a resource's relations.
 
         ``GET /api/v1/resources/{resource_id}/relations``
@@ -2080,7 +2107,7 @@ class FederationResource:
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
         protocol: FederationProtocol | Unset = UNSET,
-    ) -> Paginator[OidcConnection | SamlConnection]:
+    ) -> PaginatorProtocol[OidcConnection | SamlConnection]:
         """List SSO connections.
 
         ``GET /api/v1/federation/connections``
@@ -2167,7 +2194,7 @@ class WebhooksResource:
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
         status: WebhookStatus | Unset = UNSET,
-    ) -> Paginator[Webhook]:
+    ) -> PaginatorProtocol[Webhook]:
         """List webhook subscriptions.
 
         ``GET /api/v1/webhooks``
@@ -2263,7 +2290,7 @@ class WebhooksResource:
         limit: int | Unset = 50,
         status: WebhookDeliveryStatus | Unset = UNSET,
         event_type: WebhookEventType | Unset = UNSET,
-    ) -> Paginator[WebhookDelivery]:
+    ) -> PaginatorProtocol[WebhookDelivery]:
         """List a subscription's deliveries.
 
         ``GET /api/v1/webhooks/{webhook_id}/deliveries``

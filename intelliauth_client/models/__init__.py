@@ -62,7 +62,6 @@ if TYPE_CHECKING:
     from .json_web_key_use import JsonWebKeyUse
     from .list_meta import ListMeta
     from .meta import Meta
-    from .mfa_challenge import MfaChallenge
     from .mfa_challenge_envelope import MfaChallengeEnvelope
     from .mfa_challenge_request import MfaChallengeRequest
     from .mfa_factor import MfaFactor
@@ -74,8 +73,8 @@ if TYPE_CHECKING:
     from .mfa_factor_type import MfaFactorType
     from .mfa_factor_verify_request import MfaFactorVerifyRequest
     from .mfa_verify_request import MfaVerifyRequest
-    from .o_auth_error import OAuthError
     from .o_auth_error_code import OAuthErrorCode
+    from .o_auth_error_response import OAuthErrorResponse
     from .oidc_connection import OidcConnection
     from .oidc_connection_create import OidcConnectionCreate
     from .oidc_connection_update import OidcConnectionUpdate
@@ -121,6 +120,7 @@ if TYPE_CHECKING:
     from .sign_in_result_envelope import SignInResultEnvelope
     from .sign_out_request import SignOutRequest
     from .sms_enroll_request import SmsEnrollRequest
+    from .started_mfa_challenge import StartedMfaChallenge
     from .token_request import TokenRequest
     from .token_response import TokenResponse
     from .token_type_hint import TokenTypeHint
@@ -240,7 +240,6 @@ else:
         "JsonWebKeyUse": ".json_web_key_use",
         "ListMeta": ".list_meta",
         "Meta": ".meta",
-        "MfaChallenge": ".mfa_challenge",
         "MfaChallengeEnvelope": ".mfa_challenge_envelope",
         "MfaChallengeRequest": ".mfa_challenge_request",
         "MfaFactor": ".mfa_factor",
@@ -252,8 +251,8 @@ else:
         "MfaFactorType": ".mfa_factor_type",
         "MfaFactorVerifyRequest": ".mfa_factor_verify_request",
         "MfaVerifyRequest": ".mfa_verify_request",
-        "OAuthError": ".o_auth_error",
         "OAuthErrorCode": ".o_auth_error_code",
+        "OAuthErrorResponse": ".o_auth_error_response",
         "OidcConnection": ".oidc_connection",
         "OidcConnectionCreate": ".oidc_connection_create",
         "OidcConnectionUpdate": ".oidc_connection_update",
@@ -299,6 +298,7 @@ else:
         "SignInResultEnvelope": ".sign_in_result_envelope",
         "SignOutRequest": ".sign_out_request",
         "SmsEnrollRequest": ".sms_enroll_request",
+        "StartedMfaChallenge": ".started_mfa_challenge",
         "TokenRequest": ".token_request",
         "TokenResponse": ".token_response",
         "TokenTypeHint": ".token_type_hint",
@@ -431,7 +431,6 @@ __all__ = (
     "JsonWebKeyUse",
     "ListMeta",
     "Meta",
-    "MfaChallenge",
     "MfaChallengeEnvelope",
     "MfaChallengeRequest",
     "MfaFactor",
@@ -443,8 +442,8 @@ __all__ = (
     "MfaFactorType",
     "MfaFactorVerifyRequest",
     "MfaVerifyRequest",
-    "OAuthError",
     "OAuthErrorCode",
+    "OAuthErrorResponse",
     "OidcConnection",
     "OidcConnectionCreate",
     "OidcConnectionUpdate",
@@ -490,6 +489,7 @@ __all__ = (
     "SignInResultEnvelope",
     "SignOutRequest",
     "SmsEnrollRequest",
+    "StartedMfaChallenge",
     "TokenRequest",
     "TokenResponse",
     "TokenTypeHint",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..models.meta import Meta
-    from ..models.mfa_challenge import MfaChallenge
+    from ..models.started_mfa_challenge import StartedMfaChallenge
 
 
 T = TypeVar("T", bound="MfaChallengeEnvelope")
@@ -20,13 +20,13 @@ class MfaChallengeEnvelope:
     """Success envelope holding one `MfaChallenge`.
 
     Attributes:
-        data (MfaChallenge): A started challenge. For `sms`/`email` a code was sent to `hint`; for `totp` nothing is
-            sent. Calling again re-sends (at most once every 30 seconds).
+        data (StartedMfaChallenge): A started challenge. For `sms`/`email` a code was sent to `hint`; for `totp` nothing
+            is sent. Calling again re-sends (at most once every 30 seconds).
         meta (Meta): Free-form metadata of a single-object envelope; currently always `{}`. Clients must ignore unknown
             keys.
     """
 
-    data: MfaChallenge
+    data: StartedMfaChallenge
     meta: Meta
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
 
@@ -49,7 +49,7 @@ class MfaChallengeEnvelope:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        data = MfaChallenge.from_dict(d.pop("data"))
+        data = StartedMfaChallenge.from_dict(d.pop("data"))
 
         meta = Meta.from_dict(d.pop("meta"))
 
@@ -79,4 +79,4 @@ class MfaChallengeEnvelope:
 
 
 from ..models.meta import Meta  # noqa: E402
-from ..models.mfa_challenge import MfaChallenge  # noqa: E402
+from ..models.started_mfa_challenge import StartedMfaChallenge  # noqa: E402

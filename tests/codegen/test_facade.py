@@ -135,6 +135,28 @@ def test_operation_metadata(mini_client: ModuleType) -> None:
     assert OPERATIONS["listUserGroups"].scopes == ("users:read", "groups:read")
 
 
+def test_oauth_errors_come_from_the_contract(
+    mini_client: ModuleType, real_client: ModuleType
+) -> None:
+    """Operation.oauth_errors: the 4xx answers (429 aside) are OAuthError bodies in the spec."""
+    from mini_client.facade import OPERATIONS as MINI
+    from real_client.facade import OPERATIONS as REAL
+
+    assert MINI["requestToken"].oauth_errors  # a 400 whose schema is OAuthError
+    assert not MINI["createUser"].oauth_errors
+    # In the real spec through $ref responses; discovery and keys (only a 429 with an
+    # OAuthError body) and every /api/v1 operation keep the status mapping.
+    assert sorted(name for name, op in REAL.items() if op.oauth_errors) == [
+        "authorize",
+        "getUserInfo",
+        "introspectToken",
+        "requestToken",
+        "revokeToken",
+    ]
+    assert not REAL["getOpenIdConfiguration"].oauth_errors
+    assert not REAL["getJwks"].oauth_errors
+
+
 class RecordingInvoker:
     """An Invoker that records calls and answers with a canned result."""
 
@@ -228,7 +250,7 @@ def test_a_method_name_collision_fails_generation(tmp_path: Path) -> None:
 
 
 def test_a_schema_named_like_a_generated_name_fails_generation(tmp_path: Path) -> None:
-    """A schema called `Client` (or `Response`, or `Page`) must be renamed with class_overrides."""
+    """A schema called `Client` (or `Response`, or `Operation`) must be renamed first."""
 
     def add_client(document: dict[str, Any]) -> None:
         document["components"]["schemas"]["Client"] = {"type": "object", "properties": {}}

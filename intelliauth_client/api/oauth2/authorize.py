@@ -9,7 +9,7 @@ import httpx
 
 from ... import errors
 from ...models.code_challenge_method import CodeChallengeMethod
-from ...models.o_auth_error import OAuthError
+from ...models.o_auth_error_response import OAuthErrorResponse
 from ...models.prompt import Prompt
 from ...models.response_type import ResponseType
 from ...types import UNSET, Response, Unset
@@ -73,28 +73,28 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | OAuthError | None:
+) -> Any | OAuthErrorResponse | None:
     if response.status_code == 302:
         response_302 = cast(Any, None)
         return response_302
 
     if response.status_code == 400:
-        response_400 = OAuthError.from_dict(response.json())
+        response_400 = OAuthErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 429:
-        response_429 = OAuthError.from_dict(response.json())
+        response_429 = OAuthErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthError.from_dict(response.json())
+        response_500 = OAuthErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthError.from_dict(response.json())
+        response_503 = OAuthErrorResponse.from_dict(response.json())
 
         return response_503
 
@@ -106,7 +106,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | OAuthError]:
+) -> Response[Any | OAuthErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -128,7 +128,7 @@ def sync_detailed(
     nonce: str | Unset = UNSET,
     prompt: Prompt | Unset = UNSET,
     login_hint: str | Unset = UNSET,
-) -> Response[Any | OAuthError]:
+) -> Response[Any | OAuthErrorResponse]:
     """Start an authorization code flow (browser redirect)
 
      The authorization endpoint (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1, PKCE RFC 7636). Open
@@ -159,7 +159,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OAuthError]
+        Response[Any | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -195,7 +195,7 @@ def sync(
     nonce: str | Unset = UNSET,
     prompt: Prompt | Unset = UNSET,
     login_hint: str | Unset = UNSET,
-) -> Any | OAuthError | None:
+) -> Any | OAuthErrorResponse | None:
     """Start an authorization code flow (browser redirect)
 
      The authorization endpoint (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1, PKCE RFC 7636). Open
@@ -226,7 +226,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OAuthError
+        Any | OAuthErrorResponse
     """
 
     return sync_detailed(
@@ -257,7 +257,7 @@ async def asyncio_detailed(
     nonce: str | Unset = UNSET,
     prompt: Prompt | Unset = UNSET,
     login_hint: str | Unset = UNSET,
-) -> Response[Any | OAuthError]:
+) -> Response[Any | OAuthErrorResponse]:
     """Start an authorization code flow (browser redirect)
 
      The authorization endpoint (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1, PKCE RFC 7636). Open
@@ -288,7 +288,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OAuthError]
+        Response[Any | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -322,7 +322,7 @@ async def asyncio(
     nonce: str | Unset = UNSET,
     prompt: Prompt | Unset = UNSET,
     login_hint: str | Unset = UNSET,
-) -> Any | OAuthError | None:
+) -> Any | OAuthErrorResponse | None:
     """Start an authorization code flow (browser redirect)
 
      The authorization endpoint (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1, PKCE RFC 7636). Open
@@ -353,7 +353,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OAuthError
+        Any | OAuthErrorResponse
     """
 
     return (

@@ -9,7 +9,7 @@ import httpx
 
 from ... import errors
 from ...models.json_web_key_set import JsonWebKeySet
-from ...models.o_auth_error import OAuthError
+from ...models.o_auth_error_response import OAuthErrorResponse
 from ...types import Response
 
 if TYPE_CHECKING:
@@ -28,24 +28,24 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> JsonWebKeySet | OAuthError | None:
+) -> JsonWebKeySet | OAuthErrorResponse | None:
     if response.status_code == 200:
         response_200 = JsonWebKeySet.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 429:
-        response_429 = OAuthError.from_dict(response.json())
+        response_429 = OAuthErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthError.from_dict(response.json())
+        response_500 = OAuthErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthError.from_dict(response.json())
+        response_503 = OAuthErrorResponse.from_dict(response.json())
 
         return response_503
 
@@ -57,7 +57,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[JsonWebKeySet | OAuthError]:
+) -> Response[JsonWebKeySet | OAuthErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -69,7 +69,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JsonWebKeySet | OAuthError]:
+) -> Response[JsonWebKeySet | OAuthErrorResponse]:
     """Get the tenant's public signing keys
 
      The JSON Web Key Set whose keys verify access tokens and ID tokens (match the token's `kid`). During
@@ -81,7 +81,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JsonWebKeySet | OAuthError]
+        Response[JsonWebKeySet | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs()
@@ -96,7 +96,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> JsonWebKeySet | OAuthError | None:
+) -> JsonWebKeySet | OAuthErrorResponse | None:
     """Get the tenant's public signing keys
 
      The JSON Web Key Set whose keys verify access tokens and ID tokens (match the token's `kid`). During
@@ -108,7 +108,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JsonWebKeySet | OAuthError
+        JsonWebKeySet | OAuthErrorResponse
     """
 
     return sync_detailed(
@@ -119,7 +119,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[JsonWebKeySet | OAuthError]:
+) -> Response[JsonWebKeySet | OAuthErrorResponse]:
     """Get the tenant's public signing keys
 
      The JSON Web Key Set whose keys verify access tokens and ID tokens (match the token's `kid`). During
@@ -131,7 +131,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JsonWebKeySet | OAuthError]
+        Response[JsonWebKeySet | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs()
@@ -144,7 +144,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> JsonWebKeySet | OAuthError | None:
+) -> JsonWebKeySet | OAuthErrorResponse | None:
     """Get the tenant's public signing keys
 
      The JSON Web Key Set whose keys verify access tokens and ID tokens (match the token's `kid`). During
@@ -156,7 +156,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JsonWebKeySet | OAuthError
+        JsonWebKeySet | OAuthErrorResponse
     """
 
     return (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ... import errors
-from ...models.o_auth_error import OAuthError
+from ...models.o_auth_error_response import OAuthErrorResponse
 from ...models.user_info import UserInfo
 from ...types import Response
 
@@ -28,34 +28,34 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> OAuthError | UserInfo | None:
+) -> OAuthErrorResponse | UserInfo | None:
     if response.status_code == 200:
         response_200 = UserInfo.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 401:
-        response_401 = OAuthError.from_dict(response.json())
+        response_401 = OAuthErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = OAuthError.from_dict(response.json())
+        response_403 = OAuthErrorResponse.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 429:
-        response_429 = OAuthError.from_dict(response.json())
+        response_429 = OAuthErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthError.from_dict(response.json())
+        response_500 = OAuthErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthError.from_dict(response.json())
+        response_503 = OAuthErrorResponse.from_dict(response.json())
 
         return response_503
 
@@ -67,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[OAuthError | UserInfo]:
+) -> Response[OAuthErrorResponse | UserInfo]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -79,7 +79,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[OAuthError | UserInfo]:
+) -> Response[OAuthErrorResponse | UserInfo]:
     """Get the signed-in user's claims
 
      OIDC UserInfo endpoint (OIDC Core section 5.3). Returns the claims of the user the bearer access
@@ -92,7 +92,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OAuthError | UserInfo]
+        Response[OAuthErrorResponse | UserInfo]
     """
 
     kwargs = _get_kwargs()
@@ -107,7 +107,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-) -> OAuthError | UserInfo | None:
+) -> OAuthErrorResponse | UserInfo | None:
     """Get the signed-in user's claims
 
      OIDC UserInfo endpoint (OIDC Core section 5.3). Returns the claims of the user the bearer access
@@ -120,7 +120,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OAuthError | UserInfo
+        OAuthErrorResponse | UserInfo
     """
 
     return sync_detailed(
@@ -131,7 +131,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[OAuthError | UserInfo]:
+) -> Response[OAuthErrorResponse | UserInfo]:
     """Get the signed-in user's claims
 
      OIDC UserInfo endpoint (OIDC Core section 5.3). Returns the claims of the user the bearer access
@@ -144,7 +144,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OAuthError | UserInfo]
+        Response[OAuthErrorResponse | UserInfo]
     """
 
     kwargs = _get_kwargs()
@@ -157,7 +157,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-) -> OAuthError | UserInfo | None:
+) -> OAuthErrorResponse | UserInfo | None:
     """Get the signed-in user's claims
 
      OIDC UserInfo endpoint (OIDC Core section 5.3). Returns the claims of the user the bearer access
@@ -170,7 +170,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OAuthError | UserInfo
+        OAuthErrorResponse | UserInfo
     """
 
     return (

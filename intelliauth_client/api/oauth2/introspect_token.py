@@ -10,7 +10,7 @@ import httpx
 from ... import errors
 from ...models.introspection_request import IntrospectionRequest
 from ...models.introspection_response import IntrospectionResponse
-from ...models.o_auth_error import OAuthError
+from ...models.o_auth_error_response import OAuthErrorResponse
 from ...types import Response
 
 if TYPE_CHECKING:
@@ -37,34 +37,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> IntrospectionResponse | OAuthError | None:
+) -> IntrospectionResponse | OAuthErrorResponse | None:
     if response.status_code == 200:
         response_200 = IntrospectionResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = OAuthError.from_dict(response.json())
+        response_400 = OAuthErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = OAuthError.from_dict(response.json())
+        response_401 = OAuthErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 429:
-        response_429 = OAuthError.from_dict(response.json())
+        response_429 = OAuthErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthError.from_dict(response.json())
+        response_500 = OAuthErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthError.from_dict(response.json())
+        response_503 = OAuthErrorResponse.from_dict(response.json())
 
         return response_503
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[IntrospectionResponse | OAuthError]:
+) -> Response[IntrospectionResponse | OAuthErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -89,7 +89,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: IntrospectionRequest,
-) -> Response[IntrospectionResponse | OAuthError]:
+) -> Response[IntrospectionResponse | OAuthErrorResponse]:
     """Introspect a token
 
      Token introspection (RFC 7662): whether a token is active, and its metadata. For resource servers
@@ -106,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IntrospectionResponse | OAuthError]
+        Response[IntrospectionResponse | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: IntrospectionRequest,
-) -> IntrospectionResponse | OAuthError | None:
+) -> IntrospectionResponse | OAuthErrorResponse | None:
     """Introspect a token
 
      Token introspection (RFC 7662): whether a token is active, and its metadata. For resource servers
@@ -141,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IntrospectionResponse | OAuthError
+        IntrospectionResponse | OAuthErrorResponse
     """
 
     return sync_detailed(
@@ -154,7 +154,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: IntrospectionRequest,
-) -> Response[IntrospectionResponse | OAuthError]:
+) -> Response[IntrospectionResponse | OAuthErrorResponse]:
     """Introspect a token
 
      Token introspection (RFC 7662): whether a token is active, and its metadata. For resource servers
@@ -171,7 +171,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IntrospectionResponse | OAuthError]
+        Response[IntrospectionResponse | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -187,7 +187,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: IntrospectionRequest,
-) -> IntrospectionResponse | OAuthError | None:
+) -> IntrospectionResponse | OAuthErrorResponse | None:
     """Introspect a token
 
      Token introspection (RFC 7662): whether a token is active, and its metadata. For resource servers
@@ -204,7 +204,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IntrospectionResponse | OAuthError
+        IntrospectionResponse | OAuthErrorResponse
     """
 
     return (

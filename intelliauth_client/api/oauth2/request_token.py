@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ... import errors
-from ...models.o_auth_error import OAuthError
+from ...models.o_auth_error_response import OAuthErrorResponse
 from ...models.token_request import TokenRequest
 from ...models.token_response import TokenResponse
 from ...types import Response
@@ -37,34 +37,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> OAuthError | TokenResponse | None:
+) -> OAuthErrorResponse | TokenResponse | None:
     if response.status_code == 200:
         response_200 = TokenResponse.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = OAuthError.from_dict(response.json())
+        response_400 = OAuthErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = OAuthError.from_dict(response.json())
+        response_401 = OAuthErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 429:
-        response_429 = OAuthError.from_dict(response.json())
+        response_429 = OAuthErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthError.from_dict(response.json())
+        response_500 = OAuthErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthError.from_dict(response.json())
+        response_503 = OAuthErrorResponse.from_dict(response.json())
 
         return response_503
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[OAuthError | TokenResponse]:
+) -> Response[OAuthErrorResponse | TokenResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -89,7 +89,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: TokenRequest,
-) -> Response[OAuthError | TokenResponse]:
+) -> Response[OAuthErrorResponse | TokenResponse]:
     """Request an access token
 
      The token endpoint (RFC 6749 section 3.2) for the `client_credentials`, `authorization_code` (PKCE
@@ -118,7 +118,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OAuthError | TokenResponse]
+        Response[OAuthErrorResponse | TokenResponse]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +136,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: TokenRequest,
-) -> OAuthError | TokenResponse | None:
+) -> OAuthErrorResponse | TokenResponse | None:
     """Request an access token
 
      The token endpoint (RFC 6749 section 3.2) for the `client_credentials`, `authorization_code` (PKCE
@@ -165,7 +165,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OAuthError | TokenResponse
+        OAuthErrorResponse | TokenResponse
     """
 
     return sync_detailed(
@@ -178,7 +178,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: TokenRequest,
-) -> Response[OAuthError | TokenResponse]:
+) -> Response[OAuthErrorResponse | TokenResponse]:
     """Request an access token
 
      The token endpoint (RFC 6749 section 3.2) for the `client_credentials`, `authorization_code` (PKCE
@@ -207,7 +207,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[OAuthError | TokenResponse]
+        Response[OAuthErrorResponse | TokenResponse]
     """
 
     kwargs = _get_kwargs(
@@ -223,7 +223,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: TokenRequest,
-) -> OAuthError | TokenResponse | None:
+) -> OAuthErrorResponse | TokenResponse | None:
     """Request an access token
 
      The token endpoint (RFC 6749 section 3.2) for the `client_credentials`, `authorization_code` (PKCE
@@ -252,7 +252,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        OAuthError | TokenResponse
+        OAuthErrorResponse | TokenResponse
     """
 
     return (

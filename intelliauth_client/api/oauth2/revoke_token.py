@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from ... import errors
-from ...models.o_auth_error import OAuthError
+from ...models.o_auth_error_response import OAuthErrorResponse
 from ...models.revocation_request import RevocationRequest
 from ...types import Response
 
@@ -36,33 +36,33 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | OAuthError | None:
+) -> Any | OAuthErrorResponse | None:
     if response.status_code == 200:
         response_200 = cast(Any, None)
         return response_200
 
     if response.status_code == 400:
-        response_400 = OAuthError.from_dict(response.json())
+        response_400 = OAuthErrorResponse.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = OAuthError.from_dict(response.json())
+        response_401 = OAuthErrorResponse.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 429:
-        response_429 = OAuthError.from_dict(response.json())
+        response_429 = OAuthErrorResponse.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthError.from_dict(response.json())
+        response_500 = OAuthErrorResponse.from_dict(response.json())
 
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthError.from_dict(response.json())
+        response_503 = OAuthErrorResponse.from_dict(response.json())
 
         return response_503
 
@@ -74,7 +74,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | OAuthError]:
+) -> Response[Any | OAuthErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -87,7 +87,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: RevocationRequest,
-) -> Response[Any | OAuthError]:
+) -> Response[Any | OAuthErrorResponse]:
     """Revoke a token
 
      Token revocation (RFC 7009). Revokes an access or refresh token issued to the authenticated client;
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OAuthError]
+        Response[Any | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -122,7 +122,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: RevocationRequest,
-) -> Any | OAuthError | None:
+) -> Any | OAuthErrorResponse | None:
     """Revoke a token
 
      Token revocation (RFC 7009). Revokes an access or refresh token issued to the authenticated client;
@@ -139,7 +139,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OAuthError
+        Any | OAuthErrorResponse
     """
 
     return sync_detailed(
@@ -152,7 +152,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: RevocationRequest,
-) -> Response[Any | OAuthError]:
+) -> Response[Any | OAuthErrorResponse]:
     """Revoke a token
 
      Token revocation (RFC 7009). Revokes an access or refresh token issued to the authenticated client;
@@ -169,7 +169,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | OAuthError]
+        Response[Any | OAuthErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -185,7 +185,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: RevocationRequest,
-) -> Any | OAuthError | None:
+) -> Any | OAuthErrorResponse | None:
     """Revoke a token
 
      Token revocation (RFC 7009). Revokes an access or refresh token issued to the authenticated client;
@@ -202,7 +202,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | OAuthError
+        Any | OAuthErrorResponse
     """
 
     return (

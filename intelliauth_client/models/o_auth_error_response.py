@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 from ..models.o_auth_error_code import OAuthErrorCode
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="OAuthError")
+T = TypeVar("T", bound="OAuthErrorResponse")
 
 
 @_dataclass(slots=True)
-class OAuthError:
+class OAuthErrorResponse:
     """An OAuth 2.0 error body (RFC 6749 section 5.2), used by every `/oauth2/*` error.
 
     Attributes:

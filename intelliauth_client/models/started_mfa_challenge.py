@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 
 from ..models.mfa_factor_type import MfaFactorType
 
-T = TypeVar("T", bound="MfaChallenge")
+T = TypeVar("T", bound="StartedMfaChallenge")
 
 
 @_dataclass(slots=True)
-class MfaChallenge:
+class StartedMfaChallenge:
     """A started challenge. For `sms`/`email` a code was sent to `hint`; for `totp` nothing is sent. Calling again re-sends
     (at most once every 30 seconds).
 
