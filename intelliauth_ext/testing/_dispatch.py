@@ -7,7 +7,8 @@ the contract (400/422), then replay or reserve the ``Idempotency-Key``, then the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,15 +16,11 @@ from starlette.responses import Response
 from ._envelopes import ApiError, OAuthError, error_response, oauth_error_response
 from ._idempotency import HEADER as IDEMPOTENCY_HEADER
 from ._idempotency import fingerprint
-from ._routes import Context
+from ._oauth import split_scope
+from ._routing import Context, SandboxState
 from ._spec import SpecOperation
 from ._tokens import InvalidToken
 from ._validation import ContractViolation
-
-if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
-    from ._sandbox import Sandbox
 
 
 def _is_oauth(operation: SpecOperation) -> bool:
@@ -42,7 +39,7 @@ def _unauthenticated(operation: SpecOperation, error: str, message: str) -> Exce
 
 
 def authenticate(
-    sandbox: Sandbox, operation: SpecOperation, request: Request
+    sandbox: SandboxState, operation: SpecOperation, request: Request
 ) -> dict[str, Any] | None:
     """Return the verified claims of the request's bearer token (None when optional and absent).
 
@@ -64,7 +61,7 @@ def authenticate(
         raise _unauthenticated(
             operation, "invalid_token", f"The access token is not valid: {exc}."
         ) from exc
-    granted = set(str(claims.get("scope", "")).split())
+    granted = set(split_scope(str(claims.get("scope", ""))))
     if operation.scope_alternatives and not any(
         granted.issuperset(alternative) for alternative in operation.scope_alternatives
     ):
@@ -87,7 +84,7 @@ def authenticate(
 
 
 def _check_request(
-    sandbox: Sandbox, operation: SpecOperation, request: Request, body: bytes
+    sandbox: SandboxState, operation: SpecOperation, request: Request, body: bytes
 ) -> None:
     validator = sandbox.validator
     if validator is None:
@@ -122,7 +119,7 @@ def _check_request(
 
 
 def endpoint_for(
-    sandbox: Sandbox, operation: SpecOperation
+    sandbox: SandboxState, operation: SpecOperation
 ) -> Callable[[Request], Awaitable[Response]]:
     """Return the Starlette endpoint serving ``operation``."""
 

@@ -23,7 +23,7 @@ import attrs
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._clock import Clock
+from ._clock import SandboxClock
 from ._envelopes import ApiError, OAuthError, error_response, oauth_error_response
 
 _ERROR_OF_STATUS = {500: "internal_error", 502: "service_unavailable", 503: "service_unavailable"}
@@ -33,7 +33,7 @@ _ERROR_OF_STATUS = {500: "internal_error", 502: "service_unavailable", 503: "ser
 class Faults:
     """The fault plan of one sandbox. Every switch is off until a test turns it on."""
 
-    _clock: Clock
+    _clock: SandboxClock
     prefixes: tuple[str, ...] = ("/api/v1", "/oauth2")
     _throttled: int = 0
     _retry_after: int = 1

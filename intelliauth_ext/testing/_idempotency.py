@@ -13,7 +13,7 @@ import hashlib
 import attrs
 from starlette.responses import Response
 
-from ._clock import Clock
+from ._clock import SandboxClock
 from ._envelopes import ApiError
 
 HEADER = "Idempotency-Key"
@@ -48,7 +48,7 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 class IdempotencyStore:
     """Remembered outcomes by (caller, operation, key)."""
 
-    _clock: Clock
+    _clock: SandboxClock
     _entries: dict[tuple[str, str, str], _Entry] = attrs.field(factory=dict)
 
     def begin(self, key: tuple[str, str, str], request_fingerprint: str) -> Response | None:

@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
+from intelliauth_ext._scopes import normalise_scopes
+
 from ._envelopes import OAuthError
 from ._ids import new_id, new_secret, ulid
 from ._tenant import (
@@ -41,8 +43,11 @@ def s256(verifier: str) -> str:
 
 
 def split_scope(raw: str | None) -> tuple[str, ...]:
-    """Split a space-delimited scope parameter (RFC 6749 section 3.3), keeping order."""
-    return tuple(dict.fromkeys((raw or "").split()))
+    """Read a scope parameter (RFC 6749 section 3.3) with the SDK's one rule.
+
+    Scopes are a set, so the result is sorted and distinct (see ``normalise_scopes``).
+    """
+    return normalise_scopes(raw)
 
 
 def redirect_uri_matches(registered: str, offered: str) -> bool:
@@ -216,6 +221,13 @@ class AuthorizationServer:
         family.revoked = True
         for jti in family.access_token_ids:
             self.tenant.access_tokens[jti].revoked = True
+
+    def end_session(self, session_id: str) -> None:
+        """End a sign-in session: remove it and revoke every token family it started."""
+        self.tenant.sessions.remove(session_id)
+        for family in self.tenant.families.values():
+            if family.session_id == session_id:
+                self.revoke_family(family.family_id)
 
     # ------------------------------------------------------------ grants
     def client_credentials(self, client: OAuthClient, form: Mapping[str, str]) -> dict[str, Any]:

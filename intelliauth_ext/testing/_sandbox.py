@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from ._clock import Clock
+from ._clock import SandboxClock
 from ._dispatch import endpoint_for
 from ._envelopes import ApiError, error_response
 from ._faults import FaultMiddleware, Faults
@@ -26,14 +26,15 @@ from ._ids import new_id
 from ._oauth import AuthorizationServer
 from ._pagination import CursorCodec
 from ._request_id import RequestIdMiddleware
-from ._routes import Handler, all_handlers
+from ._routes import all_handlers
 from ._routes.login import login_routes
-from ._routes.users import user_claims
+from ._routing import Handler
 from ._served import ServedLog
 from ._spec import Contract, SpecOperation, load_contract
 from ._tenant import ALL_SCOPES, OAuthClient, Record, Tenant, hash_password
 from ._tokens import TokenSigner
 from ._totp import new_totp_secret, totp
+from ._users import new_user_record, user_claims
 from ._validation import ResponseValidationMiddleware, Validator, ViolationLog
 from ._webhooks import WebhookHub
 
@@ -95,7 +96,7 @@ class Sandbox:
         background_webhooks: bool = False,
     ) -> None:
         self.contract: Contract = load_contract(spec)
-        self.clock = Clock()
+        self.clock = SandboxClock()
         self.tenant = Tenant(clock=self.clock)
         self.signer = TokenSigner(issuer=issuer.rstrip("/"), clock=self.clock)
         self.oauth = AuthorizationServer(self.tenant, self.signer, self._user_claims)
@@ -167,8 +168,6 @@ class Sandbox:
         totp: bool = False,
     ) -> Record:
         """Create a user directly (no HTTP); with ``totp=True`` enrol a verified TOTP factor."""
-        from ._routes.users import new_user_record
-
         user = new_user_record(self.tenant, {"email": email, "name": name, "status": status})
         if password is not None:
             self.tenant.passwords[user["id"]] = hash_password(password)
@@ -215,9 +214,7 @@ class Sandbox:
         Queues a delivery to each active subscription of the type; returns the event
         envelope. Send them with :meth:`deliver_webhooks`.
         """
-        from ._routes.webhooks import emit
-
-        return emit(self, event_type, data)
+        return self.webhooks.publish(event_type, data)
 
     async def deliver_webhooks(self) -> list[Record]:
         """Attempt every webhook delivery that is due now; return those attempted.

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from ._clock import Clock, rfc3339
+from ._clock import SandboxClock, rfc3339
 from ._ids import new_id, new_secret
 from ._store import Collection
 from ._webauthn import WebAuthnState
@@ -145,7 +145,7 @@ def check_password(password: str, stored: str) -> bool:
 class Tenant:
     """Everything the sandbox knows, in memory."""
 
-    clock: Clock
+    clock: SandboxClock
     clients: dict[str, OAuthClient] = attrs.field(factory=dict)
     users: Collection[Record] = attrs.field(factory=lambda: Collection("user"))
     passwords: dict[str, str] = attrs.field(factory=dict)  # user_id -> hash

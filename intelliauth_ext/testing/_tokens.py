@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from ._clock import Clock
+from ._clock import SandboxClock
 from ._ids import ulid
 
 ALGORITHM: Final = "ES256"
@@ -45,7 +45,7 @@ class TokenSigner:
     """Signs and verifies the sandbox's JWTs with its start-up key."""
 
     issuer: str
-    clock: Clock
+    clock: SandboxClock
     _key: ECKey = attrs.field(factory=_new_key)
 
     @property

@@ -29,7 +29,7 @@ import httpx
 
 from intelliauth_ext.webhooks import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 
-from ._clock import Clock, parse_rfc3339, rfc3339
+from ._clock import SandboxClock, parse_rfc3339, rfc3339
 from ._ids import new_id
 from ._store import Collection
 from ._validation import ContractViolation, ViolationLog
@@ -142,7 +142,7 @@ class WebhookHub:
         violations: Where contract violations go (raised there when so configured).
     """
 
-    clock: Clock
+    clock: SandboxClock
     http: httpx.AsyncClient | None = None
     contract: Mapping[str, Any] | None = None
     violations: ViolationLog | None = None
@@ -252,6 +252,10 @@ class WebhookHub:
     # ---------------------------------------------------------------- events
     def publish(self, event_type: str, data: Mapping[str, Any]) -> Record:
         """Record an event and queue a delivery to each active subscription of its type.
+
+        What the routes call when something happened (a user created, a member added, a
+        secret rotated), and ``Sandbox.emit_event``; nothing is sent before
+        :meth:`deliver_due`.
 
         Returns:
             The event envelope ``{id, type, created_at, data}``.

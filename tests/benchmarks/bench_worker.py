@@ -116,7 +116,7 @@ async def get_user(args: dict[str, Any]) -> dict[str, Any]:
 
 def _raw_client() -> httpx.AsyncClient:
     """httpx over the SDK's default transport on asyncio (its aiohttp transport)."""
-    from intelliauth_ext._aiohttp_transport import AiohttpTransport
+    from intelliauth_ext._transports._aiohttp import AiohttpTransport
 
     return httpx.AsyncClient(headers=STATIC_HEADERS, transport=AiohttpTransport())
 

@@ -1,4 +1,4 @@
-"""Tests for intelliauth_ext._aiohttp_transport, over real sockets on loopback."""
+"""Tests for intelliauth_ext._transports._aiohttp, over real sockets on loopback."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import httpx
 import pytest
 from aiohttp import client_exceptions as aiohttp_errors
 
-from intelliauth_ext._aiohttp_transport import (
+from intelliauth_ext._transports._aiohttp import (
     BUFFERED_BODY_LIMIT,
     AiohttpTransport,
     map_error,
 )
 
-from .fakes import LocalServer
+from .servers import LocalServer
 
 pytestmark = pytest.mark.anyio
 
@@ -170,6 +170,7 @@ async def test_gzip_is_left_to_httpx(local_server: LocalServer) -> None:
         response = await client.get(f"{local_server.url}/gz")
         assert response.json() == {"ok": True}
         raw = await transport.handle_async_request(httpx.Request("GET", f"{local_server.url}/gz"))
+        assert isinstance(raw.stream, httpx.AsyncByteStream)
         assert b"".join([chunk async for chunk in raw.stream]) == packed
 
 

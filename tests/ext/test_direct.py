@@ -1,14 +1,15 @@
-"""Tests for intelliauth_ext._direct: the SDK's own pool sends without AsyncClient.send.
+"""Tests for intelliauth_ext._transports._direct: the SDK's own pool skips AsyncClient.send.
 
 Each behaviour is checked against what ``httpx.AsyncClient.send`` does, since the direct
-path has to be indistinguishable from it to a user.
+path has to be indistinguishable from it to a user (``test_sender.py`` compares the two
+senders call for call).
 """
 
 from __future__ import annotations
 
 import hashlib
 import http.server
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Generator
 from typing import Any
 
 import httpx
@@ -17,9 +18,10 @@ import respx
 
 from intelliauth_ext import NotFoundError
 from intelliauth_ext._client import IntelliAuth
-from intelliauth_ext._direct import absolute_url
+from intelliauth_ext._transports import ClientSender, DirectSender, absolute_url
 
-from .fakes import TENANT, LocalServer, StaticBearer
+from .doubles import TENANT, StaticBearer
+from .servers import LocalServer
 
 pytestmark = pytest.mark.anyio
 
@@ -62,7 +64,7 @@ class BodySigner(httpx.Auth):
 
     requires_request_body = True
 
-    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["X-Body-Digest"] = hashlib.sha256(request.content).hexdigest()
         yield request
 
@@ -85,36 +87,66 @@ async def test_sdk_pool_goes_straight_to_its_transport(
     assert "gzip" in headers["Accept-Encoding"]  # from the AsyncClient's defaults
 
 
-async def test_event_hooks_take_the_asyncclient_path(
+async def test_event_hooks_installed_later_run_on_the_direct_path(
     local_server: LocalServer, no_asyncclient_send: list[httpx.Request]
 ) -> None:
-    """Hooks installed on client.http_client run: such a client goes through send()."""
-    local_server.json_route("GET", "/api/v1/status", 200, {})
+    """Hooks added to client.http_client after the first request run, as send() runs them."""
+    local_server.json_route("GET", "/api/v1/status", 200, {"ok": True})
     hooked: list[str] = []
 
     async def on_request(request: httpx.Request) -> None:
-        hooked.append(request.url.path)
+        hooked.append(f"request {request.url.path} {request.headers['Authorization']}")
 
-    async with IntelliAuth(local_server.url) as client:
+    async def on_response(response: httpx.Response) -> None:
+        # As under AsyncClient.send: the hook runs before the body is read, and may read it.
+        body = await response.aread()
+        hooked.append(f"response {response.status_code} {body.decode()}")
+
+    async with IntelliAuth(local_server.url, auth=StaticBearer("tok")) as client:
         await client.invoker.send(STATUS)
         client.http_client.event_hooks["request"].append(on_request)
-        await client.invoker.send(STATUS)
-    assert hooked == ["/api/v1/status"]
-    assert len(no_asyncclient_send) == 1
+        client.http_client.event_hooks = {
+            **client.http_client.event_hooks,
+            "response": [on_response],
+        }
+        response = await client.invoker.send(STATUS)
+    assert hooked == ["request /api/v1/status Bearer tok", 'response 200 {"ok": true}']
+    assert response.json() == {"ok": True}
+    assert no_asyncclient_send == []
+
+
+async def test_a_failing_response_hook_propagates_and_releases_the_response(
+    local_server: LocalServer,
+) -> None:
+    """An exception from a response hook (raise_for_status, say) reaches the caller as is."""
+    local_server.json_route("GET", "/api/v1/status", 200, {})
+    seen: list[httpx.Response] = []
+
+    async def refuse(response: httpx.Response) -> None:
+        seen.append(response)
+        raise LookupError("refused by the hook")
+
+    async with IntelliAuth(local_server.url) as client:
+        client.http_client.event_hooks["response"].append(refuse)
+        with pytest.raises(LookupError, match="refused by the hook"):
+            await client.invoker.send(STATUS)
+    assert seen[0].is_closed
 
 
 async def test_only_the_sdks_own_pool_is_sent_directly() -> None:
-    """A user's http_client keeps AsyncClient.send; with_options copies share the direct path."""
+    """A user's http_client keeps AsyncClient.send; with_options copies keep the direct path."""
     async with httpx.AsyncClient() as http:
         borrowed = IntelliAuth(TENANT, http_client=http)
-        assert not borrowed.invoker._direct
+        assert isinstance(borrowed.invoker._sender, ClientSender)
+        assert isinstance(borrowed.with_options(timeout=3).invoker._sender, ClientSender)
     async with IntelliAuth(TENANT) as client:
-        assert client.invoker._direct
-        assert client.with_options(timeout=3).invoker._direct
+        assert isinstance(client.invoker._sender, DirectSender)
+        assert isinstance(client.with_options(timeout=3).invoker._sender, DirectSender)
     async with IntelliAuth(
         TENANT, transport=httpx.MockTransport(lambda r: httpx.Response(200))
     ) as c:
-        assert c.invoker._direct  # the pool is still the SDK's; only its transport is given
+        # The pool is still the SDK's; only its transport is given.
+        assert isinstance(c.invoker._sender, DirectSender)
 
 
 async def test_auth_flow_replays_after_401(local_server: LocalServer) -> None:

@@ -1,16 +1,19 @@
-"""Tests for intelliauth_ext._transport: the lazily chosen default transport."""
+"""Tests for intelliauth_ext._transports._default: the lazily chosen default transport."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import httpx
 import pytest
 
-from intelliauth_ext import _transport
-from intelliauth_ext._aiohttp_transport import AiohttpTransport
 from intelliauth_ext._client import IntelliAuth
-from intelliauth_ext._transport import LazyDefaultTransport, current_async_library
+from intelliauth_ext._transports import LazyDefaultTransport, current_async_library
+from intelliauth_ext._transports import _default as default_transport
+from intelliauth_ext._transports._aiohttp import AiohttpTransport
 
-from .fakes import LocalServer
+from .servers import LocalServer
 
 pytestmark = pytest.mark.anyio
 
@@ -49,7 +52,7 @@ async def test_httpx_transport_when_aiohttp_is_missing_or_declined(
     _, picked = await _get(declined, f"{local_server.url}/ok")
     assert picked is httpx.AsyncHTTPTransport
 
-    monkeypatch.setattr(_transport, "aiohttp_available", lambda: False)
+    monkeypatch.setattr(default_transport, "aiohttp_available", lambda: False)
     missing = LazyDefaultTransport()
     _, picked = await _get(missing, f"{local_server.url}/ok")
     assert picked is httpx.AsyncHTTPTransport
@@ -57,7 +60,7 @@ async def test_httpx_transport_when_aiohttp_is_missing_or_declined(
 
 def test_aiohttp_is_detected_as_installed() -> None:
     """The aiohttp extra is installed in the dev environment and detected."""
-    assert _transport.aiohttp_available()
+    assert default_transport.aiohttp_available()
 
 
 async def test_closed_transport_refuses_requests(local_server: LocalServer) -> None:
@@ -107,3 +110,16 @@ async def test_client_sends_through_the_default_transport(
         assert type(transport.inner) is expected
     assert response.json() == {"ok": True}
     assert response.headers["X-Request-Id"] == "req_1"
+
+
+def test_importing_the_client_does_not_import_aiohttp() -> None:
+    """aiohttp is imported at the first request that picks it, not by building a client."""
+    code = (
+        "import sys\n"
+        "from intelliauth_ext import IntelliAuth\n"
+        "client = IntelliAuth('https://acme.intelliauth.test')\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp imported'\n"
+        "import intelliauth_ext._transports\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp imported by _transports'\n"
+    )
+    subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True, timeout=60)

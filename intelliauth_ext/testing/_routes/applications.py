@@ -16,9 +16,8 @@ from starlette.responses import Response
 from .._clock import rfc3339
 from .._envelopes import ApiError, data_response, no_content, not_found
 from .._ids import new_id, new_secret
+from .._routing import Context, OperationRouter
 from .._tenant import ALL_SCOPES, USER_SCOPES, OAuthClient, Record, Tenant
-from . import Context, OperationRouter
-from .webhooks import emit
 
 router = OperationRouter()
 
@@ -302,8 +301,7 @@ async def rotate_application_secret(ctx: Context) -> Response:
     tenant.applications.replace(
         record["id"], {**record, "secret_rotated_at": issued_at, "updated_at": issued_at}
     )
-    emit(
-        ctx.sandbox,
+    ctx.sandbox.webhooks.publish(
         "application.secret_rotated",
         {
             "application_id": record["id"],

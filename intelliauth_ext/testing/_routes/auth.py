@@ -15,71 +15,15 @@ from starlette.responses import Response
 from .._clock import parse_rfc3339, rfc3339
 from .._envelopes import ApiError, data_response, no_content
 from .._ids import new_id
-from .._oauth import split_scope
-from .._tenant import OAuthClient, Record, Tenant, check_password
+from .._routing import Context, OperationRouter
+from .._sign_in import FLOW_SECONDS, MAX_WRONG_CODES, complete_sign_in, sign_in_client
+from .._tenant import Record, check_password
 from .._totp import verify_totp
-from . import Context, OperationRouter
-from .me import end_session, render_factor, user_factors
-from .users import render_user
+from .._users import render_factor, user_factors
 
 router = OperationRouter()
 
-FLOW_SECONDS = 300
-MAX_WRONG_CODES = 5
 DEFAULT_SIGN_IN_SCOPE = ("openid", "profile", "email", "offline_access")
-
-
-def _authenticated(ctx: Context, user: Record, client_id: str, scope: tuple[str, ...]) -> Record:
-    """Open a session, issue its tokens, and return a SignInAuthenticated result."""
-    sandbox = ctx.sandbox
-    tenant = sandbox.tenant
-    client = tenant.clients[client_id]
-    session = tenant.new_session(
-        user["id"],
-        client_id=client_id,
-        user_agent=ctx.request.headers.get("user-agent"),
-        ip_address=ctx.request.client.host if ctx.request.client else None,
-    )
-    family = sandbox.oauth.new_family(client, user["id"], session["id"])
-    tokens = sandbox.oauth.issue(
-        client,
-        scope,
-        user_id=user["id"],
-        family=family,
-        with_refresh="offline_access" in scope,
-        auth_time=int(tenant.clock.now()),
-    )
-    signed_in = {**user, "last_sign_in_at": tenant.clock.isoformat()}
-    tenant.users.replace(user["id"], signed_in)
-    return {
-        "status": "authenticated",
-        "user": render_user(tenant, signed_in),
-        "session_id": session["id"],
-        "tokens": tokens,
-    }
-
-
-def sign_in_client(
-    tenant: Tenant, body: dict[str, Any], default_scope: tuple[str, ...]
-) -> tuple[OAuthClient, tuple[str, ...]]:
-    """The application signing a user in, and the scopes asked for (``default_scope`` if none).
-
-    Raises:
-        ApiError: ``invalid_request`` for an unknown ``client_id`` or a scope the client may
-            not have.
-    """
-    client = tenant.clients.get(str(body.get("client_id", "")))
-    if client is None:
-        raise ApiError("invalid_request", "Unknown client_id.", details={"field": "client_id"})
-    scope = split_scope(body.get("scope")) or default_scope
-    refused = [s for s in scope if s not in client.allowed_scopes]
-    if refused:
-        raise ApiError(
-            "invalid_request",
-            f"Scope not allowed for this client: {' '.join(refused)}.",
-            details={"field": "scope"},
-        )
-    return client, scope
 
 
 @router.operation("signIn")
@@ -96,7 +40,7 @@ async def sign_in(ctx: Context) -> Response:
         raise ApiError("account_locked", "This account cannot sign in.", status=403)
     factors = user_factors(tenant, user["id"], active_only=True)
     if not factors:
-        return data_response(_authenticated(ctx, user, client.client_id, scope))
+        return data_response(complete_sign_in(ctx, user, client.client_id, scope))
     now = tenant.clock.now()
     flow: Record = {
         "id": new_id("mfl"),
@@ -167,7 +111,7 @@ async def verify_mfa(ctx: Context) -> Response:
     user = tenant.users.get(flow["user_id"])
     if user is None:
         raise ApiError("flow_expired", "The user no longer exists.")
-    return data_response(_authenticated(ctx, user, flow["client_id"], flow["scope"]))
+    return data_response(complete_sign_in(ctx, user, flow["client_id"], flow["scope"]))
 
 
 @router.operation("signOut")
@@ -187,5 +131,5 @@ async def sign_out(ctx: Context) -> Response:
         current = tenant.sessions.get(str((ctx.claims or {}).get("sid", "")))
         sessions = [current] if current is not None else []
     for session in sessions:
-        end_session(ctx, session)
+        ctx.sandbox.oauth.end_session(session["id"])
     return no_content()

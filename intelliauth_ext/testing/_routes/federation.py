@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from .._envelopes import ApiError, data_response, no_content, not_found
 from .._ids import new_id
+from .._routing import Context, OperationRouter
 from .._tenant import Record, Tenant
-from . import Context, OperationRouter
 
 router = OperationRouter()
 

@@ -5,19 +5,13 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from .._envelopes import ApiError, data_response, no_content, not_found
+from .._groups import render_group
 from .._ids import new_id
+from .._routing import Context, OperationRouter
 from .._tenant import Record, Tenant
-from . import Context, OperationRouter
-from .webhooks import emit
 
 router = OperationRouter()
 _WRITABLE = ("name", "description")
-
-
-def render_group(tenant: Tenant, group: Record) -> Record:
-    """Return the API view of a group (with its member count)."""
-    count = sum(1 for m in tenant.memberships.values() if m["group_id"] == group["id"])
-    return {**group, "member_count": count}
 
 
 def _require_group(ctx: Context) -> Record:
@@ -125,7 +119,7 @@ def _emit_membership(
         "user_id": user_id,
         "changed_at": changed_at,
     }
-    emit(ctx.sandbox, event_type, data)
+    ctx.sandbox.webhooks.publish(event_type, data)
 
 
 @router.operation("listGroupMembers")

@@ -7,20 +7,17 @@ for a user with a TOTP factor, the one-time code, then redirects back with a cod
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from .._authorize import AuthorizationRequest, check_authorization_request, complete_authorization
 from .._envelopes import OAuthError
+from .._routing import SandboxState
 from .._tenant import check_password
 from .._totp import verify_totp
-from .oauth2 import AuthorizationRequest, check_authorization_request, complete_authorization
-
-if TYPE_CHECKING:
-    from .._sandbox import Sandbox
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sign in - IntelliAuth sandbox</title></head>
@@ -69,7 +66,7 @@ def _page(
     )
 
 
-def login_routes(sandbox: Sandbox) -> list[BaseRoute]:
+def login_routes(sandbox: SandboxState) -> list[BaseRoute]:
     """Return the GET and POST routes of the login page."""
 
     async def show(request: Request) -> Response:

@@ -7,10 +7,10 @@ from starlette.responses import Response
 from .._clock import parse_rfc3339, rfc3339
 from .._envelopes import ApiError, data_response, no_content, not_found
 from .._ids import new_id
-from .._tenant import Record, Tenant, check_password, hash_password
+from .._routing import Context, OperationRouter
+from .._tenant import Record, check_password, hash_password
 from .._totp import new_totp_secret, otpauth_uri, verify_totp
-from . import Context, OperationRouter
-from .users import render_user
+from .._users import render_factor, render_user
 
 router = OperationRouter()
 
@@ -25,29 +25,6 @@ def render_session(session: Record, current_session_id: str | None) -> Record:
         **{k: v for k, v in session.items() if k not in hidden},
         "current": session["id"] == current_session_id,
     }
-
-
-def render_factor(factor: Record) -> Record:
-    """The API view of an MFA factor (without the owner's id or enrolment bookkeeping)."""
-    return {k: v for k, v in factor.items() if k not in {"user_id", "enrollment_expires_at"}}
-
-
-def end_session(ctx: Context, session: Record) -> None:
-    """Remove a session and revoke every token family it started."""
-    tenant = ctx.sandbox.tenant
-    tenant.sessions.remove(session["id"])
-    for family in tenant.families.values():
-        if family.session_id == session["id"]:
-            ctx.sandbox.oauth.revoke_family(family.family_id)
-
-
-def user_factors(tenant: Tenant, user_id: str, *, active_only: bool = False) -> list[Record]:
-    """The user's MFA factors, oldest first."""
-    return [
-        f
-        for f in tenant.factors.values()
-        if f["user_id"] == user_id and (f["status"] == "active" or not active_only)
-    ]
 
 
 @router.operation("getMyProfile")
@@ -92,7 +69,7 @@ async def revoke_my_session(ctx: Context) -> Response:
     session = ctx.sandbox.tenant.sessions.get(session_id)
     if session is None or session["user_id"] != user_id:
         raise not_found("session", session_id)
-    end_session(ctx, session)
+    ctx.sandbox.oauth.end_session(session["id"])
     return no_content()
 
 
@@ -197,5 +174,5 @@ async def change_my_password(ctx: Context) -> Response:
     current = (ctx.claims or {}).get("sid")
     for session in [s for s in tenant.sessions.values() if s["user_id"] == user_id]:
         if session["id"] != current:
-            end_session(ctx, session)
+            ctx.sandbox.oauth.end_session(session["id"])
     return no_content()

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlencode
 
-import attrs
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from .._authorize import (
+    AuthorizationRequest,
+    authorization_redirect,
+    check_authorization_request,
+    complete_authorization,
+)
 from .._envelopes import NO_STORE, OAuthError
-from .._oauth import redirect_uri_matches, split_scope
-from .._tenant import ALL_GRANT_TYPES, ALL_SCOPES, OAuthClient, Record
+from .._oauth import split_scope
+from .._routing import Context, OperationRouter, SandboxState
+from .._tenant import ALL_GRANT_TYPES, ALL_SCOPES, Record
 from .._tokens import ALGORITHM
-from . import Context, OperationRouter
-
-if TYPE_CHECKING:
-    from .._sandbox import Sandbox
+from .._users import user_claims
 
 router = OperationRouter()
 
@@ -113,7 +116,7 @@ async def introspect_token(ctx: Context) -> Response:
     ``*:read`` scope; inactive tokens say only ``{"active": false}``."""
     form = ctx.form()
     if ctx.claims is not None:
-        if not any(s.endswith(":read") for s in str(ctx.claims.get("scope", "")).split()):
+        if not any(s.endswith(":read") for s in split_scope(str(ctx.claims.get("scope", "")))):
             raise OAuthError(
                 "invalid_token", "Introspection needs a token with a *:read scope.", status=401
             )
@@ -130,9 +133,7 @@ async def introspect_token(ctx: Context) -> Response:
 @router.operation("getUserInfo")
 async def get_user_info(ctx: Context) -> Response:
     """OIDC Core section 5.3: claims about the token's user, filtered by its scopes."""
-    from .users import user_claims
-
-    scope = tuple(str((ctx.claims or {}).get("scope", "")).split())
+    scope = split_scope(str((ctx.claims or {}).get("scope", "")))
     user = ctx.sandbox.tenant.users.get(ctx.subject)
     if user is None or "openid" not in scope:
         raise OAuthError(
@@ -145,94 +146,7 @@ async def get_user_info(ctx: Context) -> Response:
 
 
 # ---------------------------------------------------------------- authorize
-@attrs.frozen
-class AuthorizationRequest:
-    """A checked /oauth2/authorize request whose redirect_uri is safe to redirect to."""
-
-    client: OAuthClient
-    redirect_uri: str
-    state: str | None
-    scope: tuple[str, ...]
-    code_challenge: str | None
-    nonce: str | None
-
-
-def _redirect(sandbox: Sandbox, redirect_uri: str, params: Mapping[str, str | None]) -> Response:
-    # RFC 9207: `iss` on every authorization response, success or error.
-    query = {k: v for k, v in params.items() if v is not None} | {"iss": sandbox.url}
-    parts = urlsplit(redirect_uri)
-    joined = f"{parts.query}&{urlencode(query)}" if parts.query else urlencode(query)
-    return RedirectResponse(urlunsplit(parts._replace(query=joined)), status_code=302)
-
-
-def check_authorization_request(
-    sandbox: Sandbox, params: Mapping[str, str]
-) -> AuthorizationRequest | Response:
-    """Check an authorization request (RFC 6749 4.1.1, RFC 7636 4.3).
-
-    Returns the checked request, or the error redirect to send (RFC 6749 4.1.2.1).
-
-    Raises:
-        OAuthError: an unknown client or unregistered redirect_uri, which must not be
-            redirected to.
-    """
-    client = sandbox.tenant.clients.get(params.get("client_id", ""))
-    redirect_uri = params.get("redirect_uri", "")
-    if client is None:
-        raise OAuthError("invalid_request", "Unknown client_id.")
-    if not redirect_uri or not any(
-        redirect_uri_matches(r, redirect_uri) for r in client.redirect_uris
-    ):
-        raise OAuthError("invalid_request", "redirect_uri is not registered for this client.")
-    state = params.get("state")
-
-    def fail(error: str, description: str) -> Response:
-        return _redirect(
-            sandbox,
-            redirect_uri,
-            {"error": error, "error_description": description, "state": state},
-        )
-
-    if params.get("response_type") != "code":
-        return fail("unsupported_response_type", "Only response_type=code is supported.")
-    if "authorization_code" not in client.grant_types:
-        return fail("unauthorized_client", "This client may not use the authorization code grant.")
-    scope = split_scope(params.get("scope")) or ("openid",)
-    refused = [s for s in scope if s not in client.allowed_scopes]
-    if refused:
-        return fail("invalid_scope", f"Scope not allowed for this client: {' '.join(refused)}.")
-    challenge = params.get("code_challenge") or None
-    if challenge is not None and params.get("code_challenge_method", "plain") != "S256":
-        return fail("invalid_request", "Only code_challenge_method=S256 is supported.")
-    if challenge is None:
-        # The contract requires PKCE of every client, confidential ones included.
-        return fail("invalid_request", "PKCE is required: send code_challenge (S256).")
-    return AuthorizationRequest(client, redirect_uri, state, scope, challenge, params.get("nonce"))
-
-
-def complete_authorization(
-    sandbox: Sandbox, request: AuthorizationRequest, user: Record, *, user_agent: str | None
-) -> Response:
-    """Sign ``user`` in: open a session, mint a code, redirect back with code, state and iss."""
-    session = sandbox.tenant.new_session(
-        user["id"],
-        client_id=request.client.client_id,
-        user_agent=user_agent,
-        ip_address="127.0.0.1",
-    )
-    code = sandbox.oauth.create_code(
-        request.client,
-        redirect_uri=request.redirect_uri,
-        scope=request.scope,
-        user_id=user["id"],
-        session_id=session["id"],
-        code_challenge=request.code_challenge,
-        nonce=request.nonce,
-    )
-    return _redirect(sandbox, request.redirect_uri, {"code": code, "state": request.state})
-
-
-def _auto_approved_user(sandbox: Sandbox, params: Mapping[str, Any]) -> Record | None:
+def _auto_approved_user(sandbox: SandboxState, params: Mapping[str, Any]) -> Record | None:
     if not sandbox.auto_approve or params.get("prompt") == "login":
         return None
     hint = params.get("login_hint")
@@ -259,7 +173,7 @@ async def authorize(ctx: Context) -> Response:
     problems = ctx.request.scope.get("state", {}).get("contract_problems")
     if problems:
         description = "; ".join(problems)
-        return _redirect(
+        return authorization_redirect(
             ctx.sandbox,
             checked.redirect_uri,
             {"error": "invalid_request", "error_description": description, "state": checked.state},
@@ -270,7 +184,7 @@ async def authorize(ctx: Context) -> Response:
             ctx.sandbox, checked, user, user_agent=ctx.request.headers.get("user-agent")
         )
     if params.get("prompt") == "none":
-        return _redirect(
+        return authorization_redirect(
             ctx.sandbox,
             checked.redirect_uri,
             {

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
 from starlette.responses import Response
 
-from .._envelopes import ApiError, data_response, list_response, no_content
-from .._pagination import listing_key, paginate, parse_limit
+from .._envelopes import ApiError, data_response, no_content
 from .._rebac import RESERVED_TYPE_NAMES, references_to, validate_type_definition
+from .._routing import Context, OperationRouter
 from .._tenant import Record
-from . import Context, OperationRouter
 
 router = OperationRouter()
 
@@ -29,28 +25,6 @@ def name_rank(name: str) -> int:
             _NAME_ALPHABET.index(char) + 1 if char is not None else 0
         )
     return rank
-
-
-def ascending_page(
-    ctx: Context,
-    entries: Sequence[tuple[int, Any]],
-    *,
-    filters: dict[str, Any] | None = None,
-    render: Callable[[Any], Any] = lambda record: record,
-) -> Response:
-    """Like ``ctx.page`` for a listing in ascending order of its keys (oldest or A first)."""
-    listing = listing_key(
-        ctx.operation.operation_id, {**(filters or {}), **ctx.request.path_params}
-    )
-    items, next_cursor = paginate(
-        ctx.sandbox.cursors,
-        listing,
-        entries,
-        cursor=ctx.query("cursor"),
-        limit=parse_limit(ctx.query("limit")),
-        descending=False,
-    )
-    return list_response([render(item) for item in items], next_cursor)
 
 
 def _definitions(body: Record, field: str) -> list[Record]:
@@ -83,7 +57,7 @@ async def list_resource_types(ctx: Context) -> Response:
         ((name_rank(t["name"]), t) for t in ctx.sandbox.tenant.resource_types.values()),
         key=lambda entry: entry[0],
     )
-    return ascending_page(ctx, entries)
+    return ctx.page(entries, descending=False)
 
 
 @router.operation("createResourceType")
@@ -184,4 +158,4 @@ async def delete_resource_type(ctx: Context) -> Response:
     return no_content()
 
 
-__all__ = ["ascending_page", "name_rank", "router"]
+__all__ = ["name_rank", "router"]

@@ -10,9 +10,8 @@ from starlette.responses import Response
 from .._envelopes import ApiError, data_response, no_content, not_found
 from .._ids import new_id
 from .._rebac import PermissionChecker, subject_key, subject_type
+from .._routing import Context, OperationRouter
 from .._tenant import Record, Tenant
-from . import Context, OperationRouter
-from .resource_types import ascending_page
 
 router = OperationRouter()
 
@@ -153,7 +152,7 @@ async def list_resource_relations(ctx: Context) -> Response:
         ),
         newest_first=False,
     )
-    return ascending_page(ctx, entries, filters={"relation": relation})
+    return ctx.page(entries, filters={"relation": relation}, descending=False)
 
 
 def _allowed_subject(tenant: Tenant, resource: Record, relation: str, subject: Record) -> None:

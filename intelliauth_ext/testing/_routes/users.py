@@ -9,10 +9,11 @@ from starlette.responses import Response
 
 from .._clock import parse_rfc3339
 from .._envelopes import ApiError, data_response, no_content, not_found
+from .._groups import render_group
 from .._ids import new_id
+from .._routing import Context, OperationRouter
 from .._tenant import Record, Tenant, hash_password
-from . import Context, OperationRouter
-from .webhooks import emit
+from .._users import new_user_record, render_user
 
 router = OperationRouter()
 
@@ -33,66 +34,6 @@ _WRITABLE = (
 )
 # An import job processes a third of its rows per poll: three polls after the 202 finish it.
 _IMPORT_POLLS = 3
-
-
-def new_user_record(tenant: Tenant, fields: dict[str, Any]) -> Record:
-    """Create a user from API fields and store it.
-
-    Raises:
-        ApiError: ``already_exists`` when the email is taken, ``validation_failed`` when
-            there is no email.
-    """
-    email = fields.get("email")
-    if not isinstance(email, str) or "@" not in email:
-        raise ApiError("validation_failed", "email is required.", details={"field": "email"})
-    if tenant.user_by_email(email) is not None:
-        raise ApiError(
-            "already_exists",
-            f"A user with email {email} exists already.",
-            details={"field": "email"},
-        )
-    now = tenant.clock.isoformat()
-    user_id = new_id("usr")
-    user: Record = {
-        "id": user_id,
-        "email": email,
-        "email_verified": bool(fields.get("email_verified", False)),
-        # `name` is required in User: default to the email's local part.
-        "name": fields.get("name") or email.split("@", 1)[0],
-        "given_name": fields.get("given_name"),
-        "family_name": fields.get("family_name"),
-        "phone_number": fields.get("phone_number"),
-        "picture": fields.get("picture"),
-        "locale": fields.get("locale"),
-        "zoneinfo": fields.get("zoneinfo"),
-        "status": fields.get("status") or "active",
-        "metadata": dict(fields.get("metadata") or {}),
-        "last_sign_in_at": None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    return tenant.users.add(user_id, user)
-
-
-def render_user(tenant: Tenant, user: Record) -> Record:
-    """Return the API view of a user (``mfa_enrolled`` derived from their active factors)."""
-    enrolled = any(
-        f["user_id"] == user["id"] and f["status"] == "active" for f in tenant.factors.values()
-    )
-    return {**user, "mfa_enrolled": enrolled}
-
-
-def user_claims(user: Record, scope: tuple[str, ...]) -> dict[str, Any]:
-    """OIDC claims about ``user`` that ``scope`` releases (OIDC Core section 5.4)."""
-    claims: dict[str, Any] = {}
-    if "email" in scope:
-        claims["email"] = user["email"]
-        claims["email_verified"] = bool(user.get("email_verified"))
-    if "profile" in scope:
-        for name in ("name", "given_name", "family_name", "locale"):
-            if user.get(name) is not None:
-                claims[name] = user[name]
-    return claims
 
 
 def _require_user(ctx: Context) -> Record:
@@ -146,7 +87,7 @@ async def create_user(ctx: Context) -> Response:
     password = body.get("password")
     if isinstance(password, str):
         tenant.passwords[user["id"]] = hash_password(password)
-    emit(ctx.sandbox, "user.created", {"user": render_user(tenant, user)})
+    ctx.sandbox.webhooks.publish("user.created", {"user": render_user(tenant, user)})
     return data_response(
         render_user(tenant, user),
         status=201,
@@ -192,7 +133,7 @@ async def update_user(ctx: Context) -> Response:
     changed_fields = [k for k in changed if k != "updated_at" and changed[k] != user.get(k)]
     if changed_fields:
         data = {"user": render_user(tenant, changed), "changed_fields": changed_fields}
-        emit(ctx.sandbox, "user.updated", data)
+        ctx.sandbox.webhooks.publish("user.updated", data)
     return data_response(render_user(tenant, changed))
 
 
@@ -208,15 +149,13 @@ async def delete_user(ctx: Context) -> Response:
         for record in [r for r in collection.values() if r.get("user_id") == user_id]:
             collection.remove(record["id"])
     deleted = {"user_id": user_id, "email": user["email"], "deleted_at": tenant.clock.isoformat()}
-    emit(ctx.sandbox, "user.deleted", deleted)
+    ctx.sandbox.webhooks.publish("user.deleted", deleted)
     return no_content()
 
 
 @router.operation("listUserGroups")
 async def list_user_groups(ctx: Context) -> Response:
     """The groups a user belongs to, newest membership first."""
-    from .groups import render_group
-
     tenant = ctx.sandbox.tenant
     user = _require_user(ctx)
     entries = [
@@ -325,4 +264,4 @@ async def get_user_import(ctx: Context) -> Response:
     return data_response(_advance_import(ctx.sandbox.tenant, job))
 
 
-__all__ = ["USER_STATUSES", "new_user_record", "render_user", "router", "user_claims"]
+__all__ = ["USER_STATUSES", "router"]

@@ -27,7 +27,10 @@ from webauthn.helpers import bytes_to_base64url
 from .._clock import parse_rfc3339, rfc3339
 from .._envelopes import ApiError, data_response
 from .._ids import new_id
+from .._routing import Context, OperationRouter
+from .._sign_in import MAX_WRONG_CODES, complete_sign_in, sign_in_client
 from .._tenant import Record, Tenant
+from .._users import render_factor
 from .._webauthn import (
     CEREMONY_SECONDS,
     SUPPORTED_ALGORITHMS,
@@ -40,9 +43,6 @@ from .._webauthn import (
     verify_assertion,
     verify_registration,
 )
-from . import Context, OperationRouter
-from .auth import MAX_WRONG_CODES, _authenticated, sign_in_client
-from .me import render_factor
 
 router = OperationRouter()
 
@@ -321,4 +321,4 @@ async def verify_webauthn_authentication(ctx: Context) -> Response:
         del tenant.mfa_flows[flow["id"]]
     if ceremony.client_id not in tenant.clients:
         raise ApiError("invalid_request", "The client of this sign-in no longer exists.")
-    return data_response(_authenticated(ctx, user, ceremony.client_id, ceremony.scope))
+    return data_response(complete_sign_in(ctx, user, ceremony.client_id, ceremony.scope))

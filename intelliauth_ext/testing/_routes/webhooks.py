@@ -1,34 +1,22 @@
 """Webhook subscriptions, secret rotation, the delivery log, redelivery and test events.
 
 The state and the sender live in :mod:`intelliauth_ext.testing._webhooks`; other routes
-announce what happened with :func:`emit`, a no-op while nobody is subscribed.
+announce what happened with ``ctx.sandbox.webhooks.publish``, a no-op while nobody is
+subscribed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.responses import Response
 
 from .._envelopes import ApiError, data_response, no_content, not_found
+from .._routing import Context, OperationRouter, SandboxState
 from .._tenant import Record
-from . import Context, OperationRouter
-
-if TYPE_CHECKING:
-    from .._sandbox import Sandbox
 
 router = OperationRouter()
 _WRITABLE = ("url", "description", "event_types", "status")
-
-
-def emit(sandbox: Sandbox, event_type: str, data: Mapping[str, Any]) -> Record:
-    """Publish an event of the contract's ``webhooks`` section to the subscriptions.
-
-    The hook the users and groups routes call; deliveries are queued, and sent when the
-    sandbox delivers (``await sandbox.deliver_webhooks()``).
-    """
-    return sandbox.webhooks.publish(event_type, data)
 
 
 def _require_webhook(ctx: Context) -> Record:
@@ -145,7 +133,7 @@ async def redeliver_webhook_delivery(ctx: Context) -> Response:
     return data_response(queued, status=202)
 
 
-def _sample_data(sandbox: Sandbox, event_type: str) -> Any:
+def _sample_data(sandbox: SandboxState, event_type: str) -> Any:
     """The contract's example data for ``event_type`` (the test event's payload)."""
     try:
         post = sandbox.contract.document["webhooks"][event_type]["post"]
@@ -166,4 +154,4 @@ async def send_test_webhook(ctx: Context) -> Response:
     return data_response(delivery)
 
 
-__all__ = ["emit", "router"]
+__all__ = ["router"]

@@ -29,7 +29,7 @@ import httpx
 import yarl
 from aiohttp import client_exceptions as aiohttp_errors
 
-from intelliauth_ext._transport import DEFAULT_LIMITS
+from intelliauth_ext._transports._limits import DEFAULT_LIMITS
 
 __all__ = ["BUFFERED_BODY_LIMIT", "AiohttpTransport"]
 

@@ -1,8 +1,8 @@
 """The default transport: aiohttp under asyncio when installed, httpx's own otherwise.
 
 httpx's connection pool costs several times the CPU of aiohttp per small request, so on
-asyncio the client sends through ``_aiohttp_transport.AiohttpTransport`` when the
-``aiohttp`` extra is installed. aiohttp runs only on asyncio, so under trio (or without the extra)
+asyncio the client sends through ``_aiohttp.AiohttpTransport`` when the ``aiohttp``
+extra is installed. aiohttp runs only on asyncio, so under trio (or without the extra)
 the client uses ``httpx.AsyncHTTPTransport``.
 
 The choice is made at the first request, not when the client is built: a client may be
@@ -14,20 +14,13 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from typing import Final
 
 import httpx
 
 from intelliauth_ext._logging import logger
+from intelliauth_ext._transports._limits import DEFAULT_LIMITS
 
-__all__ = [
-    "DEFAULT_LIMITS",
-    "LazyDefaultTransport",
-    "aiohttp_available",
-    "current_async_library",
-]
-
-DEFAULT_LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+__all__ = ["LazyDefaultTransport", "aiohttp_available", "current_async_library"]
 
 
 def current_async_library() -> str:
@@ -85,7 +78,8 @@ class LazyDefaultTransport(httpx.AsyncBaseTransport):
 
     def _pick(self, library: str) -> httpx.AsyncBaseTransport:
         if library == "asyncio" and self._prefer_aiohttp and aiohttp_available():
-            from intelliauth_ext._aiohttp_transport import AiohttpTransport
+            # Imported here: aiohttp is an optional extra, and costly to import.
+            from intelliauth_ext._transports._aiohttp import AiohttpTransport
 
             logger.debug("transport: aiohttp (asyncio)")
             return AiohttpTransport(limits=self._limits)

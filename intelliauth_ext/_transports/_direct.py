@@ -1,0 +1,128 @@
+"""``DirectSender``: sending through the SDK's own client's transport, not ``AsyncClient.send``.
+
+When the SDK built the ``httpx.AsyncClient`` itself, much of what ``AsyncClient.send``
+does per request is work the SDK does not need: merging a base URL and query string it
+never set, a cookie jar round trip through ``urllib.request`` and ``email.message`` on
+every response (an API authenticated by bearer tokens keeps no cookies), redirect
+handling the SDK turns off, and three layers of body stream wrappers (docs/benchmarks.md
+measures what that costs).
+
+So for its own client the invoker builds the ``httpx.Request`` here and runs the
+``httpx.Auth`` flow over the client's transport itself, as the httpx docs describe the
+protocol: the flow yields a request, gets its response (body read) back, and may yield
+another. Both seams stay httpx's: any ``httpx.Auth`` and any ``httpx`` transport work.
+Event hooks on the client run where ``AsyncClient.send`` runs them (request hooks before
+each request goes out, response hooks before its body is read), including hooks
+installed after the client was built: the client is public as ``IntelliAuth.http_client``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import httpx
+
+__all__ = ["DirectSender", "absolute_url"]
+
+_URL_CACHE_SIZE: Final = 1024
+
+
+@functools.lru_cache(maxsize=_URL_CACHE_SIZE)
+def absolute_url(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, parsed once per distinct URL (``httpx.URL`` is immutable).
+
+    Operation paths without a query repeat, and parsing is a measurable part of a
+    request's CPU; yarl caches the same way under aiohttp.
+    """
+    return httpx.URL(url)
+
+
+class DirectSender:
+    """Sends through ``client``'s transport, running the auth flow and event hooks itself.
+
+    Args:
+        client: The SDK's own ``httpx.AsyncClient`` (no mounts, no base URL, redirects
+            off); never closed here.
+        timeout: The timeouts of every attempt (the invoker's).
+    """
+
+    def __init__(self, client: httpx.AsyncClient, *, timeout: httpx.Timeout) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._timeout_extension = timeout.as_dict()
+
+    def build_request(self, prepared: Mapping[str, Any]) -> httpx.Request:
+        """The ``httpx.Request`` that ``AsyncClient.build_request(**prepared)`` would build.
+
+        Args:
+            prepared: ``Invoker.prepare`` output: ``method``, the absolute ``url`` with its
+                query, every header (the client's included), the ``timeout`` and
+                ``_get_kwargs``'s body.
+        """
+        arguments = dict(prepared)
+        timeout = arguments.pop("timeout", self._timeout)
+        if timeout is self._timeout:  # the usual case: converted once, in __init__
+            extension = self._timeout_extension
+        else:
+            extension = httpx.Timeout(timeout).as_dict()
+        return httpx.Request(extensions={"timeout": extension}, **arguments)
+
+    async def send(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
+        """Send ``request`` through ``auth``'s flow over the client's transport.
+
+        Every response but the last is closed; the last one's body is read, so it can be
+        used after the connection went back to the pool.
+
+        Raises:
+            RuntimeError: The client is closed (as ``AsyncClient.send`` raises it).
+        """
+        client = self._client
+        if client.is_closed:  # as AsyncClient.send: a closed pool must not quietly reopen
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        # _transport_for_url is what respx's httpx mocker patches: tests that mock the client
+        # keep working. The SDK's own client has no mounts, so this is its one transport.
+        transport = client._transport_for_url(request.url)
+        if auth is None:
+            return await _round_trip(client, transport, request)
+        if auth.requires_request_body:
+            await request.aread()
+        flow = auth.async_auth_flow(request)
+        try:
+            request = await flow.__anext__()
+            while True:
+                response = await _round_trip(client, transport, request)
+                try:
+                    request = await flow.asend(response)
+                except StopAsyncIteration:
+                    return response
+                await response.aclose()
+        finally:
+            await flow.aclose()
+
+    def __repr__(self) -> str:
+        return "DirectSender()"
+
+
+async def _round_trip(
+    client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport, request: httpx.Request
+) -> httpx.Response:
+    """One request and its response, read, with the client's event hooks around it."""
+    # Read on every request, not once: hooks may be added to the client at any time.
+    hooks = client.event_hooks
+    for hook in hooks["request"]:
+        await hook(request)
+    started = time.perf_counter()
+    response = await transport.handle_async_request(request)
+    response.request = request  # transports need not set it; AsyncClient.send does
+    try:
+        for hook in hooks["response"]:
+            await hook(response)
+        await response.aread()
+    finally:
+        await response.aclose()
+    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+    return response
