@@ -60,14 +60,9 @@ if TYPE_CHECKING:
         TokenUpdateHook,
     )
     from intelliauth_ext._client import IntelliAuth
+    from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
     from intelliauth_ext._flow import AuthorizationCodeFlow, AuthorizationRequest
     from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
-    from intelliauth_ext._oidc import (
-        ProviderMetadata,
-        TokenVerifier,
-        VerifiedToken,
-        fetch_provider_metadata,
-    )
     from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
     from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
     from intelliauth_ext._sign_in import MfaChallenge, SignedIn
@@ -79,6 +74,7 @@ if TYPE_CHECKING:
         revoke_token,
     )
     from intelliauth_ext._token_set import TokenSet
+    from intelliauth_ext._verification import TokenVerifier, VerifiedToken
 
 #: Where each lazily imported public name lives.
 _LAZY: Final[dict[str, str]] = {
@@ -100,7 +96,7 @@ _LAZY: Final[dict[str, str]] = {
     "NotGiven": "intelliauth_ext._timeouts",
     "Page": "intelliauth_ext._pagination",
     "PendingAuthorization": "intelliauth_ext._flow_store",
-    "ProviderMetadata": "intelliauth_ext._oidc",
+    "ProviderMetadata": "intelliauth_ext._discovery",
     "RedisTokenCache": "intelliauth_ext._auth",
     "RefreshingAuth": "intelliauth_ext._auth",
     "SignedIn": "intelliauth_ext._sign_in",
@@ -108,9 +104,9 @@ _LAZY: Final[dict[str, str]] = {
     "TokenCache": "intelliauth_ext._auth",
     "TokenSet": "intelliauth_ext._token_set",
     "TokenUpdateHook": "intelliauth_ext._auth",
-    "TokenVerifier": "intelliauth_ext._oidc",
-    "VerifiedToken": "intelliauth_ext._oidc",
-    "fetch_provider_metadata": "intelliauth_ext._oidc",
+    "TokenVerifier": "intelliauth_ext._verification",
+    "VerifiedToken": "intelliauth_ext._verification",
+    "fetch_provider_metadata": "intelliauth_ext._discovery",
     "introspect_token": "intelliauth_ext._token_endpoints",
     "paginate": "intelliauth_ext._pagination",
     "refresh_tokens": "intelliauth_ext._token_endpoints",

@@ -21,8 +21,10 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import IntelliAuthError, TokenValidationError
-from intelliauth_ext._oidc import DEFAULT_LEEWAY, Clock, TokenVerifier, VerifiedToken
+from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._verification import DEFAULT_LEEWAY, TokenVerifier, VerifiedToken
 
 if TYPE_CHECKING:
     from intelliauth_ext._client import IntelliAuth
@@ -193,7 +195,7 @@ class TokenGuard:
             BearerTokenError: The request is refused (see the module's table).
             RuntimeError: No ``audience`` was configured.
         """
-        required = tuple(scopes.split() if isinstance(scopes, str) else scopes)
+        required = normalise_scopes(scopes)
         token = self.bearer_token(authorization, required)
         if self.audience is None:
             raise RuntimeError("verifying tokens needs this API's audience: pass audience=...")
@@ -222,7 +224,7 @@ class TokenGuard:
             ) from exc
 
     async def _introspect(self, token: str, required: Collection[str]) -> VerifiedToken:
-        result = await self._client.introspect_token(token, token_type_hint="access_token")  # noqa: S106
+        result = await self._client.introspect(token, token_type_hint="access_token")  # noqa: S106
         # A refresh token is active too, but is not a credential for APIs (RFC 6749 1.5).
         if not result.active or (result.token_type or "").lower() == "refresh_token":
             raise TokenValidationError("inactive", "the tenant says the token is not active")

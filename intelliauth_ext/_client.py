@@ -24,18 +24,20 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import httpx
 
-from intelliauth_ext._errors import InsecureURLError
 from intelliauth_ext._invoker import Invoker
 from intelliauth_ext._logging import configure_from_env, install_redaction_filters, redact_url
 from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
+from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, resolve_timeout
-from intelliauth_ext._transport import LazyDefaultTransport
-from intelliauth_ext._urls import is_loopback
+from intelliauth_ext._transports import LazyDefaultTransport
+from intelliauth_ext._urls import require_secure_url
 
 if TYPE_CHECKING:
     from typing import Self
 
     from intelliauth_client.facade import Resources
+    from intelliauth_client.models.token_type_hint import TokenTypeHint
+    from intelliauth_client.types import Unset
     from intelliauth_ext._sign_in import AuthResource
     from intelliauth_ext._token_endpoints import IntrospectionResult
 
@@ -47,9 +49,6 @@ else:
 
 __all__ = ["IntelliAuth", "validate_tenant_url"]
 
-TOKEN_PATH: Final = "/oauth2/token"  # noqa: S105 - a path
-REVOKE_PATH: Final = "/oauth2/revoke"
-INTROSPECT_PATH: Final = "/oauth2/introspect"
 ENV_TENANT_URL: Final = "INTELLIAUTH_TENANT_URL"
 ENV_CLIENT_ID: Final = "INTELLIAUTH_CLIENT_ID"
 ENV_CLIENT_SECRET: Final = "INTELLIAUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
@@ -79,20 +78,7 @@ def validate_tenant_url(tenant_url: str | httpx.URL) -> httpx.URL:
         InsecureURLError: The URL is not ``https://`` and not loopback ``http://``.
         ValueError: The URL has no host, or has credentials, a query or a fragment.
     """
-    try:
-        url = httpx.URL(tenant_url)
-    except httpx.InvalidURL as exc:
-        raise ValueError(f"not a valid tenant URL: {exc}") from exc
-    if url.scheme == "http" and url.host and is_loopback(url.host):
-        pass
-    elif url.scheme != "https":
-        raise InsecureURLError(
-            f"the tenant URL must start with https:// (got {redact_url(url)!r}); plain http "
-            "would send client secrets and tokens in clear text, and is only accepted for "
-            "loopback hosts (127.0.0.1, ::1, localhost)"
-        )
-    if not url.host:
-        raise ValueError(f"the tenant URL has no host: {redact_url(url)!r}")
+    url = require_secure_url(tenant_url, "tenant URL")
     if url.userinfo:
         raise ValueError("the tenant URL must not carry credentials; use client_id/client_secret")
     if url.query or url.fragment:
@@ -100,10 +86,12 @@ def validate_tenant_url(tenant_url: str | httpx.URL) -> httpx.URL:
     return url.copy_with(path=url.path.rstrip("/") or "/")
 
 
-def _normalise_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
-    if isinstance(scopes, str):
-        scopes = scopes.replace(",", " ").split()
-    return tuple(scope for scope in scopes if scope)
+def _hint(token_type_hint: str | None) -> TokenTypeHint | Unset:
+    """A ``token_type_hint`` as the generated request models take it."""
+    from intelliauth_client.models.token_type_hint import TokenTypeHint
+    from intelliauth_client.types import UNSET
+
+    return UNSET if token_type_hint is None else TokenTypeHint(token_type_hint)
 
 
 def _client_credentials(
@@ -148,7 +136,7 @@ class IntelliAuth(_ResourceAttributes):
     """
 
     if TYPE_CHECKING:
-        #: ``client.auth``: the generated operations plus ``sign_in(email, password)``.
+        #: ``client.auth``: the generated operations plus ``sign_in_with_password``.
         auth: AuthResource
 
     def __init__(
@@ -173,7 +161,7 @@ class IntelliAuth(_ResourceAttributes):
         install_redaction_filters()
 
         self._tenant_url = validate_tenant_url(tenant_url)
-        scope_tuple = _normalise_scopes(scopes)
+        scope_tuple = normalise_scopes(scopes)
         if http_client is not None and transport is not None:
             raise ValueError("pass either http_client= or transport=, not both")
         if auth is not None and (client_id is not None or client_secret is not None):
@@ -187,8 +175,10 @@ class IntelliAuth(_ResourceAttributes):
 
         self._owns_auth = False
         if client_id is not None and client_secret is not None:
+            from intelliauth_client.facade import OPERATIONS
+
             auth = _client_credentials(
-                str(self._tenant_url).rstrip("/") + TOKEN_PATH,
+                str(self._tenant_url).rstrip("/") + OPERATIONS["requestToken"].path,
                 client_id,
                 client_secret,
                 audience=audience,
@@ -288,8 +278,8 @@ class IntelliAuth(_ResourceAttributes):
         """The ``httpx.AsyncClient`` requests go through (shared by ``with_options`` copies).
 
         When the SDK built it, requests go to its transport directly, not through
-        ``AsyncClient.send`` (so its cookie jar is not used); installing an event hook on
-        it switches back to ``AsyncClient.send``.
+        ``AsyncClient.send`` (so its cookie jar is not used); event hooks installed on it,
+        even later, still run for every request and response.
         """
         return self._http_client
 
@@ -347,8 +337,8 @@ class IntelliAuth(_ResourceAttributes):
             from intelliauth_ext._sign_in import AuthResource
 
             resources = Resources(self._invoker)
-            # The hand-written auth resource adds sign_in(email, password) with the MFA
-            # branch; every other operation is the generated one.
+            # The hand-written auth resource adds sign_in_with_password(email, password)
+            # with the MFA branch; every generated operation is unchanged.
             resources.auth = AuthResource(self._invoker, client_id=self._client_id)
             self._resources = resources
         return self._resources
@@ -362,12 +352,15 @@ class IntelliAuth(_ResourceAttributes):
 
     # -- token helpers -----------------------------------------------------------------
 
-    def _client_credentials_pair(self, what: str) -> tuple[str, str]:
+    def _client_authenticated(self, what: str) -> Invoker:
+        """The invoker, authenticating as the client (``clientSecretBasic``), not with a token."""
         if self._client_id is None or self._client_secret is None:
             raise ValueError(f"{what} needs a client built with client_id and client_secret")
-        return self._client_id, self._client_secret
+        from intelliauth_ext._auth._client_auth import ClientSecretBasicAuth
 
-    async def revoke_token(
+        return self._invoker.with_auth(ClientSecretBasicAuth(self._client_id, self._client_secret))
+
+    async def revoke(
         self,
         token: str,
         *,
@@ -375,23 +368,24 @@ class IntelliAuth(_ResourceAttributes):
     ) -> None:
         """Revoke an access or refresh token at the tenant (RFC 7009).
 
+        Sends the generated ``revokeToken`` operation with this client's retries,
+        timeouts, logging and transport, authenticated with the client's id and secret.
+        (``client.oauth2.revoke_token(RevocationRequest(...))`` is the raw operation;
+        ``intelliauth_ext.revoke_token(url, ...)`` revokes at any provider.)
+
         Raises:
             ValueError: The client has no client credentials to authenticate with.
             OAuthError: The tenant refused (``InvalidClientError``, ...).
+            APIConnectionError: The tenant could not be reached.
         """
-        from intelliauth_ext._token_endpoints import revoke_token
+        from intelliauth_client.facade import OPERATIONS
+        from intelliauth_client.models.revocation_request import RevocationRequest
 
-        client_id, client_secret = self._client_credentials_pair("revoke_token")
-        await revoke_token(
-            str(self._tenant_url).rstrip("/") + REVOKE_PATH,
-            token,
-            client_id=client_id,
-            client_secret=client_secret,
-            token_type_hint=token_type_hint,
-            http_client=self._http_client,
-        )
+        invoker = self._client_authenticated("revoke")
+        body = RevocationRequest(token=token, token_type_hint=_hint(token_type_hint))
+        await invoker.call(OPERATIONS["revokeToken"], body=body)
 
-    async def introspect_token(
+    async def introspect(
         self,
         token: str,
         *,
@@ -399,21 +393,23 @@ class IntelliAuth(_ResourceAttributes):
     ) -> IntrospectionResult:
         """Ask the tenant whether a token is active, and about it (RFC 7662).
 
+        Sends the generated ``introspectToken`` operation as ``revoke`` sends its own.
+        (``client.oauth2.introspect_token(...)`` is the raw operation;
+        ``intelliauth_ext.introspect_token(url, ...)`` asks any provider.)
+
         Raises:
             ValueError: The client has no client credentials to authenticate with.
             OAuthError: The tenant refused, or answered with something that is not RFC 7662.
+            APIConnectionError: The tenant could not be reached.
         """
-        from intelliauth_ext._token_endpoints import introspect_token
+        from intelliauth_client.facade import OPERATIONS
+        from intelliauth_client.models.introspection_request import IntrospectionRequest
+        from intelliauth_ext._token_endpoints import introspection_result
 
-        client_id, client_secret = self._client_credentials_pair("introspect_token")
-        return await introspect_token(
-            str(self._tenant_url).rstrip("/") + INTROSPECT_PATH,
-            token,
-            client_id=client_id,
-            client_secret=client_secret,
-            token_type_hint=token_type_hint,
-            http_client=self._http_client,
-        )
+        invoker = self._client_authenticated("introspect")
+        body = IntrospectionRequest(token=token, token_type_hint=_hint(token_type_hint))
+        response = await invoker.call_raw(OPERATIONS["introspectToken"], body=body)
+        return introspection_result(response)
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Every exception the SDK raises, and the one function that maps a response to one.
+"""Every exception the SDK raises, and the one door from a failed exchange to one of them.
 
 The tree::
 
@@ -29,21 +29,31 @@ The tree::
     ├── TokenValidationError                a JWT failed a verification check (.check)
     └── WebhookVerificationError            a webhook delivery failed a check (.check)
 
+Two functions turn a failed exchange into an exception, and no other code does:
+``error_from_response`` (a response that is not a success: an ``APIStatusError`` or an
+``OAuthError``) and ``error_from_transport`` (an attempt that got no response: an
+``APIConnectionError``). Both are total: any status, any body (not JSON, not UTF-8,
+nested past the recursion limit, megabytes long) and any exception give an exception
+object back, never a raise.
+
 Status errors are picked by HTTP status, not by the envelope's ``error`` code, so a
 proxy's HTML 502 page maps as well as a well-formed envelope does; the code is kept
 on ``.code`` for callers that branch on it (the platform's advice: branch on ``error``,
-never on message text).
+never on message text). Whether a response carries RFC 6749 errors instead is the
+caller's to say (``oauth=``): for an operation of the generated facade it is the
+contract's ``Operation.oauth_errors``.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, overload
 
 import httpx
+
+from intelliauth_ext._json import json_object
+from intelliauth_ext._logging import redact_text, redact_url
+from intelliauth_ext._retries import parse_retry_after
 
 __all__ = [
     "APIConnectionError",
@@ -72,14 +82,19 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
     "WebhookVerificationError",
+    "error_from_response",
+    "error_from_transport",
     "oauth_error_from_fields",
-    "oauth_error_from_response",
-    "parse_retry_after",
-    "status_error_from_response",
 ]
 
-_BODY_PREVIEW_CHARS: Final = 200
 REQUEST_ID_HEADER: Final = "x-request-id"
+#: A body longer than this is not decoded as JSON to build an exception: it is reported by
+#: its first bytes (an error envelope is a few hundred bytes; 50 MB is a proxy's mistake).
+MAX_ERROR_BODY_BYTES: Final = 1024 * 1024
+#: Every text an exception message takes from a response or an exception is cut to this.
+MAX_MESSAGE_CHARS: Final = 300
+_BODY_PREVIEW_BYTES: Final = 200
+_URL_CHARS: Final = 200
 
 
 class IntelliAuthError(Exception):
@@ -339,66 +354,50 @@ _OAUTH_ERRORS: Final[Mapping[str, type[OAuthError]]] = {
 }
 
 
-def _json_object(response: httpx.Response) -> Mapping[str, Any] | None:
-    """The body as a JSON object, or None when it is empty, not JSON, or not an object."""
+def _cut(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _content(response: httpx.Response) -> bytes:
+    """The body, or nothing for a streamed response whose body was never read."""
     try:
-        body = json.loads(response.content) if response.content else None
-    except (ValueError, UnicodeDecodeError):
+        return response.content
+    except httpx.ResponseNotRead:
+        return b""
+
+
+def _error_body(content: bytes) -> Mapping[str, Any] | None:
+    """The body as a JSON object; None when it is not one or too long to be an error body."""
+    if not content or len(content) > MAX_ERROR_BODY_BYTES:
         return None
-    return body if isinstance(body, dict) else None
+    return json_object(content)
 
 
 def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
     value = body.get(key)
-    return value if isinstance(value, str) and value else None
+    return _cut(value) if isinstance(value, str) and value else None
 
 
-def _body_preview(response: httpx.Response) -> str:
-    text = response.content[:_BODY_PREVIEW_CHARS].decode("utf-8", "replace").strip()
+def _body_preview(content: bytes) -> str:
+    text = content[:_BODY_PREVIEW_BYTES].decode("utf-8", "replace")
     text = " ".join(text.split())
     return text if text else "<empty body>"
 
 
-def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
-    """Seconds to wait according to ``Retry-After`` (seconds or HTTP date), or None.
-
-    Args:
-        headers: The response headers.
-        now: The current Unix time, for tests; defaults to ``time.time()``.
-
-    Returns:
-        A non-negative number of seconds, or None when the header is absent or unreadable.
-    """
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    raw = raw.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
-        return None
-    return max(0.0, seconds)
+def _request_id_header(response: httpx.Response) -> str | None:
+    value = response.headers.get(REQUEST_ID_HEADER)
+    return _cut(value) if value else None
 
 
-def status_error_from_response(response: httpx.Response) -> APIStatusError:
-    """The exception for a non-2xx response; the only place that mapping is made.
-
-    Works on any body: the platform's error envelope, an RFC 6749 error body, an HTML page
-    from a proxy, or nothing at all. Never raises.
-    """
+def _status_error(response: httpx.Response, content: bytes) -> APIStatusError:
+    """The ``APIStatusError`` subclass of ``response``'s status, filled from its body."""
     status = response.status_code
     error_class = _STATUS_ERRORS.get(status)
     if error_class is None:
         error_class = InternalServerError if status >= 500 else APIStatusError
 
-    body = _json_object(response)
-    header_request_id = response.headers.get(REQUEST_ID_HEADER)
+    body = _error_body(content)
+    header_request_id = _request_id_header(response)
     code: str | None = None
     details: Mapping[str, Any] | None = None
     request_id = header_request_id
@@ -407,14 +406,14 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
         message = (
             _optional_str(body, "message")
             or _optional_str(body, "error_description")
-            or _body_preview(response)
+            or _body_preview(content)
         )
         raw_details = body.get("details")
         details = raw_details if isinstance(raw_details, dict) else None
         request_id = _optional_str(body, "request_id") or header_request_id
     else:
         reason = response.reason_phrase or "error"
-        message = f"HTTP {status} {reason}; body: {_body_preview(response)}"
+        message = f"HTTP {status} {reason}; body: {_body_preview(content)}"
 
     if error_class is RateLimitError:
         return RateLimitError(
@@ -438,36 +437,111 @@ def oauth_error_from_fields(
     status_code: int | None = None,
     response: httpx.Response | None = None,
 ) -> OAuthError:
-    """The ``OAuthError`` subclass for an RFC 6749 error code (the base class if unknown)."""
+    """The ``OAuthError`` subclass for an RFC 6749 error code (the base class if unknown).
+
+    For an error that did not come as an error response: an ``error=`` redirect to the
+    callback (RFC 6749 section 4.1.2.1), or an ``error`` in a 2xx token response. A
+    response that failed goes to ``error_from_response(response, oauth=True)``.
+    """
     error_class = _OAUTH_ERRORS.get(error, OAuthError)
     return error_class(
         error, error_description, error_uri, status_code=status_code, response=response
     )
 
 
-def oauth_error_from_response(response: httpx.Response) -> OAuthError:
-    """The ``OAuthError`` for a failed token, revocation or introspection response.
+def _oauth_error(response: httpx.Response, content: bytes) -> OAuthError:
+    """The ``OAuthError`` of a failed token, revocation, introspection ... response.
 
     A body that is not an RFC 6749 error object still yields an ``OAuthError``: a 401
-    becomes ``invalid_client`` (RFC 6749 section 5.2), anything else ``invalid_request``
-    or ``server_error``, with the start of the body in the description.
+    becomes ``invalid_client`` (RFC 6749 section 5.2), a 5xx ``server_error``, anything
+    else ``invalid_request``, with the start of the body in the description.
     """
-    body = _json_object(response)
+    status = response.status_code
+    body = _error_body(content)
     error = _optional_str(body, "error") if body is not None else None
     if error is not None and body is not None:
         return oauth_error_from_fields(
             error,
             _optional_str(body, "error_description"),
             _optional_str(body, "error_uri"),
-            status_code=response.status_code,
+            status_code=status,
             response=response,
         )
-    status = response.status_code
     if status == 401:
         fallback = "invalid_client"
     elif status >= 500:
         fallback = "server_error"
     else:
         fallback = "invalid_request"
-    description = f"HTTP {status} without an RFC 6749 error body: {_body_preview(response)}"
+    description = f"HTTP {status} without an RFC 6749 error body: {_body_preview(content)}"
     return oauth_error_from_fields(fallback, description, status_code=status, response=response)
+
+
+@overload
+def error_from_response(response: httpx.Response, *, oauth: Literal[False]) -> APIStatusError: ...
+@overload
+def error_from_response(response: httpx.Response, *, oauth: Literal[True]) -> OAuthError: ...
+@overload
+def error_from_response(
+    response: httpx.Response, *, oauth: bool
+) -> APIStatusError | OAuthError: ...
+def error_from_response(response: httpx.Response, *, oauth: bool) -> APIStatusError | OAuthError:
+    """The exception for a response that is not a success; the only place that is decided.
+
+    Works on any body: the platform's error envelope, an RFC 6749 error body, a proxy's
+    HTML page, nothing at all, invalid UTF-8, JSON nested past the recursion limit, or a
+    body of many megabytes (only the first ``MAX_ERROR_BODY_BYTES`` are ever decoded as
+    JSON, and every text taken from the body is cut to ``MAX_MESSAGE_CHARS``). Never
+    raises. The whole response stays on the exception's ``response``.
+
+    Args:
+        response: The response, its body read (an unread streamed body counts as empty).
+        oauth: The endpoint answers with RFC 6749 section 5.2 errors (the generated
+            ``Operation.oauth_errors``): map the body's ``error`` code to an ``OAuthError``
+            subclass. Otherwise map the status to an ``APIStatusError`` subclass.
+
+    Returns:
+        The exception to raise (``raise error_from_response(...) from ...`` where a cause
+        exists).
+    """
+    content = _content(response)
+    if oauth:
+        return _oauth_error(response, content)
+    return _status_error(response, content)
+
+
+def _exception_text(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not hide the failure it describes
+        text = ""
+    return _cut(redact_text(text)) or type(exc).__name__
+
+
+def error_from_transport(exc: BaseException, request: httpx.Request) -> APIConnectionError:
+    """The exception for an attempt that got no response; the only place that is decided.
+
+    ``httpx.TimeoutException`` and ``TimeoutError`` (an overall deadline) become
+    ``APITimeoutError``; anything else ``APIConnectionError``. The message names the
+    method, the URL (secrets in its query and userinfo redacted) and the cause (redacted,
+    cut to ``MAX_MESSAGE_CHARS``); it never holds a credential. Never raises.
+
+    Args:
+        exc: What the attempt raised (an ``httpx.RequestError``, a ``TimeoutError`` ...).
+        request: The request that was being sent.
+
+    Returns:
+        The exception to raise ``from exc``.
+    """
+    try:
+        target = _cut(f"{request.method} {redact_url(request.url)}", _URL_CHARS)
+    except Exception:  # a request object that can not even be shown
+        target = "the request"
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return APITimeoutError(
+            request=request,
+            message=f"Request timed out: {target} ({type(exc).__name__})",
+        )
+    return APIConnectionError(
+        f"Connection error: {target}: {_exception_text(exc)}", request=request
+    )

@@ -27,22 +27,20 @@ from typing import Any, Final, Literal
 import attrs
 import httpx
 
+from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._discovery import ProviderMetadata
 from intelliauth_ext._errors import (
     InvalidCallbackError,
     TokenValidationError,
     oauth_error_from_fields,
 )
 from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
-from intelliauth_ext._oidc import (
-    Clock,
-    ProviderMetadata,
-    SystemClock,
-    TokenVerifier,
-    require_secure_url,
-)
 from intelliauth_ext._pkce import PkcePair
+from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._token_endpoints import request_token
 from intelliauth_ext._token_set import TokenSet
+from intelliauth_ext._urls import require_secure_url
+from intelliauth_ext._verification import TokenVerifier
 
 __all__ = ["DEFAULT_STATE_TTL", "AuthorizationCodeFlow", "AuthorizationRequest"]
 
@@ -88,12 +86,6 @@ class AuthorizationRequest:
     expires_at: float
 
 
-def _scope_tuple(scopes: str | Iterable[str]) -> tuple[str, ...]:
-    if isinstance(scopes, str):
-        scopes = scopes.split()
-    return tuple(dict.fromkeys(scope for scope in scopes if scope))
-
-
 def _check_redirect_uri(redirect_uri: str) -> str:
     url = httpx.URL(redirect_uri)
     if url.fragment:
@@ -134,7 +126,8 @@ class AuthorizationCodeFlow:
             first use), or its metadata (a ``ProviderMetadata`` or the document as a dict).
         client_id: Your application's client id.
         redirect_uri: Where the provider sends the browser back; registered with it.
-        scopes: The scopes to ask for, e.g. ``["openid", "email", "offline_access"]``.
+        scopes: The scopes to ask for, e.g. ``["openid", "email", "offline_access"]``;
+            sent sorted and without repeats (``normalise_scopes``).
         client_secret: The secret of a confidential (server-side) client; None for a
             public client, which PKCE alone protects.
         auth_method: How to authenticate at the token endpoint: ``client_secret_basic``,
@@ -181,7 +174,7 @@ class AuthorizationCodeFlow:
             raise ValueError("state_ttl must be positive")
         self.client_id = client_id
         self.redirect_uri = _check_redirect_uri(redirect_uri)
-        self.scopes = _scope_tuple(scopes)
+        self.scopes = normalise_scopes(scopes)
         self._client_secret = client_secret
         self._auth_method = auth_method
         self._clock: Clock = clock if clock is not None else SystemClock()

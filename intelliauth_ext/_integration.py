@@ -17,7 +17,8 @@ import attrs
 
 from intelliauth_ext._bearer import TokenGuard
 from intelliauth_ext._client import IntelliAuth
-from intelliauth_ext._oidc import DEFAULT_LEEWAY, Clock, SystemClock
+from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._verification import DEFAULT_LEEWAY
 from intelliauth_ext._webhooks import DEFAULT_TOLERANCE, WebhookEvent, verify
 
 __all__ = ["Integration", "WebhookSecrets", "open_integration", "verify_delivery"]

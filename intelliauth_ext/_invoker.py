@@ -4,8 +4,9 @@
 docs/design/facade.md): the generated resource classes hand it an ``Operation`` and the
 endpoint function's keyword arguments, and it does everything else.
 
-Where retries sit: in ``Invoker.send``, around ``httpx.AsyncClient.send(request,
-auth=...)``. Each attempt therefore runs the whole auth flow again: a retry that waited
+Where retries sit: in ``Invoker.send``, around the sender's ``send(request, auth)``
+(``httpx.AsyncClient.send``, or the direct path for the SDK's own client: see
+``_transports``). Each attempt therefore runs the whole auth flow again: a retry that waited
 out a ``Retry-After`` carries a token that is valid *now* (the token manager refreshes
 one that expired while we slept), and the flow's own "401, refresh once, resend" stays
 inside one attempt instead of being counted as a retry. Retrying in a transport wrapper
@@ -16,37 +17,40 @@ all for a user-supplied ``http_client`` whose transport we do not own.
 from __future__ import annotations
 
 import asyncio
+import copy
 import importlib
 import logging
 import sys
 import time
 import types
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 import anyio
 import httpx
 
-from intelliauth_ext import _direct, _retries
+from intelliauth_ext import _retries
 from intelliauth_ext._errors import (
     REQUEST_ID_HEADER,
-    APIConnectionError,
     APIResponseValidationError,
-    APITimeoutError,
-    IntelliAuthError,
-    oauth_error_from_response,
-    status_error_from_response,
+    error_from_response,
+    error_from_transport,
 )
 from intelliauth_ext._logging import log_attempt, logger, redact_text
 from intelliauth_ext._pagination import AsyncPaginator, split_list_envelope
 from intelliauth_ext._timeouts import attempt_deadline
-from intelliauth_ext._transport import current_async_library
+from intelliauth_ext._transports import (
+    ClientSender,
+    DirectSender,
+    Sender,
+    absolute_url,
+    current_async_library,
+)
 
 __all__ = ["IDEMPOTENCY_KEY_HEADER", "Invoker", "OperationLike"]
 
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
-OAUTH_PATH_PREFIX: Final = "/oauth2/"
 _MESSAGE_CHARS: Final = 300
 
 # What the generated `_parse_response` reads from its `client` argument: an undocumented
@@ -71,6 +75,8 @@ class OperationLike(Protocol):
     def idempotency_key(self) -> bool: ...
     @property
     def redirects(self) -> tuple[int, ...]: ...
+    @property
+    def oauth_errors(self) -> bool: ...
 
 
 class Invoker:
@@ -84,7 +90,8 @@ class Invoker:
         max_retries: Retries after the first attempt (0 disables retrying).
         headers: Headers added to every request (the caller's per-call headers win).
         direct: ``http_client`` is the SDK's own: requests go straight to its transport
-            (see ``_direct``) unless event hooks have been installed on it.
+            (``_transports.DirectSender``), not through ``AsyncClient.send``
+            (``ClientSender``). Chosen here, once, for the invoker's life.
     """
 
     def __init__(
@@ -103,11 +110,12 @@ class Invoker:
         self._http = http_client
         self._auth = auth
         self._base = str(base_url).rstrip("/")
-        self._direct = direct
+        self._sender: Sender = (
+            DirectSender(http_client, timeout=timeout) if direct else ClientSender(http_client)
+        )
         self._client_headers: list[tuple[bytes, bytes]] | None = None
         self._merged_headers = httpx.Headers()
         self._timeout = timeout
-        self._timeout_extension = timeout.as_dict()
         self._deadline = attempt_deadline(timeout)
         self._max_retries = max_retries
         self._headers = headers
@@ -122,21 +130,52 @@ class Invoker:
         """How many times a failed attempt may be repeated."""
         return self._max_retries
 
+    def with_auth(self, auth: httpx.Auth | None) -> Invoker:
+        """A copy that authenticates its requests with ``auth``; all else is this invoker's.
+
+        For an operation the contract authenticates otherwise than the client's token (the
+        revocation and introspection endpoints take the client's own credentials). The
+        copy shares the HTTP client, timeouts, retries and headers.
+        """
+        invoker = copy.copy(self)
+        invoker._auth = auth
+        return invoker
+
     async def call(self, operation: OperationLike, /, **kwargs: Any) -> Any:
         """Send ``operation`` and return what its ``_parse_response`` gives for the 2xx answer.
 
         Raises:
-            APIStatusError: A non-2xx answer (``OAuthError`` for ``/oauth2/*``).
+            APIStatusError: A non-2xx answer.
+            OAuthError: A non-2xx answer of an operation whose contract says its errors are
+                RFC 6749 errors (``operation.oauth_errors``).
             APIConnectionError: No answer, after the retries.
             APIResponseValidationError: A 2xx answer that does not parse.
         """
         module = _endpoint_module(operation)
-        response = await self.send(
+        return _parse(module, await self._send_operation(module, operation, kwargs))
+
+    async def call_raw(self, operation: OperationLike, /, **kwargs: Any) -> httpx.Response:
+        """Send ``operation`` as ``call`` does, and return the 2xx response unparsed.
+
+        For a caller that reads the body with rules of its own (RFC 7662 introspection
+        answers, whose checks ``_token_endpoints`` owns).
+
+        Raises:
+            APIStatusError: A non-2xx answer (``OAuthError`` when ``operation.oauth_errors``).
+            APIConnectionError: No answer, after the retries.
+        """
+        return await self._send_operation(_endpoint_module(operation), operation, kwargs)
+
+    def _send_operation(
+        self, module: Any, operation: OperationLike, kwargs: Mapping[str, Any]
+    ) -> Coroutine[Any, Any, httpx.Response]:
+        # Not async itself: the caller awaits send's coroutine, one frame fewer per call.
+        return self.send(
             module._get_kwargs(**kwargs),
             add_idempotency_key=operation.idempotency_key,
             accept=operation.redirects,
+            oauth_errors=operation.oauth_errors,
         )
-        return _parse(module, response)
 
     def paginate(self, operation: OperationLike, /, **kwargs: Any) -> AsyncPaginator[Any]:
         """A paginator over a paginated operation; ``cursor=`` is where it starts."""
@@ -149,7 +188,9 @@ class Invoker:
             if cursor is not None:
                 call_kwargs["cursor"] = cursor
             module = _endpoint_module(operation)
-            response = await self.send(module._get_kwargs(**call_kwargs))
+            response = await self.send(
+                module._get_kwargs(**call_kwargs), oauth_errors=operation.oauth_errors
+            )
             envelope = _parse(module, response)
             split = split_list_envelope(envelope)
             if split is None:
@@ -189,7 +230,7 @@ class Invoker:
             # Not cached: a query (a cursor, a filter) rarely repeats.
             parsed_url = httpx.URL(f"{url}?{httpx.QueryParams(params)}")
         else:
-            parsed_url = _direct.absolute_url(url)
+            parsed_url = absolute_url(url)
         return {
             **kwargs,
             "method": method,
@@ -213,32 +254,31 @@ class Invoker:
         *,
         add_idempotency_key: bool = False,
         accept: Collection[int] = (),
+        oauth_errors: bool = False,
     ) -> httpx.Response:
         """Send a request built from ``_get_kwargs`` output, retrying per ``_retries``.
 
         Each attempt sends a fresh ``httpx.Request`` built from the same arguments (the
         auth flow writes its header into the request it is given). Redirects are never
         followed; ``accept`` lists the 3xx statuses the operation documents as answers.
+        ``oauth_errors``: the endpoint answers with RFC 6749 errors (see
+        ``_errors.error_from_response``).
 
         Returns:
             The 2xx (or accepted) response, its body read.
 
         Raises:
-            APIStatusError: A non-2xx answer (``OAuthError`` for ``/oauth2/*``).
+            APIStatusError: A non-2xx answer (``OAuthError`` with ``oauth_errors``).
             APIConnectionError: No answer, after the retries.
         """
         prepared = self.prepare(request_kwargs, add_idempotency_key=add_idempotency_key)
         has_key = IDEMPOTENCY_KEY_HEADER in prepared["headers"]
         max_attempts = self._max_retries + 1
-        direct = self._direct and not _has_event_hooks(self._http)
         for attempt in range(1, max_attempts + 1):
-            if direct:
-                request = _direct.build_request(prepared, timeout=self._timeout_extension)
-            else:
-                request = self._http.build_request(**prepared)
+            request = self._sender.build_request(prepared)
             started = time.perf_counter()
             try:
-                response = await self._send_once(request, direct=direct)
+                response = await self._send_once(request)
             except (httpx.TransportError, TimeoutError) as exc:
                 _log(request, type(exc).__name__, attempt, max_attempts, started)
                 retryable = _retries.should_retry(
@@ -247,10 +287,10 @@ class Invoker:
                 if attempt < max_attempts and retryable:
                     await self._wait(request, attempt, _retries.retry_delay(attempt), exc)
                     continue
-                raise _connection_error(exc, request) from exc
+                raise error_from_transport(exc, request) from exc
             except httpx.RequestError as exc:  # decoding errors, too many redirects
                 _log(request, type(exc).__name__, attempt, max_attempts, started)
-                raise _connection_error(exc, request) from exc
+                raise error_from_transport(exc, request) from exc
 
             _log(request, response, attempt, max_attempts, started)
             if response.is_success or response.status_code in accept:
@@ -274,25 +314,18 @@ class Invoker:
                     server_wait,
                     _retries.MAX_SERVER_WAIT,
                 )
-            raise self._error_for(response)
+            raise error_from_response(response, oauth=oauth_errors)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    async def _send_once(self, request: httpx.Request, *, direct: bool) -> httpx.Response:
+    async def _send_once(self, request: httpx.Request) -> httpx.Response:
         # The deadline covers auth, send and body read; both scopes raise TimeoutError when
-        # it passes. On asyncio, asyncio.timeout does that for a third of the CPU of anyio's
-        # cancel scope (a cost paid on every request); fail_after(None) is a no-op scope.
+        # it passes. On asyncio, asyncio.timeout does that for less CPU than anyio's cancel
+        # scope (a cost paid on every request); fail_after(None) is a no-op scope.
         if self._deadline is not None and current_async_library() == "asyncio":
             async with asyncio.timeout(self._deadline):
-                return await self._send_unbounded(request, direct=direct)
+                return await self._sender.send(request, self._auth)
         with anyio.fail_after(self._deadline):
-            return await self._send_unbounded(request, direct=direct)
-
-    async def _send_unbounded(self, request: httpx.Request, *, direct: bool) -> httpx.Response:
-        if direct:
-            return await _direct.send(self._http, request, self._auth)
-        if self._auth is None:
-            return await self._http.send(request, follow_redirects=False)
-        return await self._http.send(request, auth=self._auth, follow_redirects=False)
+            return await self._sender.send(request, self._auth)
 
     async def _wait(
         self, request: httpx.Request, attempt: int, delay: float, cause: int | BaseException
@@ -308,19 +341,6 @@ class Invoker:
             self._max_retries,
         )
         await _retries.sleep_before_retry(delay)
-
-    def _error_for(self, response: httpx.Response) -> IntelliAuthError:
-        path = response.request.url.path
-        base_path = httpx.URL(self._base).path.rstrip("/")
-        relative = path[len(base_path) :] if path.startswith(base_path) else path
-        if relative.startswith(OAUTH_PATH_PREFIX):
-            return oauth_error_from_response(response)
-        return status_error_from_response(response)
-
-
-def _has_event_hooks(client: httpx.AsyncClient) -> bool:
-    hooks = client.event_hooks
-    return bool(hooks["request"] or hooks["response"])
 
 
 def _endpoint_module(operation: OperationLike) -> Any:
@@ -339,13 +359,6 @@ def _parse(module: Any, response: httpx.Response) -> Any:
             f"{response.request.url.path} does not match the contract ({detail})",
             response=response,
         ) from exc
-
-
-def _connection_error(exc: Exception, request: httpx.Request) -> APIConnectionError:
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
-        return APITimeoutError(request=request)
-    detail = redact_text(str(exc))[:_MESSAGE_CHARS] or type(exc).__name__
-    return APIConnectionError(f"Connection error: {detail}", request=request)
 
 
 def _log(

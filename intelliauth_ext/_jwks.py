@@ -21,11 +21,10 @@ from joserfc.jwk import JWKRegistry, Key
 from joserfc.jws import JWSRegistry
 
 from intelliauth_ext._errors import (
-    APIConnectionError,
     APIResponseValidationError,
-    APITimeoutError,
     TokenValidationError,
-    status_error_from_response,
+    error_from_response,
+    error_from_transport,
 )
 from intelliauth_ext._json import json_object
 
@@ -175,7 +174,7 @@ class JwksCache:
             async with httpx.AsyncClient(timeout=_FETCH_TIMEOUT) as client:
                 response = await self._get(client)
         if not response.is_success:
-            raise status_error_from_response(response)
+            raise error_from_response(response, oauth=False)
         document = json_object(response.content)
         if document is None:
             raise APIResponseValidationError(
@@ -191,11 +190,8 @@ class JwksCache:
 
     async def _get(self, client: httpx.AsyncClient) -> httpx.Response:
         headers = {"accept": "application/jwk-set+json, application/json"}
+        request = client.build_request("GET", self.jwks_uri, headers=headers)
         try:
-            return await client.get(self.jwks_uri, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(request=exc.request) from exc
+            return await client.send(request)
         except httpx.RequestError as exc:
-            raise APIConnectionError(
-                f"could not fetch the key set at {self.jwks_uri}: {exc}", request=exc.request
-            ) from exc
+            raise error_from_transport(exc, request) from exc

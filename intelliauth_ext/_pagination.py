@@ -12,6 +12,9 @@ one by one, following ``next_cursor`` until it is null::
 
 A server that sends a cursor it already sent would make that loop endless; the
 paginator raises ``PaginationError`` instead.
+
+``AsyncPaginator`` and ``Page`` implement the generated facade's ``PaginatorProtocol`` and
+``PageProtocol``, the types its list methods are annotated with (tests/typing checks it).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 import httpx
 
-from intelliauth_ext._errors import PaginationError, status_error_from_response
+from intelliauth_ext._errors import PaginationError, error_from_response
 
 __all__ = ["AsyncPaginator", "Page", "PageFetcher", "paginate", "split_list_envelope"]
 
@@ -246,7 +249,8 @@ def paginate(
                     headers=getattr(result, "headers", None),
                     content=getattr(result, "content", b""),
                 )
-                raise status_error_from_response(raw)
+                # A list operation's errors are the platform's envelope, never RFC 6749.
+                raise error_from_response(raw, oauth=False)
             result = result.parsed
         split = split_list_envelope(result)
         if split is None:

@@ -29,13 +29,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Final
 
-import anyio
-import anyio.lowlevel
 import httpx
-
-from intelliauth_ext._errors import parse_retry_after
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -45,6 +42,7 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "is_testing",
     "parse_rate_limit_reset",
+    "parse_retry_after",
     "retry_delay",
     "server_requested_wait",
     "set_testing",
@@ -143,6 +141,33 @@ def retry_delay(
     return max(0.0, uniform(0.0, ceiling))
 
 
+def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+    """Seconds to wait according to ``Retry-After`` (seconds or HTTP date), or None.
+
+    Args:
+        headers: The response headers.
+        now: The current Unix time, for tests; defaults to ``time.time()``.
+
+    Returns:
+        A non-negative number of seconds, or None when the header is absent or unreadable.
+    """
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(raw)
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return max(0.0, seconds)
+
+
 def parse_rate_limit_reset(headers: httpx.Headers, *, now: float | None = None) -> float | None:
     """Seconds until ``X-RateLimit-Reset``, or None when absent or unreadable.
 
@@ -173,6 +198,11 @@ def server_requested_wait(headers: httpx.Headers, *, now: float | None = None) -
 
 async def sleep_before_retry(seconds: float) -> None:
     """Sleep ``seconds`` before a retry; in test mode only yield to the event loop."""
+    # anyio is imported here, not at the top: _errors reads Retry-After from this module,
+    # and importing the package must not pay for anyio before anything is sent.
+    import anyio
+    import anyio.lowlevel
+
     if _testing:
         await anyio.lowlevel.checkpoint()
         return

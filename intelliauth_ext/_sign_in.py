@@ -2,14 +2,15 @@
 
 ::
 
-    result = await client.auth.sign_in("ada@example.com", password)
+    result = await client.auth.sign_in_with_password("ada@example.com", password)
     if isinstance(result, MfaChallenge):            # the user has an active factor
         await result.start(result.factors[0])       # sends the SMS/email code, if any
         result = await result.verify(code)
     result.tokens.access_token
 
 The MFA flow id (``mfa_flow_id``) is the state integrators otherwise stash by hand between
-the two steps; here it lives on the ``MfaChallenge`` object, with the factor chosen.
+the two steps; here it lives on the ``MfaChallenge`` object, with the factor chosen. The
+generated ``client.auth.sign_in(SignInRequest)`` stays available as the raw operation.
 """
 
 from __future__ import annotations
@@ -18,16 +19,15 @@ import datetime
 from typing import TYPE_CHECKING
 
 import attrs
-from typing_extensions import override
 
 from intelliauth_client.facade import AuthResource as _GeneratedAuthResource
 from intelliauth_client.facade import Invoker
 from intelliauth_ext._token_set import TokenSet
 
 if TYPE_CHECKING:
-    from intelliauth_client.models.mfa_challenge import MfaChallenge as StartedChallenge
     from intelliauth_client.models.mfa_factor import MfaFactor
     from intelliauth_client.models.sign_in_authenticated import SignInAuthenticated
+    from intelliauth_client.models.started_mfa_challenge import StartedMfaChallenge
     from intelliauth_client.models.user import User
 
 __all__ = ["AuthResource", "MfaChallenge", "SignedIn"]
@@ -92,7 +92,7 @@ class MfaChallenge:
             "(one of challenge.factors) to start() or verify()"
         )
 
-    async def start(self, factor: MfaFactor | str | None = None) -> StartedChallenge:
+    async def start(self, factor: MfaFactor | str | None = None) -> StartedMfaChallenge:
         """Start the challenge on ``factor`` (the only factor when the user has one).
 
         For SMS and email factors this sends the code; for TOTP it only records the choice.
@@ -131,16 +131,13 @@ class MfaChallenge:
 
 
 class AuthResource(_GeneratedAuthResource):
-    """The generated ``auth`` operations, with ``sign_in`` taking an email and a password."""
+    """The generated ``auth`` operations, plus ``sign_in_with_password`` with the MFA branch."""
 
     def __init__(self, invoker: Invoker, *, client_id: str | None = None) -> None:
         super().__init__(invoker)
         self._default_client_id = client_id
 
-    @override
-    async def sign_in(  # type: ignore[override]
-        # The generated method returns the raw union of models; this one returns
-        # SignedIn or an MfaChallenge that can finish the flow, which is the point of it.
+    async def sign_in_with_password(
         self,
         email: str,
         password: str,
@@ -170,8 +167,10 @@ class AuthResource(_GeneratedAuthResource):
 
         application = client_id or self._default_client_id
         if not application:
-            raise ValueError("sign_in needs the client_id of the application signing the user in")
-        result = await super().sign_in(
+            raise ValueError(
+                "sign_in_with_password needs the client_id of the application signing the user in"
+            )
+        result = await self.sign_in(
             SignInRequest(
                 client_id=application,
                 email=email,

@@ -3,10 +3,13 @@
 - ``request_token``: any grant at the token endpoint (RFC 6749 section 4), as a form post.
 - ``refresh_tokens``: the refresh-token grant (RFC 6749 section 6).
 - ``revoke_token``: RFC 7009 token revocation.
-- ``introspect_token``: RFC 7662 token introspection.
+- ``introspect_token``: RFC 7662 token introspection (``introspection_result`` reads the
+  answer; ``IntelliAuth.introspect`` uses it too).
 
-Client authentication uses the registry of ``_auth/_client_auth.py`` (keyed by the RFC
-names ``client_secret_basic``, ``client_secret_post``, ``none``, ...).
+These work with any provider, given its endpoint URLs. Client authentication uses the
+registry of ``_auth/_client_auth.py`` (keyed by the RFC names ``client_secret_basic``,
+``client_secret_post``, ``none``, ...). Failed answers and unreachable endpoints are
+mapped by ``_errors.error_from_response`` and ``error_from_transport``.
 """
 
 from __future__ import annotations
@@ -19,18 +22,15 @@ import attrs
 import httpx
 
 from intelliauth_ext._auth._client_auth import ClientAuthMethodName, build_token_request
-from intelliauth_ext._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    OAuthError,
-    oauth_error_from_response,
-)
+from intelliauth_ext._errors import OAuthError, error_from_response, error_from_transport
 from intelliauth_ext._json import json_object
+from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._token_set import INVALID_TOKEN_RESPONSE, TokenSet, token_set_from_response
 
 __all__ = [
     "IntrospectionResult",
     "introspect_token",
+    "introspection_result",
     "refresh_tokens",
     "request_token",
     "revoke_token",
@@ -88,20 +88,21 @@ async def _post_token(
         http_client=http_client,
     )
     if not response.is_success:
-        raise oauth_error_from_response(response)
+        raise error_from_response(response, oauth=True)
     return response
 
 
 async def _send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
+    """Send ``request`` on ``client``, following no redirect.
+
+    Raises:
+        APIConnectionError: No response (``APITimeoutError`` when a timeout ran out).
+    """
     try:
         # Redirects are not followed: a redirected POST would resend the credentials.
         return await client.send(request, follow_redirects=False)
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(request=exc.request) from exc
     except httpx.RequestError as exc:
-        raise APIConnectionError(
-            f"could not reach {request.url}: {exc}", request=exc.request
-        ) from exc
+        raise error_from_transport(exc, request) from exc
 
 
 async def request_token(
@@ -153,7 +154,7 @@ async def refresh_tokens(
     """
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     if scopes:
-        form["scope"] = " ".join(scopes)
+        form["scope"] = " ".join(normalise_scopes(scopes))
     tokens = await request_token(
         token_endpoint,
         form,
@@ -249,7 +250,7 @@ class IntrospectionResult:
         scope = _optional_str(body, "scope")
         return cls(
             active=active,
-            scope=tuple(scope.split()) if scope else (),
+            scope=normalise_scopes(scope),
             client_id=_optional_str(body, "client_id"),
             username=_optional_str(body, "username"),
             token_type=_optional_str(body, "token_type"),
@@ -284,6 +285,16 @@ async def introspect_token(
         auth_method=auth_method,
         http_client=http_client,
     )
+    return introspection_result(response)
+
+
+def introspection_result(response: httpx.Response) -> IntrospectionResult:
+    """Read a successful introspection response (RFC 7662 section 2.2).
+
+    Raises:
+        OAuthError: The body is not a JSON object, or its ``active`` is not a boolean
+            (``invalid_token_response``).
+    """
     body = json_object(response.content)
     if body is None:
         raise OAuthError(

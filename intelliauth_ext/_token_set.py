@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import attrs
 import httpx
 
-from intelliauth_ext._errors import OAuthError, oauth_error_from_fields, oauth_error_from_response
+from intelliauth_ext._errors import OAuthError, error_from_response, oauth_error_from_fields
 from intelliauth_ext._json import json_object
+from intelliauth_ext._scopes import normalise_scopes
 
 __all__ = ["TokenSet", "token_set_from_response"]
 
@@ -33,14 +34,6 @@ _LIFETIME_CEILING: Final = 10 * 365 * 24 * 3600
 
 #: The error code for a 2xx token response that carries no usable token.
 INVALID_TOKEN_RESPONSE: Final = "invalid_token_response"  # noqa: S105 - an error code
-
-
-def _scope_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(value.split())
-    return tuple(scope for scope in value if scope)
 
 
 def _redacted(value: str | None) -> str:
@@ -83,7 +76,7 @@ class TokenSet:
         token_type: Usually ``Bearer``.
         refresh_token: The refresh token, when the server issued one.
         id_token: The OpenID Connect ID token, when the server issued one.
-        scope: The granted scopes (a space-separated string is split).
+        scope: The granted scopes, normalised by ``normalise_scopes`` (sorted, distinct).
         expires_at: When the access token expires, as Unix time; None when unknown.
     """
 
@@ -91,7 +84,7 @@ class TokenSet:
     token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
     refresh_token: str | None = None
     id_token: str | None = None
-    scope: tuple[str, ...] = attrs.field(default=(), converter=_scope_tuple)
+    scope: tuple[str, ...] = attrs.field(default=(), converter=normalise_scopes)
     expires_at: float | None = None
 
     def __repr__(self) -> str:
@@ -203,12 +196,12 @@ def token_set_from_response(
 
     Raises:
         OAuthError: A non-2xx response or an RFC 6749 error body (the matching subclass,
-            via ``oauth_error_from_response``); a 2xx body that is not a JSON object or has
+            via ``error_from_response``); a 2xx body that is not a JSON object or has
             no ``access_token`` (``error == "invalid_token_response"``; the message never
             quotes the body, which may hold tokens).
     """
     if not response.is_success:
-        raise oauth_error_from_response(response)
+        raise error_from_response(response, oauth=True)
     body = _decoded_body(response)
     if body is None:
         content_type = response.headers.get("content-type", "no content-type")

@@ -44,6 +44,7 @@ from aiohttp import web
 
 from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
+from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import WebhookVerificationError
 from intelliauth_ext._integration import (
     Integration,
@@ -51,7 +52,8 @@ from intelliauth_ext._integration import (
     open_integration,
     verify_delivery,
 )
-from intelliauth_ext._oidc import DEFAULT_LEEWAY, Clock, VerifiedToken
+from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._verification import DEFAULT_LEEWAY, VerifiedToken
 from intelliauth_ext._webhooks import DEFAULT_TOLERANCE, WebhookEvent
 
 __all__ = [
@@ -167,7 +169,7 @@ def require_token(scopes: Iterable[str] = ()) -> Callable[[Handler], Handler]:
         ``insufficient_scope`` with ``scope="..."``, 400 ``invalid_request`` for a
         malformed header, 503 when the tenant's keys can not be fetched.
     """
-    required = _scope_tuple(scopes)
+    required = normalise_scopes(scopes)
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -192,7 +194,7 @@ def token_middleware(
         public: Paths served without a token (a health check, a webhook receiver, which
             authenticates by its signature instead).
     """
-    required = _scope_tuple(scopes)
+    required = normalise_scopes(scopes)
     open_paths = frozenset(public)
 
     @web.middleware
@@ -202,10 +204,6 @@ def token_middleware(
         return await handler(request)
 
     return middleware
-
-
-def _scope_tuple(scopes: Iterable[str]) -> tuple[str, ...]:
-    return tuple(scopes.split() if isinstance(scopes, str) else scopes)
 
 
 async def _authenticate(request: web.Request, required: tuple[str, ...]) -> None:

@@ -41,6 +41,7 @@ from starlette.applications import Starlette
 
 from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
+from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import WebhookVerificationError
 from intelliauth_ext._integration import (
     Integration,
@@ -48,7 +49,8 @@ from intelliauth_ext._integration import (
     open_integration,
     verify_delivery,
 )
-from intelliauth_ext._oidc import DEFAULT_LEEWAY, Clock, VerifiedToken
+from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._verification import DEFAULT_LEEWAY, VerifiedToken
 from intelliauth_ext._webhooks import DEFAULT_TOLERANCE, WebhookEvent
 
 __all__ = [
@@ -175,7 +177,7 @@ def require_token(
         was), 403 ``insufficient_scope`` with ``scope="..."``, 400 ``invalid_request``
         for a malformed header, 503 when the tenant's keys can not be fetched.
     """
-    required = tuple(scopes.split() if isinstance(scopes, str) else scopes)
+    required = normalise_scopes(scopes)
 
     async def verified_token(
         request: Request,

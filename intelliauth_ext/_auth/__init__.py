@@ -11,7 +11,6 @@ Modules, one concept each:
 * ``_cache``: the ``TokenCache`` protocol and ``CacheKey``; ``_memory_cache`` and
   ``_redis_cache`` implement it
 * ``_single_flight``: one token request however many callers wait
-* ``_clock``: the ``Clock`` protocol (monotonic and wall time, sleep)
 * ``_token_endpoint``: token URL checks and the HTTP client of token requests
 """
 
@@ -19,7 +18,6 @@ from intelliauth_ext._auth._access_token import AccessToken
 from intelliauth_ext._auth._cache import CacheKey, TokenCache
 from intelliauth_ext._auth._client_auth import CLIENT_AUTH_METHODS, ClientAuthMethodName
 from intelliauth_ext._auth._client_credentials import ClientCredentials
-from intelliauth_ext._auth._clock import Clock, SystemClock
 from intelliauth_ext._auth._memory_cache import InMemoryTokenCache
 from intelliauth_ext._auth._redis_cache import RedisTokenCache
 from intelliauth_ext._auth._refreshing_auth import RefreshingAuth, TokenUpdateHook
@@ -31,12 +29,10 @@ __all__ = [
     "CacheKey",
     "ClientAuthMethodName",
     "ClientCredentials",
-    "Clock",
     "InMemoryTokenCache",
     "RedisTokenCache",
     "RefreshingAuth",
     "StaticToken",
-    "SystemClock",
     "TokenCache",
     "TokenUpdateHook",
 ]

@@ -29,8 +29,9 @@ from typing import Any, Final
 import attrs
 import httpx
 
-from intelliauth_ext._auth._clock import Clock
+from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import OAuthError
+from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._token_set import INVALID_TOKEN_RESPONSE, TokenSet, token_set_from_response
 
 __all__ = [
@@ -50,10 +51,11 @@ UNSUPPORTED_TOKEN_TYPE: Final = "unsupported_token_type"  # noqa: S105 - an erro
 
 
 def _scope_tuple(value: object) -> tuple[str, ...]:
+    """``normalise_scopes`` for a value read back from a cache: a wrong type means none."""
     if isinstance(value, str):
-        return tuple(value.split())
+        return normalise_scopes(value)
     if isinstance(value, list | tuple):
-        return tuple(str(scope) for scope in value if scope)
+        return normalise_scopes(str(scope) for scope in value if scope)
     return ()
 
 
@@ -192,15 +194,7 @@ def checked_token_set(response: httpx.Response, *, now: float) -> TokenSet:
     Raises:
         OAuthError: As ``token_set_from_response`` and ``check_bearer``; nothing else.
     """
-    try:
-        token_set = token_set_from_response(response, clock=lambda: now)
-    except RecursionError as exc:  # json.loads on absurdly nested input
-        raise OAuthError(
-            INVALID_TOKEN_RESPONSE,
-            "the token response is nested too deeply to be a token response",
-            status_code=response.status_code,
-            response=response,
-        ) from exc
+    token_set = token_set_from_response(response, clock=lambda: now)
     check_bearer(token_set, response)
     return token_set
 

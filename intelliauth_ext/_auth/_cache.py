@@ -25,12 +25,9 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from intelliauth_ext._auth._access_token import AccessToken
+from intelliauth_ext._scopes import normalise_scopes
 
 __all__ = ["CacheKey", "TokenCache"]
-
-
-def _sorted_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(scopes)))
 
 
 @attrs.frozen
@@ -49,7 +46,7 @@ class CacheKey:
     token_url: str
     client_id: str
     audience: str | None = None
-    scopes: tuple[str, ...] = attrs.field(default=(), converter=_sorted_scopes)
+    scopes: tuple[str, ...] = attrs.field(default=(), converter=normalise_scopes)
     secret_fingerprint: str = attrs.field(default="", repr=False)
     params_fingerprint: str = attrs.field(default="", repr=False)
 
@@ -65,7 +62,7 @@ class CacheKey:
         extra_params: Mapping[str, str] | None = None,
     ) -> CacheKey:
         """The key for a client-credentials manager, its secret reduced to a fingerprint."""
-        sorted_scopes = _sorted_scopes(scopes)
+        sorted_scopes = normalise_scopes(scopes)
         context = json.dumps([token_url, client_id, audience, sorted_scopes]).encode()
         secret_fingerprint = hmac.new(client_secret.encode(), context, hashlib.sha256)
         params = json.dumps(sorted((extra_params or {}).items())).encode()

@@ -15,12 +15,14 @@ name                     where the credentials go                               
 
 Each method is a pure function from the grant parameters to the pieces of the request,
 so a new one (``private_key_jwt``, say) is one more entry in ``CLIENT_AUTH_METHODS``.
+``ClientSecretBasicAuth`` puts ``client_secret_basic``'s header on requests the client
+sends through an ``httpx.AuthFlow`` (revocation and introspection, RFC 7009 and 7662).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Final, Literal
 from urllib.parse import quote_plus
 
@@ -30,6 +32,7 @@ import httpx
 __all__ = [
     "CLIENT_AUTH_METHODS",
     "ClientAuthMethodName",
+    "ClientSecretBasicAuth",
     "TokenRequestParts",
     "build_token_request",
     "client_secret_basic",
@@ -141,3 +144,30 @@ def build_token_request(
     if parts.json is not None:
         return httpx.Request("POST", token_url, headers=headers, json=dict(parts.json))
     return httpx.Request("POST", token_url, headers=headers, data=dict(parts.form or {}))
+
+
+class ClientSecretBasicAuth(httpx.Auth):
+    """Authenticates each request as the client, with ``client_secret_basic``'s header.
+
+    For endpoints that take the client's own credentials rather than a token (RFC 7009
+    section 2.1, RFC 7662 section 2.1). ``repr`` never shows the secret.
+
+    Args:
+        client_id: The client id.
+        client_secret: The client secret.
+
+    Raises:
+        ValueError: An empty ``client_secret``.
+    """
+
+    def __init__(self, client_id: str, client_secret: str) -> None:
+        self._client_id = client_id
+        self._headers = dict(client_secret_basic(client_id, client_secret, {}).headers)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send ``request`` with the ``Authorization: Basic`` header of the client."""
+        request.headers.update(self._headers)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"ClientSecretBasicAuth(client_id={self._client_id!r}, client_secret='[REDACTED]')"

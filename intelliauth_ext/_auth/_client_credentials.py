@@ -36,10 +36,11 @@ from intelliauth_ext._auth._client_auth import (
     build_token_request,
     client_auth_method,
 )
-from intelliauth_ext._auth._clock import Clock, SystemClock
 from intelliauth_ext._auth._memory_cache import InMemoryTokenCache
 from intelliauth_ext._auth._single_flight import SingleFlight
 from intelliauth_ext._auth._token_endpoint import TokenEndpointClient, validate_token_url
+from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._scopes import normalise_scopes
 
 __all__ = ["ClientCredentials"]
 
@@ -59,12 +60,6 @@ class _Held:
     refresh_at: float
 
 
-def _scope_tuple(scopes: Iterable[str] | str) -> tuple[str, ...]:
-    if isinstance(scopes, str):
-        scopes = scopes.split()
-    return tuple(dict.fromkeys(scope for scope in scopes if scope))
-
-
 def replayable(request: httpx.Request) -> bool:
     """Whether ``request``'s body can be sent again (bytes, form or JSON, not a stream)."""
     return isinstance(request.stream, httpx.ByteStream)
@@ -78,7 +73,8 @@ class ClientCredentials(httpx.Auth):
         client_id: The client id.
         client_secret: The client secret; never logged nor shown by ``repr``.
         audience: The ``audience`` parameter (Auth0-style APIs), if any.
-        scopes: Scopes to request (a space-separated string or an iterable).
+        scopes: Scopes to request (a string or an iterable); sent sorted and without
+            repeats (``normalise_scopes``).
         auth_method: How the client authenticates: ``client_secret_post`` (form fields),
             ``client_secret_basic`` (HTTP Basic) or ``client_secret_json`` (a JSON body).
         extra_params: More token-request parameters (``resource``, say).
@@ -132,7 +128,7 @@ class ClientCredentials(httpx.Auth):
         self._client_id = client_id
         self._client_secret = client_secret
         self._audience = audience
-        self._scopes = _scope_tuple(scopes)
+        self._scopes = normalise_scopes(scopes)
         self._auth_method = auth_method
         self._extra_params = extra
         self._refresh_margin = float(refresh_margin)

@@ -43,9 +43,9 @@ from intelliauth_ext._auth._client_auth import (
     client_auth_method,
 )
 from intelliauth_ext._auth._client_credentials import replayable
-from intelliauth_ext._auth._clock import Clock, SystemClock
 from intelliauth_ext._auth._single_flight import SingleFlight
 from intelliauth_ext._auth._token_endpoint import TokenEndpointClient, validate_token_url
+from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._errors import InvalidGrantError
 from intelliauth_ext._token_set import TokenSet
 

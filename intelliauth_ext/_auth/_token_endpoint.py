@@ -10,8 +10,7 @@ from typing import Final
 
 import httpx
 
-from intelliauth_ext._errors import InsecureURLError
-from intelliauth_ext._urls import is_loopback
+from intelliauth_ext._urls import require_secure_url
 
 __all__ = ["DEFAULT_TOKEN_TIMEOUT", "TokenEndpointClient", "validate_token_url"]
 
@@ -26,17 +25,10 @@ def validate_token_url(url: str | httpx.URL) -> httpx.URL:
         InsecureURLError: A URL that would send the client secret in clear text.
         ValueError: A URL without a host, or with credentials in it.
     """
-    parsed = httpx.URL(url)
-    if not parsed.host:
-        raise ValueError("the token URL has no host")
+    parsed = require_secure_url(url, "token URL")
     if parsed.userinfo:
         raise ValueError("the token URL must not carry credentials")
-    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host)):
-        return parsed
-    raise InsecureURLError(
-        f"refusing to send client credentials to {parsed.scheme}://{parsed.host}: "
-        "the token URL must be https:// (http:// is allowed for loopback hosts only)"
-    )
+    return parsed
 
 
 class TokenEndpointClient:

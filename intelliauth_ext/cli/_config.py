@@ -28,6 +28,8 @@ from typing import Any, Final
 
 import attrs
 
+from intelliauth_ext._scopes import normalise_scopes
+
 __all__ = [
     "DEFAULT_PROFILE",
     "ENV_PROFILE",
@@ -81,10 +83,11 @@ def user_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _scope_tuple(value: object, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return tuple(scope for scope in value.replace(",", " ").split() if scope)
-    if isinstance(value, list) and all(isinstance(scope, str) for scope in value):
-        return tuple(scope for scope in value if scope)
+    """``normalise_scopes`` for a config value, whose type is checked first."""
+    if isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(scope, str) for scope in value)
+    ):
+        return normalise_scopes(value)
     raise ConfigError(f"{where}: scopes must be a string or a list of strings")
 
 

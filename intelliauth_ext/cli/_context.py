@@ -13,8 +13,6 @@ from intelliauth_ext.cli._token_cache import FileTokenCache
 
 __all__ = ["CliContext"]
 
-_TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
-
 
 @attrs.define
 class CliContext:
@@ -49,9 +47,11 @@ class CliContext:
         Raises:
             ConfigError: No credentials, or a tenant URL that is not a valid https URL.
         """
+        from intelliauth_client.facade import OPERATIONS
+
         settings = self.settings()
         client_id, client_secret = settings.credentials()
-        token_url = settings.tenant_url.rstrip("/") + _TOKEN_PATH
+        token_url = settings.tenant_url.rstrip("/") + OPERATIONS["requestToken"].path
         try:
             return ClientCredentials(
                 token_url,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext.cli._context import CliContext
 from intelliauth_ext.cli._runner import run
 
@@ -34,7 +35,7 @@ def token(obj: CliContext, scopes: tuple[str, ...], audience: str | None) -> Non
 
         curl -H "Authorization: Bearer $(intelliauth token)" "$INTELLIAUTH_TENANT_URL/api/v1/users"
     """
-    requested = tuple(scope for value in scopes for scope in value.replace(",", " ").split())
+    requested = normalise_scopes(scopes)
 
     async def fetch() -> str:
         async with obj.token_manager(scopes=requested, audience=audience) as manager:

@@ -120,7 +120,7 @@ def test_settings_repr_hides_the_secret(tmp_path: Path) -> None:
         },
         path=tmp_path / "none.toml",
     )
-    assert settings.scopes == ("users:read", "groups:read")
+    assert settings.scopes == ("groups:read", "users:read")  # sorted: scopes are a set
     assert "very-secret" not in repr(settings)
 
 

@@ -114,8 +114,8 @@ async def _oauth2(client: IntelliAuth, sandbox: Sandbox, user: SignedIn) -> None
 
 async def _auth_and_me(client: IntelliAuth, sandbox: Sandbox) -> None:
     sandbox.add_user("me@example.com", password=PASSWORD, name="Me")
-    first = await client.auth.sign_in("me@example.com", PASSWORD)
-    second = await client.auth.sign_in("me@example.com", PASSWORD)
+    first = await client.auth.sign_in_with_password("me@example.com", PASSWORD)
+    second = await client.auth.sign_in_with_password("me@example.com", PASSWORD)
     assert isinstance(first, SignedIn)
     assert isinstance(second, SignedIn)
     async with IntelliAuth(sandbox.url, auth=StaticToken(first.tokens.access_token)) as me:
@@ -168,7 +168,7 @@ async def _auth_and_me(client: IntelliAuth, sandbox: Sandbox) -> None:
 
     # The MFA branch of sign-in (startMfaChallenge, verifyMfa) through the helper.
     user = sandbox.add_user("mfa@example.com", password=PASSWORD, totp=True)
-    challenge = await client.auth.sign_in("mfa@example.com", PASSWORD)
+    challenge = await client.auth.sign_in_with_password("mfa@example.com", PASSWORD)
     assert not isinstance(challenge, SignedIn)
     await challenge.start()
     assert isinstance(await challenge.verify(sandbox.totp_code(user["id"])), SignedIn)
@@ -304,7 +304,7 @@ async def test_every_operation_round_trips(intelliauth_sandbox: Sandbox) -> None
     async with IntelliAuth(
         sandbox.url, client_id=sandbox.client_id, client_secret=sandbox.client_secret
     ) as client:
-        user = await client.auth.sign_in(TEST_USER_EMAIL, TEST_USER_PASSWORD)
+        user = await client.auth.sign_in_with_password(TEST_USER_EMAIL, TEST_USER_PASSWORD)
         assert isinstance(user, SignedIn)
         await _oauth2(client, sandbox, user)
         await _auth_and_me(client, sandbox)

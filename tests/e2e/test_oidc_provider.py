@@ -23,7 +23,6 @@ from intelliauth_ext._errors import (
     TokenValidationError,
 )
 from intelliauth_ext._flow import AuthorizationCodeFlow
-from intelliauth_ext._oidc import TokenVerifier
 from intelliauth_ext._token_endpoints import (
     introspect_token,
     refresh_tokens,
@@ -31,6 +30,7 @@ from intelliauth_ext._token_endpoints import (
     revoke_token,
 )
 from intelliauth_ext._token_set import TokenSet
+from intelliauth_ext._verification import TokenVerifier
 
 from .conftest import OidcProviderServer
 

@@ -54,7 +54,9 @@ async def test_create_retried_with_one_key_creates_one_user(
 
 async def test_sign_in_without_mfa(intelliauth_client: IntelliAuth) -> None:
     """A user without a factor is signed in at once, with tokens that work on /me."""
-    result = await intelliauth_client.auth.sign_in(TEST_USER_EMAIL, TEST_USER_PASSWORD)
+    result = await intelliauth_client.auth.sign_in_with_password(
+        TEST_USER_EMAIL, TEST_USER_PASSWORD
+    )
     assert isinstance(result, SignedIn)
     assert result.user.email == TEST_USER_EMAIL
     assert result.tokens.access_token not in repr(result)
@@ -70,7 +72,9 @@ async def test_sign_in_with_the_mfa_branch(
 ) -> None:
     """A TOTP user gets an MfaChallenge that keeps the flow id; start then verify signs in."""
     user = intelliauth_sandbox.add_user("mfa@example.com", password="long enough pw", totp=True)
-    challenge = await intelliauth_client.auth.sign_in("mfa@example.com", "long enough pw")
+    challenge = await intelliauth_client.auth.sign_in_with_password(
+        "mfa@example.com", "long enough pw"
+    )
     assert isinstance(challenge, MfaChallenge)
     assert [factor.type_ for factor in challenge.factors] == ["totp"]
     assert challenge.mfa_flow_id not in repr(challenge)
@@ -86,7 +90,9 @@ async def test_a_wrong_mfa_code_is_refused_and_the_flow_survives(
 ) -> None:
     """A wrong code raises the contract's error; the right code still finishes the flow."""
     user = intelliauth_sandbox.add_user("mfa2@example.com", password="long enough pw", totp=True)
-    challenge = await intelliauth_client.auth.sign_in("mfa2@example.com", "long enough pw")
+    challenge = await intelliauth_client.auth.sign_in_with_password(
+        "mfa2@example.com", "long enough pw"
+    )
     assert isinstance(challenge, MfaChallenge)
     code = intelliauth_sandbox.totp_code(user["id"])
     with pytest.raises(AuthenticationError) as info:
@@ -98,18 +104,20 @@ async def test_a_wrong_mfa_code_is_refused_and_the_flow_survives(
 async def test_wrong_password_is_invalid_credentials(intelliauth_client: IntelliAuth) -> None:
     """A wrong password raises AuthenticationError with the contract's code."""
     with pytest.raises(AuthenticationError) as info:
-        await intelliauth_client.auth.sign_in(TEST_USER_EMAIL, "not the password")
+        await intelliauth_client.auth.sign_in_with_password(TEST_USER_EMAIL, "not the password")
     assert info.value.code == "invalid_credentials"
 
 
 async def test_revoke_and_introspect_helpers(intelliauth_client: IntelliAuth) -> None:
-    """introspect_token says active; after revoke_token the same token is inactive."""
-    signed_in = await intelliauth_client.auth.sign_in(TEST_USER_EMAIL, TEST_USER_PASSWORD)
+    """client.introspect says active; after client.revoke the same token is inactive."""
+    signed_in = await intelliauth_client.auth.sign_in_with_password(
+        TEST_USER_EMAIL, TEST_USER_PASSWORD
+    )
     assert isinstance(signed_in, SignedIn)
     token = signed_in.tokens.access_token
-    before = await intelliauth_client.introspect_token(token)
+    before = await intelliauth_client.introspect(token)
     assert before.active
     assert before.subject == signed_in.user.id
-    await intelliauth_client.revoke_token(token, token_type_hint="access_token")
-    after = await intelliauth_client.introspect_token(token)
+    await intelliauth_client.revoke(token, token_type_hint="access_token")
+    after = await intelliauth_client.introspect(token)
     assert not after.active

@@ -1,17 +1,17 @@
-"""Fixtures for the runtime tests: both async backends, no real backoff sleeps."""
+"""Fixtures for the runtime tests: both async backends, no real backoff sleeps, shared servers."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import respx
 
 from intelliauth_ext import _retries
 
-from .fakes import TENANT, LocalServer, StandInClientCredentials, fake_facade
+from .doubles import TENANT
+from .oidc_fakes import FakeClock, FakeProvider
+from .servers import LocalServer
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -44,30 +44,30 @@ def router() -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def fake_facade_module(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The generated facade replaced by the fake one of tests/ext/fakes.py."""
-    monkeypatch.setitem(sys.modules, "intelliauth_client.facade", fake_facade)
-    return fake_facade
-
-
-@pytest.fixture
-def client_credentials_class(monkeypatch: pytest.MonkeyPatch) -> type[Any]:
-    """The real ClientCredentials when the auth module exists, else the test stand-in."""
-    try:
-        from intelliauth_ext._auth import ClientCredentials  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        import types
-
-        module = types.ModuleType("intelliauth_ext._auth")
-        module.ClientCredentials = StandInClientCredentials  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "intelliauth_ext._auth", module)
-        return StandInClientCredentials
-    return ClientCredentials  # type: ignore[no-any-return]
-
-
-@pytest.fixture
 def local_server() -> Iterator[LocalServer]:
     """A real HTTP server on 127.0.0.1, in a thread."""
     server = LocalServer()
     with server.running():
         yield server
+
+
+# -- the OIDC tests (test_discovery.py, test_verification.py, test_flow.py) -------------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock at oidc_fakes.NOW (modules with another clock override this fixture)."""
+    return FakeClock()
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    """respx routes on any host; nothing reaches the network."""
+    with respx.mock(assert_all_called=False) as router:
+        yield router
+
+
+@pytest.fixture
+def provider(mock: respx.MockRouter, clock: FakeClock) -> FakeProvider:
+    """The fake identity provider of oidc_fakes.py on respx."""
+    return FakeProvider(mock, clock)

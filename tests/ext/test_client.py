@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import warnings
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 import respx
 
-from intelliauth_ext import APIStatusError, NotFoundError
+from intelliauth_client.facade import OPERATIONS
+from intelliauth_client.models.user import User
+from intelliauth_ext import (
+    APIStatusError,
+    APITimeoutError,
+    InvalidClientError,
+    NotFoundError,
+    OAuthError,
+)
+from intelliauth_ext._auth import ClientCredentials
 from intelliauth_ext._client import IntelliAuth, validate_tenant_url
 from intelliauth_ext._errors import InsecureURLError
 from intelliauth_ext._pagination import AsyncPaginator, Page
 from intelliauth_ext._timeouts import DEFAULT_TIMEOUT
-from intelliauth_ext._transport import LazyDefaultTransport
+from intelliauth_ext._transports import LazyDefaultTransport
 
-from .fakes import TENANT, StaticBearer, User
+from .doubles import TENANT, StaticBearer
 
-USER = {"id": "usr_01", "email": "ada@example.com", "status": "active"}
+USER = {
+    "id": "usr_01",
+    "email": "ada@example.com",
+    "email_verified": True,
+    "name": "Ada Lovelace",
+    "status": "active",
+    "created_at": "2026-01-02T03:04:05+00:00",
+    "updated_at": "2026-01-02T03:04:05+00:00",
+}
 SECRET = "cs_live_SUPERSECRET"
 TOKEN = "at_TOKEN_VALUE_123"
 
@@ -84,9 +103,7 @@ def test_tenant_url_trailing_slash_is_dropped() -> None:
 
 
 @pytest.mark.anyio
-async def test_client_credentials_build_the_token_manager(
-    client_credentials_class: type[Any],
-) -> None:
+async def test_client_credentials_build_the_token_manager() -> None:
     """client_id/client_secret give a ClientCredentials auth on <tenant>/oauth2/token."""
     async with IntelliAuth(
         TENANT,
@@ -96,7 +113,7 @@ async def test_client_credentials_build_the_token_manager(
         scopes="users:read, users:write",
     ) as client:
         auth: Any = client._auth
-        assert isinstance(auth, client_credentials_class)
+        assert isinstance(auth, ClientCredentials)
         assert auth.token_url == f"{TENANT}/oauth2/token"
         assert tuple(auth.scopes) == ("users:read", "users:write")
 
@@ -119,9 +136,7 @@ def test_conflicting_or_incomplete_options_are_refused(kwargs: dict[str, Any]) -
 
 
 @pytest.mark.anyio
-async def test_from_env_reads_the_intelliauth_variables(
-    client_credentials_class: type[Any],
-) -> None:
+async def test_from_env_reads_the_intelliauth_variables() -> None:
     """from_env() reads the tenant, client id and secret, audience and scopes."""
     env = {
         "INTELLIAUTH_TENANT_URL": TENANT,
@@ -134,8 +149,8 @@ async def test_from_env_reads_the_intelliauth_variables(
         assert str(client.tenant_url) == TENANT + "/"
         assert client.max_retries == 5
         auth: Any = client._auth
-        assert isinstance(auth, client_credentials_class)
-        assert tuple(auth.scopes) == ("users:read", "groups:read")
+        assert isinstance(auth, ClientCredentials)
+        assert tuple(auth.scopes) == ("groups:read", "users:read")  # sorted: scopes are a set
 
 
 @pytest.mark.anyio
@@ -195,7 +210,7 @@ async def test_closed_clients_and_copies_do_not_warn() -> None:
 
 
 @pytest.mark.anyio
-async def test_aclose_closes_an_owned_token_manager(client_credentials_class: type[Any]) -> None:
+async def test_aclose_closes_an_owned_token_manager() -> None:
     """The token manager built from client_id/client_secret is closed with the client."""
     closed: list[bool] = []
     client = IntelliAuth(TENANT, client_id="cid", client_secret=SECRET)
@@ -288,9 +303,7 @@ def test_default_transport_is_the_lazy_one() -> None:
 
 
 @pytest.mark.anyio
-async def test_repr_never_shows_a_secret_or_token(
-    router: respx.MockRouter, client_credentials_class: type[Any]
-) -> None:
+async def test_repr_never_shows_a_secret_or_token(router: respx.MockRouter) -> None:
     """repr() of the client, its auth and a copy shows neither the secret nor the token."""
     token_route(router)
     router.get("/api/v1/status").respond(200, json={})
@@ -326,7 +339,7 @@ async def test_cross_origin_redirect_never_forwards_authorization(router: respx.
 
 
 @pytest.mark.anyio
-async def test_usage_from_the_issue(router: respx.MockRouter, fake_facade_module: Any) -> None:
+async def test_usage_from_the_issue(router: respx.MockRouter) -> None:
     """The issue's example works: get unwraps, async for pages, await gives a page, next_page."""
     router.get("/api/v1/users/usr_01").respond(200, json={"data": USER, "meta": {}})
     router.get("/api/v1/users", params={"cursor": "c2"}).respond(
@@ -339,7 +352,7 @@ async def test_usage_from_the_issue(router: respx.MockRouter, fake_facade_module
 
     async with IntelliAuth(TENANT, auth=StaticBearer("tok")) as client:
         user = await client.users.get("usr_01")
-        assert user == User("usr_01", "ada@example.com", "active")
+        assert user == User.from_dict(USER)
         assert [u.id async for u in client.users.list(limit=100)] == ["usr_01", "usr_02"]
         paginator = client.users.list(limit=10)
         assert isinstance(paginator, AsyncPaginator)
@@ -361,3 +374,81 @@ def test_private_names_are_not_forwarded_to_the_facade() -> None:
             _ = client._no_such_thing
     finally:
         client._closed = True
+
+
+# -- revoke and introspect: the generated operations, sent by the invoker -------------------
+
+
+def _basic_pair(request: httpx.Request) -> str:
+    scheme, _, encoded = request.headers["authorization"].partition(" ")
+    assert scheme == "Basic"
+    return base64.b64decode(encoded).decode()
+
+
+@pytest.mark.anyio
+async def test_the_token_url_comes_from_the_operations_table() -> None:
+    """Client credentials are requested at the contract's requestToken path."""
+    async with IntelliAuth(TENANT, client_id="app_1", client_secret=SECRET) as client:
+        auth: Any = client._auth
+        assert auth.token_url == TENANT + OPERATIONS["requestToken"].path
+
+
+@pytest.mark.anyio
+async def test_revoke_sends_revoke_token_as_the_client(router: respx.MockRouter) -> None:
+    """revoke() posts the form through the invoker, with Basic client auth, not a token."""
+    tokens = token_route(router)
+    route = router.post(OPERATIONS["revokeToken"].path).respond(200)
+    async with IntelliAuth(
+        TENANT, client_id="app_1", client_secret=SECRET, default_headers={"X-Trace": "t1"}
+    ) as client:
+        assert await client.revoke("rt_1", token_type_hint="refresh_token") is None
+    request = route.calls.last.request
+    assert _basic_pair(request) == f"app_1:{SECRET}"
+    assert dict(parse_qsl(request.content.decode())) == {
+        "token": "rt_1",
+        "token_type_hint": "refresh_token",
+    }
+    # The invoker's defaults are on it: the client's headers and User-Agent.
+    assert request.headers["x-trace"] == "t1"
+    assert request.headers["user-agent"].startswith("intelliauth-python/")
+    assert not tokens.called
+
+
+@pytest.mark.anyio
+async def test_revoke_and_introspect_map_errors_by_the_contract(router: respx.MockRouter) -> None:
+    """Their 4xx are OAuthErrors (the operations' oauth_errors), timeouts APITimeoutError."""
+    router.post("/oauth2/revoke").respond(401, json={"error": "invalid_client"})
+    introspect = router.post("/oauth2/introspect").mock(side_effect=httpx.ReadTimeout("slow"))
+    async with IntelliAuth(TENANT, client_id="app_1", client_secret=SECRET) as client:
+        with pytest.raises(InvalidClientError):
+            await client.revoke("rt_1")
+        with pytest.raises(APITimeoutError):
+            await client.introspect("at_1")
+    assert introspect.call_count == 1  # a POST without an Idempotency-Key is not retried
+
+
+@pytest.mark.anyio
+async def test_introspect_returns_the_rfc_7662_result(router: respx.MockRouter) -> None:
+    """introspect() reads the answer with _token_endpoints' reader; junk is an OAuthError."""
+    route = router.post("/oauth2/introspect").respond(
+        200, json={"active": True, "scope": "a b", "sub": "usr_1", "aud": "api"}
+    )
+    async with IntelliAuth(TENANT, client_id="app_1", client_secret=SECRET) as client:
+        result = await client.introspect("at_1")
+        assert (result.active, result.scope, result.subject) == (True, ("a", "b"), "usr_1")
+        assert result.raw["aud"] == "api"
+        assert _basic_pair(route.calls.last.request) == f"app_1:{SECRET}"
+        assert dict(parse_qsl(route.calls.last.request.content.decode())) == {"token": "at_1"}
+        route.respond(200, content=b"<html>")
+        with pytest.raises(OAuthError, match="JSON object"):
+            await client.introspect("at_1")
+
+
+@pytest.mark.anyio
+async def test_revoke_and_introspect_need_client_credentials() -> None:
+    """A client built with auth= has no credentials to authenticate these calls with."""
+    async with IntelliAuth(TENANT, auth=StaticBearer("tok")) as client:
+        with pytest.raises(ValueError, match="revoke needs"):
+            await client.revoke("rt")
+        with pytest.raises(ValueError, match="introspect needs"):
+            await client.introspect("at")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -30,31 +29,12 @@ from intelliauth_ext._pkce import code_challenge_s256
 from intelliauth_ext._token_endpoints import introspect_token, refresh_tokens, revoke_token
 from intelliauth_ext._token_set import TokenSet, token_set_from_response
 
-from .test_oidc import CLIENT_ID, ISSUER, NOW, FakeClock, FakeProvider
+from .oidc_fakes import CLIENT_ID, ISSUER, NOW, FakeClock, FakeProvider
 
 pytestmark = pytest.mark.anyio
 
 REDIRECT_URI = "https://app.example.test/callback"
 SECRET = "s3cret:with+odd chars"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A clock at NOW."""
-    return FakeClock()
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    """respx routes; nothing reaches the network."""
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def provider(mock: respx.MockRouter, clock: FakeClock) -> FakeProvider:
-    """The fake provider of test_oidc on respx."""
-    return FakeProvider(mock, clock)
 
 
 @pytest.fixture
@@ -103,7 +83,7 @@ async def test_start_builds_the_authorization_url(
         "response_type": "code",
         "client_id": CLIENT_ID,
         "redirect_uri": REDIRECT_URI,
-        "scope": "openid email",
+        "scope": "email openid",  # sorted: scopes are a set
         "state": request.state,
         "nonce": request.nonce,
         "code_challenge": code_challenge_s256(request.code_verifier),
@@ -174,7 +154,7 @@ async def test_complete_public_client(flow: AuthorizationCodeFlow, provider: Fak
     tokens = await flow.complete(_callback(request), expected_state=request.state)
     assert tokens.access_token == "at-1"
     assert tokens.refresh_token == "rt-1"
-    assert tokens.scope == ("openid", "email")
+    assert tokens.scope == ("email", "openid")
     assert tokens.expires_at == NOW + 300
     sent = route.calls.last.request
     assert _form(sent) == {

@@ -11,7 +11,7 @@ from intelliauth_client import facade
 from intelliauth_ext import APIResponseValidationError, NotFoundError
 from intelliauth_ext._client import IntelliAuth
 
-from .fakes import TENANT, StaticBearer
+from .doubles import TENANT, StaticBearer
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,7 @@
-"""Tests for intelliauth_ext._invoker: the facade seam, the send loop, retries and errors."""
+"""Tests for intelliauth_ext._invoker: the facade seam, the send loop, retries and errors.
+
+The operations, endpoint modules and models are the committed generated package's.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,14 @@ import httpx
 import pytest
 import respx
 
+from intelliauth_client.errors import UnexpectedStatus
+from intelliauth_client.facade import OPERATIONS
+from intelliauth_client.models.token_request import TokenRequest
+from intelliauth_client.models.user import User
+from intelliauth_client.models.user_create import UserCreate
+from intelliauth_client.models.user_envelope import UserEnvelope
+from intelliauth_client.models.user_update import UserUpdate
+from intelliauth_client.types import UNSET
 from intelliauth_ext import (
     APIConnectionError,
     APIResponseValidationError,
@@ -30,26 +41,29 @@ from intelliauth_ext._errors import PaginationError
 from intelliauth_ext._invoker import Invoker
 from intelliauth_ext._timeouts import DEFAULT_TIMEOUT
 
-from .fakes import (
-    CREATE_USER,
-    DELETE_USER,
-    GET_STATUS,
-    GET_USER,
-    LIST_USERS,
-    REQUEST_TOKEN,
-    TENANT,
-    UNSET,
-    UPDATE_USER,
-    RotatingBearer,
-    StaticBearer,
-    UnexpectedStatus,
-    User,
-    UserEnvelope,
-)
+from .doubles import TENANT, RotatingBearer, StaticBearer
 
 pytestmark = pytest.mark.anyio
 
-USER = {"id": "usr_01", "email": "ada@example.com", "status": "active"}
+GET_USER = OPERATIONS["getUser"]
+LIST_USERS = OPERATIONS["listUsers"]
+CREATE_USER = OPERATIONS["createUser"]
+UPDATE_USER = OPERATIONS["updateUser"]
+DELETE_USER = OPERATIONS["deleteUser"]
+REQUEST_TOKEN = OPERATIONS["requestToken"]
+# A GET without parameters or pagination, answering with the contract's Error bodies.
+GET_PROFILE = OPERATIONS["getMyProfile"]
+PROFILE_PATH = "/api/v1/me/profile"
+
+USER = {
+    "id": "usr_01",
+    "email": "ada@example.com",
+    "email_verified": True,
+    "name": "Ada Lovelace",
+    "status": "active",
+    "created_at": "2026-01-02T03:04:05+00:00",
+    "updated_at": "2026-01-02T03:04:05+00:00",
+}
 
 # The contract's error code index: every code, the status it comes with, and its class.
 ERROR_CODES = [
@@ -93,6 +107,10 @@ def make_invoker(
     )
 
 
+REFRESH_FORM = {"grant_type": "refresh_token", "refresh_token": "rt_1"}
+CLIENT_CREDENTIALS_FORM = {"grant_type": "client_credentials"}
+
+
 def envelope(data: Any, **meta: Any) -> dict[str, Any]:
     return {"data": data, "meta": meta}
 
@@ -113,7 +131,7 @@ async def test_call_builds_the_request_and_returns_the_parsed_envelope(
     route = router.get("/api/v1/users/usr%2F01").respond(200, json=envelope(USER))
     result = await make_invoker(http).call(GET_USER, user_id="usr/01")
     assert isinstance(result, UserEnvelope)
-    assert result.data == User("usr_01", "ada@example.com", "active")
+    assert result.data == User.from_dict(USER)
     request = route.calls.last.request
     assert request.headers["Authorization"] == "Bearer tok"
     assert request.headers["User-Agent"] == "test-agent"
@@ -123,8 +141,9 @@ async def test_tenant_path_prefix_is_kept(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """A tenant URL with a path prefix gets operation paths appended after it."""
-    route = router.get("/t/acme/api/v1/status").respond(200, json={"ok": True})
-    assert await make_invoker(http, base_url=f"{TENANT}/t/acme/").call(GET_STATUS) == {"ok": True}
+    route = router.get(f"/t/acme{PROFILE_PATH}").respond(200, json=envelope(USER))
+    result = await make_invoker(http, base_url=f"{TENANT}/t/acme/").call(GET_PROFILE)
+    assert result.data.id == "usr_01"
     assert route.called
 
 
@@ -142,14 +161,15 @@ async def test_unknown_field_is_kept_and_bad_enum_is_a_validation_error(
     user = (await make_invoker(http).call(GET_USER, user_id="a")).data
     assert user.additional_properties == {"nickname": "ada"}
 
+    # Enums are open to new strings (test_generated_facade); a number is no UserStatus.
     router.get("/api/v1/users/b").respond(
-        200, json=envelope({**USER, "status": "weird"}), headers={"X-Request-Id": "req_b"}
+        200, json=envelope({**USER, "status": 7}), headers={"X-Request-Id": "req_b"}
     )
     with pytest.raises(APIResponseValidationError) as info:
         await make_invoker(http).call(GET_USER, user_id="b")
     assert isinstance(info.value.__cause__, ValueError)
     assert info.value.request_id == "req_b"
-    assert "weird" in str(info.value)
+    assert "7 is not a valid UserStatus" in str(info.value)
 
 
 async def test_missing_field_and_non_json_2xx_are_validation_errors(
@@ -197,13 +217,13 @@ async def test_503_html_page_gives_internal_server_error_with_request_id(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """A proxy's HTML 503 page is an InternalServerError with the request id and body start."""
-    router.get("/api/v1/status").respond(
+    router.get(PROFILE_PATH).respond(
         503,
         html="<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
         headers={"X-Request-Id": "req_html"},
     )
     with pytest.raises(InternalServerError) as info:
-        await make_invoker(http, max_retries=0).call(GET_STATUS)
+        await make_invoker(http, max_retries=0).call(GET_PROFILE)
     assert info.value.status_code == 503
     assert info.value.request_id == "req_html"
     assert "503 Service Temporarily Unavailable" in str(info.value)
@@ -221,10 +241,10 @@ async def test_oauth_paths_raise_oauth_errors(
     )
     invoker = make_invoker(http)
     with pytest.raises(InvalidGrantError) as info:
-        await invoker.call(REQUEST_TOKEN, body={"grant_type": "refresh_token"})
+        await invoker.call(REQUEST_TOKEN, body=TokenRequest.from_dict(REFRESH_FORM))
     assert info.value.error_description == "expired"
     with pytest.raises(InvalidClientError):
-        await invoker.call(REQUEST_TOKEN, body={"grant_type": "client_credentials"})
+        await invoker.call(REQUEST_TOKEN, body=TokenRequest.from_dict(CLIENT_CREDENTIALS_FORM))
 
 
 async def test_429_with_retry_after_1_is_retried_once_and_succeeds(
@@ -247,13 +267,13 @@ async def test_rate_limit_reset_is_honoured(
     router: respx.MockRouter, http: httpx.AsyncClient, no_backoff_sleep: list[float]
 ) -> None:
     """Without Retry-After, X-RateLimit-Reset sets the wait."""
-    router.get("/api/v1/status").mock(
+    router.get(PROFILE_PATH).mock(
         side_effect=[
             httpx.Response(429, headers={"X-RateLimit-Reset": "3"}),
-            httpx.Response(200, json={"ok": True}),
+            httpx.Response(200, json=envelope(USER)),
         ]
     )
-    assert await make_invoker(http).call(GET_STATUS) == {"ok": True}
+    assert (await make_invoker(http).call(GET_PROFILE)).data.id == "usr_01"
     assert no_backoff_sleep == [3.0]
 
 
@@ -261,11 +281,11 @@ async def test_wait_longer_than_the_cap_raises_at_once(
     router: respx.MockRouter, http: httpx.AsyncClient, no_backoff_sleep: list[float]
 ) -> None:
     """A Retry-After beyond 60 s raises RateLimitError at once instead of sleeping."""
-    route = router.get("/api/v1/status").respond(
+    route = router.get(PROFILE_PATH).respond(
         429, json=error_body("rate_limited"), headers={"Retry-After": "120"}
     )
     with pytest.raises(RateLimitError) as info:
-        await make_invoker(http).call(GET_STATUS)
+        await make_invoker(http).call(GET_PROFILE)
     assert info.value.retry_after == 120.0
     assert route.call_count == 1
     assert no_backoff_sleep == []
@@ -275,9 +295,9 @@ async def test_transient_errors_are_retried_max_retries_times(
     router: respx.MockRouter, http: httpx.AsyncClient, no_backoff_sleep: list[float]
 ) -> None:
     """A GET failing with 503 is sent 1 + max_retries times, with jittered backoff, then raises."""
-    route = router.get("/api/v1/status").respond(503, json=error_body("service_unavailable"))
+    route = router.get(PROFILE_PATH).respond(503, json=error_body("service_unavailable"))
     with pytest.raises(InternalServerError):
-        await make_invoker(http, max_retries=3).call(GET_STATUS)
+        await make_invoker(http, max_retries=3).call(GET_PROFILE)
     assert route.call_count == 4
     assert len(no_backoff_sleep) == 3
     assert all(0 <= d <= cap for d, cap in zip(no_backoff_sleep, (0.5, 1.0, 2.0), strict=True))
@@ -287,9 +307,9 @@ async def test_max_retries_zero_sends_once(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """max_retries=0 turns retrying off."""
-    route = router.get("/api/v1/status").respond(503)
+    route = router.get(PROFILE_PATH).respond(503)
     with pytest.raises(InternalServerError):
-        await make_invoker(http, max_retries=0).call(GET_STATUS)
+        await make_invoker(http, max_retries=0).call(GET_PROFILE)
     assert route.call_count == 1
     with pytest.raises(ValueError, match="max_retries"):
         make_invoker(http, max_retries=-1)
@@ -301,7 +321,9 @@ async def test_post_without_idempotency_key_is_not_retried(
     """A POST to an operation without Idempotency-Key support is sent once."""
     route = router.post("/oauth2/token").respond(503, json={"error": "server_error"})
     with pytest.raises(Exception):  # noqa: B017, PT011 - the class is another test's subject
-        await make_invoker(http).call(REQUEST_TOKEN, body={"grant_type": "client_credentials"})
+        await make_invoker(http).call(
+            REQUEST_TOKEN, body=TokenRequest.from_dict(CLIENT_CREDENTIALS_FORM)
+        )
     assert route.call_count == 1
     assert "Idempotency-Key" not in route.calls.last.request.headers
 
@@ -312,7 +334,9 @@ async def test_patch_without_key_is_not_retried(
     """A PATCH without Idempotency-Key is not retried after a dropped connection."""
     route = router.patch("/api/v1/users/a").mock(side_effect=httpx.RemoteProtocolError("dropped"))
     with pytest.raises(APIConnectionError):
-        await make_invoker(http).call(UPDATE_USER, user_id="a", body={"email": "x@example.com"})
+        await make_invoker(http).call(
+            UPDATE_USER, user_id="a", body=UserUpdate.from_dict({"email": "x@example.com"})
+        )
     assert route.call_count == 1
 
 
@@ -327,7 +351,7 @@ async def test_create_retried_after_dropped_connection_sends_the_same_idempotenc
         ]
     )
     result = await make_invoker(http).call(
-        CREATE_USER, body={"email": "ada@example.com"}, idempotency_key=UNSET
+        CREATE_USER, body=UserCreate(email="ada@example.com"), idempotency_key=UNSET
     )
     assert result.data.id == "usr_01"
     keys = [call.request.headers.get("Idempotency-Key") for call in route.calls]
@@ -342,9 +366,10 @@ async def test_separate_creates_get_separate_keys_and_a_given_key_is_kept(
     """Each create call gets its own key; a caller's key is sent unchanged."""
     route = router.post("/api/v1/users").respond(201, json=envelope(USER))
     invoker = make_invoker(http)
-    await invoker.call(CREATE_USER, body={})
-    await invoker.call(CREATE_USER, body={})
-    await invoker.call(CREATE_USER, body={}, idempotency_key="mine")
+    body = UserCreate(email="ada@example.com")
+    await invoker.call(CREATE_USER, body=body)
+    await invoker.call(CREATE_USER, body=body)
+    await invoker.call(CREATE_USER, body=body, idempotency_key="mine")
     keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
     assert keys[0] != keys[1]
     assert keys[2] == "mine"
@@ -354,9 +379,9 @@ async def test_connection_errors_exhaust_into_api_connection_error(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """Connection failures after the last retry raise APIConnectionError from the httpx error."""
-    route = router.get("/api/v1/status").mock(side_effect=httpx.ConnectError("refused"))
+    route = router.get(PROFILE_PATH).mock(side_effect=httpx.ConnectError("refused"))
     with pytest.raises(APIConnectionError) as info:
-        await make_invoker(http).call(GET_STATUS)
+        await make_invoker(http).call(GET_PROFILE)
     assert not isinstance(info.value, APITimeoutError)
     assert isinstance(info.value.__cause__, httpx.ConnectError)
     assert route.call_count == 3
@@ -366,9 +391,9 @@ async def test_timeouts_raise_api_timeout_error(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """An httpx timeout (after retries) raises APITimeoutError."""
-    router.get("/api/v1/status").mock(side_effect=httpx.ReadTimeout("slow"))
+    router.get(PROFILE_PATH).mock(side_effect=httpx.ReadTimeout("slow"))
     with pytest.raises(APITimeoutError) as info:
-        await make_invoker(http, max_retries=1).call(GET_STATUS)
+        await make_invoker(http, max_retries=1).call(GET_PROFILE)
     assert isinstance(info.value.__cause__, httpx.ReadTimeout)
 
 
@@ -376,11 +401,11 @@ async def test_each_retry_runs_the_auth_flow_again(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """Retries sit around the auth flow: every attempt gets a token from a fresh flow."""
-    route = router.get("/api/v1/status").mock(
-        side_effect=[httpx.Response(503), httpx.Response(200, json={"ok": True})]
+    route = router.get(PROFILE_PATH).mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json=envelope(USER))]
     )
     auth = RotatingBearer()
-    await make_invoker(http, auth=auth).call(GET_STATUS)
+    await make_invoker(http, auth=auth).call(GET_PROFILE)
     tokens = [call.request.headers["Authorization"] for call in route.calls]
     assert tokens == ["Bearer token-1", "Bearer token-2"]
 
@@ -389,11 +414,11 @@ async def test_redirects_are_not_followed_so_authorization_never_leaves(
     router: respx.MockRouter,
 ) -> None:
     """A 302 to another origin is not followed, even by a following client: APIStatusError."""
-    router.get("/api/v1/status").respond(302, headers={"Location": "https://evil.test/steal"})
-    evil = router.get("https://evil.test/steal").respond(200, json={"ok": True})
+    router.get(PROFILE_PATH).respond(302, headers={"Location": "https://evil.test/steal"})
+    evil = router.get("https://evil.test/steal").respond(200, json=envelope(USER))
     async with httpx.AsyncClient(follow_redirects=True) as http:
         with pytest.raises(APIStatusError) as info:
-            await make_invoker(http).call(GET_STATUS)
+            await make_invoker(http).call(GET_PROFILE)
     assert info.value.status_code == 302
     assert not evil.called
 
@@ -453,26 +478,30 @@ async def test_paginate_refuses_a_non_list_operation(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """Paginating an operation whose body is no list envelope raises APIResponseValidationError."""
-    router.get("/api/v1/status").respond(200, json={"ok": True})
+    router.get(PROFILE_PATH).respond(200, json=envelope(USER))
     with pytest.raises(APIResponseValidationError, match="list envelope"):
-        await make_invoker(http).paginate(GET_STATUS)
+        await make_invoker(http).paginate(GET_PROFILE)
 
 
 async def test_one_debug_line_per_attempt(
     router: respx.MockRouter, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Each attempt logs method, path, status, request id, attempt and elapsed ms at DEBUG."""
-    router.get("/api/v1/status").mock(
+    router.get(PROFILE_PATH).mock(
         side_effect=[
             httpx.Response(503, headers={"X-Request-Id": "req_a"}),
-            httpx.Response(200, json={"ok": True}, headers={"X-Request-Id": "req_b"}),
+            httpx.Response(200, json=envelope(USER), headers={"X-Request-Id": "req_b"}),
         ]
     )
     caplog.set_level(logging.DEBUG, logger="intelliauth")
-    await make_invoker(http).call(GET_STATUS)
+    await make_invoker(http).call(GET_PROFILE)
     lines = [
         r.getMessage() for r in caplog.records if r.name == "intelliauth" and "->" in r.getMessage()
     ]
     assert len(lines) == 2
-    assert lines[0].startswith("GET /api/v1/status -> 503 request_id=req_a attempt=1/3 elapsed_ms=")
-    assert lines[1].startswith("GET /api/v1/status -> 200 request_id=req_b attempt=2/3 elapsed_ms=")
+    assert lines[0].startswith(
+        f"GET {PROFILE_PATH} -> 503 request_id=req_a attempt=1/3 elapsed_ms="
+    )
+    assert lines[1].startswith(
+        f"GET {PROFILE_PATH} -> 200 request_id=req_b attempt=2/3 elapsed_ms="
+    )

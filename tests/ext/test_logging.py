@@ -21,7 +21,7 @@ from intelliauth_ext._logging import (
     redact_url,
 )
 
-from .fakes import LocalServer
+from .servers import LocalServer
 
 SECRET = "cs_SUPERSECRET_value"
 ACCESS = "at_ACCESS_TOKEN_value"
@@ -155,7 +155,6 @@ def test_client_reads_intelliauth_log(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_no_secret_in_any_log_line_of_a_full_flow(
     local_server: LocalServer,
     caplog: pytest.LogCaptureFixture,
-    client_credentials_class: type[Any],
     transport: str,
 ) -> None:
     """Token fetch, API calls and an error at DEBUG (httpx, httpcore too): no secret logged."""

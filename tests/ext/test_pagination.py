@@ -1,19 +1,41 @@
-"""Tests for intelliauth_ext._pagination: pages, paginators and paginate()."""
+"""Tests for intelliauth_ext._pagination: pages, paginators and paginate().
+
+paginate() runs on the committed generated package's list function, models and Response.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
+import httpx
 import pytest
+import respx
 
+from intelliauth_client.api.users import list_users
+from intelliauth_client.client import AuthenticatedClient
+from intelliauth_client.models.list_meta import ListMeta
+from intelliauth_client.models.user import User
+from intelliauth_client.models.user_list import UserList
+from intelliauth_client.types import UNSET, Response
 from intelliauth_ext import InternalServerError, NotFoundError
 from intelliauth_ext._errors import PaginationError
 from intelliauth_ext._pagination import AsyncPaginator, Page, paginate, split_list_envelope
 
-from .fakes import UNSET, ListMeta, User, UserList
+from .doubles import TENANT
 
 pytestmark = pytest.mark.anyio
+
+USER = {
+    "id": "usr_1",
+    "email": "a@example.com",
+    "email_verified": True,
+    "name": "Ada",
+    "status": "active",
+    "created_at": "2026-01-02T03:04:05+00:00",
+    "updated_at": "2026-01-02T03:04:05+00:00",
+}
 
 PAGES: dict[str | None, tuple[list[int], str | None]] = {
     None: ([1, 2, 3], "c2"),
@@ -135,9 +157,10 @@ async def test_same_cursor_twice_in_a_row_fails() -> None:
 
 def test_split_list_envelope_reads_models_and_dicts() -> None:
     """Items and next cursor are read from generated models and plain dicts alike."""
-    user = User("usr_1", "a@example.com", "active")
+    user = User.from_dict(USER)
     assert split_list_envelope(UserList([user], ListMeta("n"))) == ([user], "n")
-    assert split_list_envelope(UserList([user], ListMeta(UNSET))) == ([user], None)
+    assert split_list_envelope(UserList([user], ListMeta(None))) == ([user], None)
+    assert split_list_envelope({"data": [1], "meta": {"next_cursor": UNSET}}) == ([1], None)
     assert split_list_envelope({"data": [1], "meta": {"next_cursor": None}}) == ([1], None)
     assert split_list_envelope({"data": [1]}) == ([1], None)
     assert split_list_envelope({"data": "text"}) is None
@@ -145,47 +168,45 @@ def test_split_list_envelope_reads_models_and_dicts() -> None:
     assert split_list_envelope(None) is None
 
 
-async def test_paginate_works_on_a_generated_asyncio_function() -> None:
+def _user_pages(request: httpx.Request) -> httpx.Response:
+    """The users of PAGES, one page per cursor, as the list endpoint answers."""
+    numbers, next_cursor = PAGES[request.url.params.get("cursor")]
+    users = [{**USER, "id": f"usr_{n}", "email": f"{n}@example.com"} for n in numbers]
+    return httpx.Response(200, json={"data": users, "meta": {"next_cursor": next_cursor}})
+
+
+async def test_paginate_works_on_a_generated_asyncio_function(router: respx.MockRouter) -> None:
     """paginate() pages through a generated `asyncio` list function, passing its kwargs."""
-    calls: list[dict[str, Any]] = []
-
-    async def list_users_asyncio(
-        *, client: object, limit: int = 50, cursor: Any = UNSET
-    ) -> UserList:
-        calls.append({"client": client, "limit": limit, "cursor": cursor})
-        cursor_key = cursor if isinstance(cursor, str) else None
-        numbers, next_cursor = PAGES[cursor_key]
-        users = [User(f"usr_{n}", f"{n}@example.com", "active") for n in numbers]
-        return UserList(users, ListMeta(next_cursor))
-
-    client = object()
-    ids = [u.id async for u in paginate(list_users_asyncio, client=client, limit=3)]
+    route = router.get("/api/v1/users").mock(side_effect=_user_pages)
+    async with AuthenticatedClient(base_url=TENANT, token="tok") as client:
+        ids = [u.id async for u in paginate(list_users.asyncio, client=client, limit=3)]
     assert ids == [f"usr_{n}" for n in range(1, 9)]
-    assert [c["limit"] for c in calls] == [3, 3, 3]
-    assert [c["cursor"] for c in calls] == [UNSET, "c2", "c3"]
-    assert all(c["client"] is client for c in calls)
+    requests = [call.request for call in route.calls]
+    assert [r.url.params.get("limit") for r in requests] == ["3", "3", "3"]
+    assert [r.url.params.get("cursor") for r in requests] == [None, "c2", "c3"]
+    assert all(r.headers["Authorization"] == "Bearer tok" for r in requests)
 
 
-class DetailedResponse:
-    """The generator's types.Response."""
-
-    def __init__(self, status_code: int, parsed: Any, content: bytes = b"") -> None:
-        self.status_code = status_code
-        self.parsed = parsed
-        self.content = content
-        self.headers = {"X-Request-Id": "req_9"}
+def detailed(status: int, parsed: Any, content: bytes = b"") -> Response[Any]:
+    """A generated ``asyncio_detailed`` result."""
+    return Response(
+        status_code=HTTPStatus(status),
+        content=content,
+        headers={"X-Request-Id": "req_9"},
+        parsed=parsed,
+    )
 
 
 async def test_paginate_works_on_asyncio_detailed_and_maps_errors() -> None:
     """paginate() unwraps `asyncio_detailed` responses and raises mapped errors for non-2xx."""
 
-    async def ok(**kwargs: Any) -> DetailedResponse:
-        return DetailedResponse(200, {"data": [1, 2], "meta": {"next_cursor": None}})
+    async def ok(**kwargs: Any) -> Response[Any]:
+        return detailed(200, {"data": [1, 2], "meta": {"next_cursor": None}})
 
     assert [item async for item in paginate(ok)] == [1, 2]
 
-    async def missing(**kwargs: Any) -> DetailedResponse:
-        return DetailedResponse(404, None, b'{"error":"not_found","message":"gone"}')
+    async def missing(**kwargs: Any) -> Response[Any]:
+        return detailed(404, None, b'{"error":"not_found","message":"gone"}')
 
     with pytest.raises(NotFoundError) as info:
         await paginate(missing)
@@ -228,8 +249,8 @@ def test_page_repr_hides_the_fetcher() -> None:
 async def test_page_error_response_is_not_httpx_error() -> None:
     """A 5xx detailed response is an InternalServerError carrying the body's start."""
 
-    async def failing(**kwargs: Any) -> DetailedResponse:
-        return DetailedResponse(503, None, b"<html>down</html>")
+    async def failing(**kwargs: Any) -> Response[Any]:
+        return detailed(503, None, b"<html>down</html>")
 
     with pytest.raises(InternalServerError) as info:
         await paginate(failing)

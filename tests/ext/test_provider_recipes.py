@@ -47,9 +47,9 @@ async def test_intelliauth_form_body_with_audience_and_scopes() -> None:
             "client_id": "client-id",
             "client_secret": "client-secret",
             "audience": "https://api.cymmetri.com",
-            "scope": "users:read audit:read",
+            "scope": "audit:read users:read",  # sorted: scopes are a set
         }
-        assert (await auth.get_token()).scope == ("users:read", "audit:read")
+        assert (await auth.get_token()).scope == ("audit:read", "users:read")
 
 
 async def test_json_body_client_credentials_with_audience() -> None:

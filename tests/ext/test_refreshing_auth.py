@@ -161,7 +161,7 @@ async def test_rotation_keeps_the_new_refresh_token_and_calls_the_hook(
         assert token_set.access_token == f"at-{generation}"
         assert token_set.refresh_token == f"rt-{generation}"
         assert token_set.id_token == "id-0"  # kept: the refresh response had none
-        assert token_set.scope == ("openid", "offline_access")
+        assert token_set.scope == ("offline_access", "openid")
     assert [token_set.refresh_token for token_set in saved] == ["rt-1", "rt-2", "rt-3"]
     assert auth.token_set == saved[-1]
 

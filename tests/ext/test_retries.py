@@ -12,6 +12,7 @@ import pytest
 from intelliauth_ext import _retries
 from intelliauth_ext._retries import (
     parse_rate_limit_reset,
+    parse_retry_after,
     retry_delay,
     server_requested_wait,
     should_retry,
@@ -116,6 +117,37 @@ def test_retry_after_seconds_and_http_date() -> None:
     now = 1_700_000_000.0
     date = format_datetime(datetime.fromtimestamp(now + 30, tz=UTC), usegmt=True)
     assert server_requested_wait(httpx.Headers({"Retry-After": date}), now=now) == 30.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7", 7.0),
+        (" 2.5 ", 2.5),
+        ("0", 0.0),
+        ("-4", 0.0),  # a wait in the past is no wait
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date long past
+        ("soon", None),
+        ("", None),
+        ("nan", None),
+        ("inf", None),
+        ("-inf", None),
+        ("Fri, 31 Dec 99999 23:59:59 GMT", None),  # a date no clock can hold
+        ("Mon, 32 Foo 2024 25:61:61 GMT", None),
+    ],
+)
+def test_parse_retry_after(value: str, expected: float | None) -> None:
+    """Retry-After (RFC 9110 section 10.2.3): seconds or an HTTP date; unreadable is None."""
+    now = 1_700_000_000.0
+    assert parse_retry_after(httpx.Headers({"Retry-After": value}), now=now) == expected
+
+
+def test_parse_retry_after_http_date_and_absence() -> None:
+    """An HTTP date is the seconds until it; no header is None."""
+    now = 1_700_000_000.0
+    date = format_datetime(datetime.fromtimestamp(now + 90, tz=UTC), usegmt=True)
+    assert parse_retry_after(httpx.Headers({"Retry-After": date}), now=now) == 90.0
+    assert parse_retry_after(httpx.Headers(), now=now) is None
 
 
 def test_rate_limit_reset_as_delta_or_unix_time() -> None:

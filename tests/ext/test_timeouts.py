@@ -64,9 +64,9 @@ import anyio  # noqa: E402
 
 from intelliauth_ext import APITimeoutError  # noqa: E402
 from intelliauth_ext._client import IntelliAuth  # noqa: E402
-from intelliauth_ext._transport import LazyDefaultTransport  # noqa: E402
+from intelliauth_ext._transports import LazyDefaultTransport  # noqa: E402
 
-from .fakes import LocalServer  # noqa: E402
+from .servers import LocalServer  # noqa: E402
 
 
 def _transport(kind: str) -> httpx.AsyncBaseTransport:

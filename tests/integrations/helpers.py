@@ -1,11 +1,10 @@
-"""What the FastAPI and aiohttp tests share: tokens, the sandbox's time, challenges."""
+"""What the FastAPI and aiohttp tests share: tokens, webhook subscriptions, challenges."""
 
 from __future__ import annotations
 
 import importlib.util
 import re
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
@@ -38,21 +37,6 @@ def load_example(name: str) -> ModuleType:
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
     return module
-
-
-class SandboxTime:
-    """The sandbox's clock in the shape the SDK wants, so the app sees the sandbox's time."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self._sandbox = sandbox
-
-    def time(self) -> float:
-        """The sandbox's wall time (moved by ``sandbox.clock.advance``)."""
-        return self._sandbox.clock.now()
-
-    def monotonic(self) -> float:
-        """The real monotonic clock."""
-        return time.monotonic()
 
 
 @attrs.define

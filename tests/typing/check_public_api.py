@@ -6,16 +6,21 @@ type check when a public signature or return type changes under users' feet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import assert_type
 
-from intelliauth_client.facade import Page, Paginator
+from intelliauth_client.facade import PageProtocol, PaginatorProtocol
+from intelliauth_client.models.started_mfa_challenge import StartedMfaChallenge
 from intelliauth_client.models.user import User
 from intelliauth_client.models.user_create import UserCreate
 from intelliauth_ext import (
+    AsyncPaginator,
     ClientCredentials,
     IntelliAuth,
+    IntrospectionResult,
     MfaChallenge,
     NotFoundError,
+    Page,
     SignedIn,
     TokenSet,
     webhooks,
@@ -27,13 +32,22 @@ async def users(client: IntelliAuth) -> None:
     user = await client.users.get("usr_01")
     assert_type(user, User)
     listing = client.users.list(limit=100)
-    assert_type(listing, Paginator[User])  # the protocol AsyncPaginator satisfies
+    assert_type(listing, PaginatorProtocol[User])  # the protocol AsyncPaginator satisfies
     async for each in listing:
         assert_type(each, User)
+    capped = listing.with_max_items(250)
+    assert_type(capped, PaginatorProtocol[User])
+    assert_type(capped.max_items, int | None)
+    async for each_page in capped.pages():
+        assert_type(each_page, PageProtocol[User])
+        assert_type(len(each_page), int)
+    assert_type(await capped.first_page(), PageProtocol[User])
     page = await client.users.list(limit=10)
-    assert_type(page, Page[User])
+    assert_type(page, PageProtocol[User])
+    assert_type(page.items, Sequence[User])
     assert_type(page.next_cursor, str | None)
-    assert_type(await page.next_page(), Page[User])
+    assert_type(page.has_next_page(), bool)
+    assert_type(await page.next_page(), PageProtocol[User])
     assert_type(await client.users.create(UserCreate(email="a@example.com")), User)
     try:
         await client.users.get("missing")
@@ -41,13 +55,36 @@ async def users(client: IntelliAuth) -> None:
         assert_type(exc.request_id, str | None)
 
 
+def runtime_paginator_is_a_facade_paginator(paginator: AsyncPaginator[User]) -> None:
+    """What the runtime returns satisfies the protocols the facade's methods are typed with."""
+    as_protocol: PaginatorProtocol[User] = paginator
+    capped: PaginatorProtocol[User] = paginator.with_max_items(250)
+    widened: PaginatorProtocol[object] = paginator  # covariant, as a read-only view is
+    del as_protocol, capped, widened
+
+
+def runtime_page_is_a_facade_page(page: Page[User]) -> PageProtocol[User]:
+    """``intelliauth_ext.Page`` satisfies the facade's page protocol."""
+    return page
+
+
 async def sign_in(client: IntelliAuth) -> TokenSet:
     """The MFA helper returns one of two types; both end in a TokenSet."""
-    result = await client.auth.sign_in("ada@example.com", "pw")
+    result = await client.auth.sign_in_with_password("ada@example.com", "pw")
     assert_type(result, SignedIn | MfaChallenge)
     if isinstance(result, MfaChallenge):
+        started = await result.start()
+        assert_type(started, StartedMfaChallenge)
         result = await result.verify("123456")
     return result.tokens
+
+
+async def revoke_and_introspect(client: IntelliAuth, token: str) -> bool:
+    """The client's revocation and introspection conveniences, by their one name each."""
+    await client.revoke(token, token_type_hint="refresh_token")
+    result = await client.introspect(token)
+    assert_type(result, IntrospectionResult)
+    return result.active
 
 
 async def machine(token_url: str) -> str:

@@ -1,7 +1,7 @@
-"""OIDC discovery, the JWKS cache and JWT verification, against a respx provider.
+"""JWT verification (``_verification.py``) against a respx provider, and the key set cache.
 
 Keys are generated locally with joserfc; every verification failure names its check.
-``FakeProvider`` and ``FakeClock`` are shared with test_flow.py.
+``FakeProvider`` and ``FakeClock`` (oidc_fakes.py) are shared with test_flow.py.
 """
 
 from __future__ import annotations
@@ -10,147 +10,39 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 import respx
-from joserfc import jws, jwt
-from joserfc.jwk import ECKey, Key, RSAKey
+from joserfc import jws
+from joserfc.jwk import RSAKey
 
 from intelliauth_ext._errors import (
     APIConnectionError,
     APIResponseValidationError,
     InsecureURLError,
     InternalServerError,
-    NotFoundError,
     TokenValidationError,
 )
 from intelliauth_ext._jwks import JwksCache, parse_jwks
-from intelliauth_ext._oidc import (
-    ProviderMetadata,
-    TokenVerifier,
-    VerifiedToken,
-    fetch_provider_metadata,
-)
+from intelliauth_ext._verification import TokenVerifier, VerifiedToken
+
+from .oidc_fakes import CLIENT_ID, ISSUER, NOW, FakeClock, FakeProvider
+from .oidc_fakes import EC_KEY as _EC_KEY
+from .oidc_fakes import RSA_KEY as _RSA_KEY
 
 pytestmark = pytest.mark.anyio
 
-ISSUER = "https://idp.example.test"
-CLIENT_ID = "client-123"
 API_AUDIENCE = "https://api.example.test"
-NOW = 1_800_000_000.0
 
-_RSA_KEY = RSAKey.generate_key(2048, {"kid": "rsa-1", "use": "sig", "alg": "RS256"})
 _RSA_KEY_2 = RSAKey.generate_key(2048, {"kid": "rsa-2", "use": "sig", "alg": "RS256"})
-_EC_KEY = ECKey.generate_key("P-256", {"kid": "ec-1", "use": "sig", "alg": "ES256"})
 _OTHER_RSA_KEY = RSAKey.generate_key(2048, {"kid": "rsa-1"})
-
-
-class FakeClock:
-    """Wall and monotonic time that only move when a test says so."""
-
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-        self.mono = 1000.0
-
-    def time(self) -> float:
-        """The fake Unix time."""
-        return self.now
-
-    def monotonic(self) -> float:
-        """The fake monotonic reading."""
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        """Move both clocks forward."""
-        self.now += seconds
-        self.mono += seconds
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class FakeProvider:
-    """A provider on respx: discovery, a JWKS that can rotate, a token endpoint to script."""
-
-    def __init__(self, router: respx.MockRouter, clock: FakeClock) -> None:
-        self.router = router
-        self.clock = clock
-        self.published: list[Key] = [_RSA_KEY, _EC_KEY]
-        self.metadata: dict[str, Any] = {
-            "issuer": ISSUER,
-            "authorization_endpoint": f"{ISSUER}/authorize",
-            "token_endpoint": f"{ISSUER}/token",
-            "jwks_uri": f"{ISSUER}/jwks",
-            "revocation_endpoint": f"{ISSUER}/revoke",
-            "introspection_endpoint": f"{ISSUER}/introspect",
-            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
-            "code_challenge_methods_supported": ["S256"],
-        }
-        self.discovery = router.get(f"{ISSUER}/.well-known/openid-configuration").mock(
-            side_effect=lambda request: httpx.Response(200, json=self.metadata)
-        )
-        self.jwks = router.get(f"{ISSUER}/jwks").mock(side_effect=self._jwks)
-        self.token = router.post(f"{ISSUER}/token")
-
-    def _jwks(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"keys": [key.as_dict() for key in self.published]})
-
-    def claims(self, **overrides: Any) -> dict[str, Any]:
-        """Valid ID token claims for CLIENT_ID, changed by ``overrides`` (None deletes)."""
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "aud": CLIENT_ID,
-            "sub": "user-1",
-            "iat": int(self.clock.now),
-            "exp": int(self.clock.now) + 300,
-            "nonce": "nonce-1",
-        }
-        claims.update(overrides)
-        return {name: value for name, value in claims.items() if value is not None}
-
-    def sign(
-        self,
-        claims: dict[str, Any],
-        *,
-        key: Key = _RSA_KEY,
-        alg: str = "RS256",
-        kid: str | None = "rsa-1",
-        **header: Any,
-    ) -> str:
-        """A JWS compact token signed by ``key``."""
-        full_header: dict[str, Any] = {"alg": alg, **header}
-        if kid is not None:
-            full_header["kid"] = kid
-        return jwt.encode(full_header, claims, key, algorithms=[alg])
-
-    def id_token(self, **overrides: Any) -> str:
-        """A valid signed ID token, claims changed by ``overrides``."""
-        return self.sign(self.claims(**overrides))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A clock at NOW."""
-    return FakeClock()
-
-
-@pytest.fixture
-def mock() -> Iterator[respx.MockRouter]:
-    """respx routes; nothing reaches the network."""
-    with respx.mock(assert_all_called=False) as router:
-        yield router
-
-
-@pytest.fixture
-def provider(mock: respx.MockRouter, clock: FakeClock) -> FakeProvider:
-    """The fake provider on respx."""
-    return FakeProvider(mock, clock)
 
 
 @pytest.fixture
@@ -166,7 +58,7 @@ async def _fails(check: str, coroutine: Any) -> TokenValidationError:
     return info.value
 
 
-# --- discovery -------------------------------------------------------------------------
+# --- discovery, as the verifier uses it ------------------------------------------------
 
 
 async def test_discovery_is_fetched_once(provider: FakeProvider, verifier: TokenVerifier) -> None:
@@ -190,54 +82,6 @@ async def test_metadata_given_directly_skips_discovery(
     assert provider.discovery.call_count == 0
 
 
-async def test_discovery_with_wrong_issuer_is_refused(provider: FakeProvider) -> None:
-    """A discovery document naming another issuer is refused (OIDC Discovery 4.3)."""
-    provider.metadata["issuer"] = "https://evil.example.test"
-    with pytest.raises(APIResponseValidationError, match="issuer"):
-        await fetch_provider_metadata(ISSUER)
-
-
-async def test_discovery_trailing_slash_is_tolerated(provider: FakeProvider) -> None:
-    """An issuer given with a trailing slash matches the document's issuer without one."""
-    metadata = await fetch_provider_metadata(ISSUER + "/")
-    assert metadata.issuer == ISSUER
-
-
-async def test_discovery_falls_back_to_rfc8414(mock: respx.MockRouter) -> None:
-    """A 404 at openid-configuration falls back to the RFC 8414 well-known location."""
-    issuer = "https://as.example.test/tenant"
-    mock.get("https://as.example.test/tenant/.well-known/openid-configuration").respond(404)
-    mock.get("https://as.example.test/.well-known/oauth-authorization-server/tenant").respond(
-        200, json={"issuer": issuer, "token_endpoint": f"{issuer}/token"}
-    )
-    metadata = await fetch_provider_metadata(issuer)
-    assert metadata.token_endpoint == f"{issuer}/token"
-
-
-async def test_discovery_not_found_is_a_status_error(mock: respx.MockRouter) -> None:
-    """No discovery document at either location is a NotFoundError."""
-    mock.get(url__startswith="https://none.example.test/").respond(404)
-    with pytest.raises(NotFoundError):
-        await fetch_provider_metadata("https://none.example.test")
-
-
-@pytest.mark.parametrize("body", [b"<html>", b"[]", b'{"issuer": 5}', b"{}"])
-async def test_discovery_garbage_is_a_validation_error(mock: respx.MockRouter, body: bytes) -> None:
-    """A discovery body that is not a usable JSON object is an APIResponseValidationError."""
-    mock.get(f"{ISSUER}/.well-known/openid-configuration").respond(200, content=body)
-    with pytest.raises(APIResponseValidationError):
-        await fetch_provider_metadata(ISSUER)
-
-
-async def test_discovery_connection_error(mock: respx.MockRouter) -> None:
-    """An unreachable provider is an APIConnectionError."""
-    mock.get(f"{ISSUER}/.well-known/openid-configuration").mock(
-        side_effect=httpx.ConnectError("refused")
-    )
-    with pytest.raises(APIConnectionError):
-        await fetch_provider_metadata(ISSUER)
-
-
 def test_plain_http_issuer_is_refused() -> None:
     """A non-loopback http issuer is refused before any request."""
     with pytest.raises(InsecureURLError):
@@ -255,16 +99,6 @@ async def test_insecure_jwks_uri_is_refused(provider: FakeProvider, clock: FakeC
     verifier = TokenVerifier(provider.metadata, clock=clock)
     with pytest.raises(InsecureURLError):
         await verifier.verify_id_token(provider.id_token(), audience=CLIENT_ID)
-
-
-def test_provider_metadata_from_dict_checks_types() -> None:
-    """Metadata fields of the wrong type are a ValueError."""
-    with pytest.raises(ValueError, match="issuer"):
-        ProviderMetadata.from_dict({})
-    with pytest.raises(ValueError, match="jwks_uri"):
-        ProviderMetadata.from_dict({"issuer": ISSUER, "jwks_uri": 3})
-    with pytest.raises(ValueError, match="list of strings"):
-        ProviderMetadata.from_dict({"issuer": ISSUER, "scopes_supported": "openid"})
 
 
 # --- a valid token ---------------------------------------------------------------------
@@ -672,6 +506,22 @@ async def test_access_token_scp_list(provider: FakeProvider, verifier: TokenVeri
     """Scopes in an scp list (Azure/Okta style) count as well."""
     token = provider.sign(_access_claims(provider, scope=None, scp=["users:read"]))
     await verifier.verify_access_token(token, audience=API_AUDIENCE, required_scopes=["users:read"])
+
+
+async def test_required_scopes_follow_the_scope_rule(
+    provider: FakeProvider, verifier: TokenVerifier
+) -> None:
+    """A string of required scopes is split like any other; missing ones are named sorted."""
+    token = provider.sign(_access_claims(provider, scp="openid"))
+    verified = await verifier.verify_access_token(
+        token, audience=API_AUDIENCE, required_scopes="users:read,openid users:read"
+    )
+    assert verified.scopes == {"audit:read", "openid", "users:read"}
+    error = await _fails(
+        "scope",
+        verifier.verify_access_token(token, audience=API_AUDIENCE, required_scopes="z:w a:w"),
+    )
+    assert error.message.endswith("a:w z:w")
 
 
 async def test_access_token_missing_scope(provider: FakeProvider, verifier: TokenVerifier) -> None:

@@ -1,4 +1,4 @@
-"""OpenID Connect discovery and JWT verification: ID tokens and JWT access tokens.
+"""JWT verification: ID tokens and JWT access tokens of one provider.
 
 ::
 
@@ -6,8 +6,8 @@
     claims = await verifier.verify_access_token(token, audience="https://api.acme.dev",
                                                 required_scopes=["users:read"])
 
-The discovery document (OpenID Connect Discovery 1.0, with an RFC 8414 fallback) and the
-provider's key set are fetched once and cached; the key set is fetched again when a token
+The provider's discovery document (``_discovery.py``) and key set are fetched once and
+cached; the key set is fetched again when a token
 names an unknown ``kid`` (at most once a minute, see ``_jwks.py``).
 
 The checks, in order, each failing with a ``TokenValidationError`` whose ``check`` names it:
@@ -26,7 +26,8 @@ The checks, in order, each failing with a ``TokenValidationError`` whose ``check
 ``not_before``  ``nbf``, when present, is not in the future beyond ``leeway``
 ``issued_at``   ``iat`` (required in ID tokens) is a number not in the future beyond ``leeway``
 ``nonce``       the ID token's ``nonce`` equals the one sent (constant-time comparison)
-``scope``       every required scope is in ``scope`` (space-separated) or ``scp`` (a list)
+``scope``       every required scope is in ``scope`` (a string) or ``scp`` (a string or a
+                list), both read with ``normalise_scopes``
 """
 
 from __future__ import annotations
@@ -34,9 +35,8 @@ from __future__ import annotations
 import hmac
 import json
 import math
-import time
 from collections.abc import Collection, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import anyio
 import attrs
@@ -44,27 +44,18 @@ import httpx
 from joserfc.errors import JoseError
 from joserfc.jws import JWSRegistry, extract_compact, validate_compact
 
-from intelliauth_ext._errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APITimeoutError,
-    InsecureURLError,
-    TokenValidationError,
-    status_error_from_response,
-)
-from intelliauth_ext._json import json_object
+from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
+from intelliauth_ext._errors import TokenValidationError
 from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
-from intelliauth_ext._urls import is_loopback
+from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._urls import require_secure_url
 
 __all__ = [
     "DEFAULT_LEEWAY",
     "SUPPORTED_ALGORITHMS",
-    "Clock",
-    "ProviderMetadata",
-    "SystemClock",
     "TokenVerifier",
     "VerifiedToken",
-    "fetch_provider_metadata",
 ]
 
 #: Seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
@@ -85,224 +76,6 @@ SUPPORTED_ALGORITHMS: Final = frozenset(
     }
 )
 _DEFAULT_ID_TOKEN_ALGORITHMS: Final = ("RS256",)  # OIDC Discovery: RS256 MUST be supported
-_HTTP_TIMEOUT: Final = httpx.Timeout(10.0)
-_OIDC_DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
-_OAUTH_DISCOVERY_PATH: Final = "/.well-known/oauth-authorization-server"
-
-
-class Clock(Protocol):
-    """Where time comes from: wall time for token claims, monotonic time for rate limits."""
-
-    def time(self) -> float:
-        """The current Unix time in seconds."""
-        ...
-
-    def monotonic(self) -> float:
-        """A monotonic reading in seconds."""
-        ...
-
-
-class SystemClock:
-    """The real clocks: ``time.time`` and ``time.monotonic``."""
-
-    def time(self) -> float:
-        """The current Unix time in seconds."""
-        return time.time()
-
-    def monotonic(self) -> float:
-        """A monotonic reading in seconds."""
-        return time.monotonic()
-
-
-def require_secure_url(url: str | httpx.URL, what: str) -> httpx.URL:
-    """``url`` parsed, if it is ``https://``, or ``http://`` on a loopback host.
-
-    Raises:
-        InsecureURLError: Anything else: tokens and secrets would travel in clear text.
-        ValueError: Not a URL with a host.
-    """
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise ValueError(f"the {what} is not a valid URL: {exc}") from exc
-    if not parsed.host:
-        raise ValueError(f"the {what} has no host: {str(parsed)!r}")
-    if parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host)):
-        return parsed
-    raise InsecureURLError(
-        f"the {what} must be https:// (http:// only on loopback hosts), got {str(parsed)!r}"
-    )
-
-
-def _optional_str(document: Mapping[str, Any], name: str) -> str | None:
-    value = document.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"provider metadata {name!r} is not a string")
-    return value
-
-
-def _str_tuple(document: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    value = document.get(name)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"provider metadata {name!r} is not a list of strings")
-    return tuple(value)
-
-
-@attrs.frozen
-class ProviderMetadata:
-    """The parts of a provider's discovery document (OIDC Discovery 3, RFC 8414 2) used here.
-
-    Attributes:
-        issuer: The issuer identifier, exactly as tokens carry it in ``iss``.
-        authorization_endpoint: Where the browser is sent to sign in.
-        token_endpoint: Where codes and refresh tokens are exchanged.
-        jwks_uri: The provider's public key set.
-        userinfo_endpoint: The OIDC UserInfo endpoint.
-        revocation_endpoint: RFC 7009 token revocation.
-        introspection_endpoint: RFC 7662 token introspection.
-        id_token_signing_alg_values_supported: The ID token signing algorithms.
-        token_endpoint_auth_methods_supported: The client authentication methods.
-        code_challenge_methods_supported: The PKCE methods.
-        scopes_supported: The scopes the provider lists.
-        authorization_response_iss_parameter_supported: The callback carries ``iss``
-            (RFC 9207), so a callback without it is refused.
-        raw: The whole document.
-    """
-
-    issuer: str
-    authorization_endpoint: str | None = None
-    token_endpoint: str | None = None
-    jwks_uri: str | None = None
-    userinfo_endpoint: str | None = None
-    revocation_endpoint: str | None = None
-    introspection_endpoint: str | None = None
-    id_token_signing_alg_values_supported: tuple[str, ...] = ()
-    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
-    code_challenge_methods_supported: tuple[str, ...] = ()
-    scopes_supported: tuple[str, ...] = ()
-    authorization_response_iss_parameter_supported: bool = False
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
-
-    @classmethod
-    def from_dict(cls, document: Mapping[str, Any]) -> ProviderMetadata:
-        """Read a discovery document.
-
-        Raises:
-            ValueError: No ``issuer``, or a field of the wrong type.
-        """
-        issuer = _optional_str(document, "issuer")
-        if not issuer:
-            raise ValueError("provider metadata has no 'issuer'")
-        iss_parameter = document.get("authorization_response_iss_parameter_supported", False)
-        return cls(
-            issuer=issuer,
-            authorization_endpoint=_optional_str(document, "authorization_endpoint"),
-            token_endpoint=_optional_str(document, "token_endpoint"),
-            jwks_uri=_optional_str(document, "jwks_uri"),
-            userinfo_endpoint=_optional_str(document, "userinfo_endpoint"),
-            revocation_endpoint=_optional_str(document, "revocation_endpoint"),
-            introspection_endpoint=_optional_str(document, "introspection_endpoint"),
-            id_token_signing_alg_values_supported=_str_tuple(
-                document, "id_token_signing_alg_values_supported"
-            ),
-            token_endpoint_auth_methods_supported=_str_tuple(
-                document, "token_endpoint_auth_methods_supported"
-            ),
-            code_challenge_methods_supported=_str_tuple(
-                document, "code_challenge_methods_supported"
-            ),
-            scopes_supported=_str_tuple(document, "scopes_supported"),
-            authorization_response_iss_parameter_supported=iss_parameter is True,
-            raw=dict(document),
-        )
-
-    def require(self, name: str) -> str:
-        """The endpoint ``name`` (e.g. ``"token_endpoint"``), checked to be https or loopback.
-
-        Raises:
-            ValueError: The provider does not advertise it.
-            InsecureURLError: It is plain http on a non-loopback host.
-        """
-        value = getattr(self, name, None)
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"the provider metadata of {self.issuer} has no {name}")
-        return str(require_secure_url(value, name.replace("_", " ")))
-
-
-def _same_issuer(expected: str, actual: str) -> bool:
-    return expected.rstrip("/") == actual.rstrip("/")
-
-
-def _discovery_urls(issuer: httpx.URL) -> list[httpx.URL]:
-    """OIDC Discovery 4.1 appends; RFC 8414 section 3.1 inserts before the issuer's path."""
-    path = issuer.path.rstrip("/")
-    return [
-        issuer.copy_with(path=path + _OIDC_DISCOVERY_PATH),
-        issuer.copy_with(path=_OAUTH_DISCOVERY_PATH + path),
-    ]
-
-
-async def _get(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.Response:
-    try:
-        return await client.get(url, headers={"accept": "application/json"})
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(request=exc.request) from exc
-    except httpx.RequestError as exc:
-        raise APIConnectionError(f"could not fetch {url}: {exc}", request=exc.request) from exc
-
-
-async def fetch_provider_metadata(
-    issuer: str | httpx.URL, *, http_client: httpx.AsyncClient | None = None
-) -> ProviderMetadata:
-    """Fetch and check an issuer's discovery document.
-
-    Tries ``{issuer}/.well-known/openid-configuration``, then the RFC 8414 location on a
-    404. The document's ``issuer`` must equal the one asked for (OIDC Discovery 4.3;
-    a trailing slash aside), which stops one provider from impersonating another.
-
-    Args:
-        issuer: The issuer (tenant) URL: https, or http on loopback.
-        http_client: The client to fetch with; a short-lived one when None.
-
-    Returns:
-        The metadata.
-
-    Raises:
-        InsecureURLError: The issuer URL is plain http on a non-loopback host.
-        APIConnectionError: The provider could not be reached.
-        APIStatusError: A non-2xx answer (the matching subclass).
-        APIResponseValidationError: Not a JSON object, or the wrong ``issuer``.
-    """
-    issuer_url = require_secure_url(issuer, "issuer URL")
-    if http_client is None:
-        async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
-            return await fetch_provider_metadata(issuer_url, http_client=client)
-    candidates = _discovery_urls(issuer_url)
-    response = await _get(http_client, candidates[0])
-    if response.status_code == 404:
-        response = await _get(http_client, candidates[1])
-    if not response.is_success:
-        raise status_error_from_response(response)
-    document = json_object(response.content)
-    if document is None:
-        raise APIResponseValidationError(
-            f"the discovery document at {response.request.url} is not a JSON object",
-            response=response,
-        )
-    try:
-        metadata = ProviderMetadata.from_dict(document)
-    except ValueError as exc:
-        raise APIResponseValidationError(str(exc), response=response) from exc
-    if not _same_issuer(str(issuer_url), metadata.issuer):
-        raise APIResponseValidationError(
-            f"the discovery document names issuer {metadata.issuer!r}, not {str(issuer_url)!r}",
-            response=response,
-        )
-    return metadata
 
 
 @attrs.frozen
@@ -325,7 +98,7 @@ class VerifiedToken:
 
     @property
     def scopes(self) -> frozenset[str]:
-        """The granted scopes, from ``scope`` (space-separated) or ``scp`` (a list)."""
+        """The granted scopes, from ``scope`` (a string) and ``scp`` (a string or a list)."""
         return _token_scopes(self.claims)
 
     @property
@@ -346,16 +119,17 @@ def _number(value: object) -> float | None:
 
 
 def _token_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
-    scopes: set[str] = set()
+    """The scopes of ``scope`` and ``scp`` together, as a set for membership checks."""
+    granted: list[str] = []
     scope = claims.get("scope")
-    if isinstance(scope, str):
-        scopes.update(scope.split())
+    if isinstance(scope, str):  # RFC 9068 section 2.2.3: a space-separated string
+        granted.append(scope)
     scp = claims.get("scp")
     if isinstance(scp, str):
-        scopes.update(scp.split())
-    elif isinstance(scp, list):
-        scopes.update(item for item in scp if isinstance(item, str))
-    return frozenset(scopes)
+        granted.append(scp)
+    elif isinstance(scp, list):  # the list form some providers use
+        granted.extend(item for item in scp if isinstance(item, str))
+    return frozenset(normalise_scopes(granted))
 
 
 def _normalised_typ(typ: object) -> str | None:
@@ -551,9 +325,9 @@ class TokenVerifier:
             id_token=False,
             require_at_jwt_type=require_at_jwt_type,
         )
-        if isinstance(required_scopes, str):
-            required_scopes = required_scopes.split()
-        missing = sorted(set(required_scopes) - verified.scopes)
+        missing = [
+            scope for scope in normalise_scopes(required_scopes) if scope not in verified.scopes
+        ]
         if missing:
             raise TokenValidationError(
                 "scope", f"the token lacks the required scope(s): {' '.join(missing)}"

@@ -1,0 +1,204 @@
+"""OpenID Connect discovery: a provider's metadata, fetched and checked.
+
+``fetch_provider_metadata(issuer)`` reads the discovery document (OpenID Connect
+Discovery 1.0, with an RFC 8414 fallback), checks that it names the issuer asked for, and
+returns the ``ProviderMetadata`` the rest of the SDK uses: the verifier (``_verification``)
+takes the key set and the signing algorithms from it, the authorization code flow
+(``_flow``) its endpoints. Every endpoint taken from it passes ``require_secure_url``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+import httpx
+
+from intelliauth_ext._errors import (
+    APIResponseValidationError,
+    error_from_response,
+    error_from_transport,
+)
+from intelliauth_ext._json import json_object
+from intelliauth_ext._urls import require_secure_url
+
+__all__ = ["ProviderMetadata", "discovery_urls", "fetch_provider_metadata"]
+
+_HTTP_TIMEOUT: Final = httpx.Timeout(10.0)
+_OIDC_DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
+_OAUTH_DISCOVERY_PATH: Final = "/.well-known/oauth-authorization-server"
+
+
+def _optional_str(document: Mapping[str, Any], name: str) -> str | None:
+    value = document.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"provider metadata {name!r} is not a string")
+    return value
+
+
+def _str_tuple(document: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = document.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"provider metadata {name!r} is not a list of strings")
+    return tuple(value)
+
+
+@attrs.frozen
+class ProviderMetadata:
+    """The parts of a provider's discovery document (OIDC Discovery 3, RFC 8414 2) used here.
+
+    Attributes:
+        issuer: The issuer identifier, exactly as tokens carry it in ``iss``.
+        authorization_endpoint: Where the browser is sent to sign in.
+        token_endpoint: Where codes and refresh tokens are exchanged.
+        jwks_uri: The provider's public key set.
+        userinfo_endpoint: The OIDC UserInfo endpoint.
+        revocation_endpoint: RFC 7009 token revocation.
+        introspection_endpoint: RFC 7662 token introspection.
+        id_token_signing_alg_values_supported: The ID token signing algorithms.
+        token_endpoint_auth_methods_supported: The client authentication methods.
+        code_challenge_methods_supported: The PKCE methods.
+        scopes_supported: The scopes the provider lists.
+        authorization_response_iss_parameter_supported: The callback carries ``iss``
+            (RFC 9207), so a callback without it is refused.
+        raw: The whole document.
+    """
+
+    issuer: str
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    jwks_uri: str | None = None
+    userinfo_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    introspection_endpoint: str | None = None
+    id_token_signing_alg_values_supported: tuple[str, ...] = ()
+    token_endpoint_auth_methods_supported: tuple[str, ...] = ()
+    code_challenge_methods_supported: tuple[str, ...] = ()
+    scopes_supported: tuple[str, ...] = ()
+    authorization_response_iss_parameter_supported: bool = False
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> ProviderMetadata:
+        """Read a discovery document.
+
+        Raises:
+            ValueError: No ``issuer``, or a field of the wrong type.
+        """
+        issuer = _optional_str(document, "issuer")
+        if not issuer:
+            raise ValueError("provider metadata has no 'issuer'")
+        iss_parameter = document.get("authorization_response_iss_parameter_supported", False)
+        return cls(
+            issuer=issuer,
+            authorization_endpoint=_optional_str(document, "authorization_endpoint"),
+            token_endpoint=_optional_str(document, "token_endpoint"),
+            jwks_uri=_optional_str(document, "jwks_uri"),
+            userinfo_endpoint=_optional_str(document, "userinfo_endpoint"),
+            revocation_endpoint=_optional_str(document, "revocation_endpoint"),
+            introspection_endpoint=_optional_str(document, "introspection_endpoint"),
+            id_token_signing_alg_values_supported=_str_tuple(
+                document, "id_token_signing_alg_values_supported"
+            ),
+            token_endpoint_auth_methods_supported=_str_tuple(
+                document, "token_endpoint_auth_methods_supported"
+            ),
+            code_challenge_methods_supported=_str_tuple(
+                document, "code_challenge_methods_supported"
+            ),
+            scopes_supported=_str_tuple(document, "scopes_supported"),
+            authorization_response_iss_parameter_supported=iss_parameter is True,
+            raw=dict(document),
+        )
+
+    def require(self, name: str) -> str:
+        """The endpoint ``name`` (e.g. ``"token_endpoint"``), checked to be https or loopback.
+
+        Raises:
+            ValueError: The provider does not advertise it.
+            InsecureURLError: It is plain http on a non-loopback host.
+        """
+        value = getattr(self, name, None)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"the provider metadata of {self.issuer} has no {name}")
+        return str(require_secure_url(value, name.replace("_", " ")))
+
+
+def _same_issuer(expected: str, actual: str) -> bool:
+    return expected.rstrip("/") == actual.rstrip("/")
+
+
+def discovery_urls(issuer: httpx.URL) -> list[httpx.URL]:
+    """Where an issuer's discovery document may be, in the order they are tried.
+
+    OIDC Discovery 4.1 appends ``/.well-known/openid-configuration`` to the issuer's path;
+    RFC 8414 section 3.1 inserts ``/.well-known/oauth-authorization-server`` before it.
+    """
+    path = issuer.path.rstrip("/")
+    return [
+        issuer.copy_with(path=path + _OIDC_DISCOVERY_PATH),
+        issuer.copy_with(path=_OAUTH_DISCOVERY_PATH + path),
+    ]
+
+
+async def _get(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.Response:
+    request = client.build_request("GET", url, headers={"accept": "application/json"})
+    try:
+        return await client.send(request)
+    except httpx.RequestError as exc:
+        raise error_from_transport(exc, request) from exc
+
+
+async def fetch_provider_metadata(
+    issuer: str | httpx.URL, *, http_client: httpx.AsyncClient | None = None
+) -> ProviderMetadata:
+    """Fetch and check an issuer's discovery document.
+
+    Tries ``{issuer}/.well-known/openid-configuration``, then the RFC 8414 location on a
+    404. The document's ``issuer`` must equal the one asked for (OIDC Discovery 4.3;
+    a trailing slash aside), which stops one provider from impersonating another.
+
+    Args:
+        issuer: The issuer (tenant) URL: https, or http on loopback.
+        http_client: The client to fetch with; a short-lived one when None.
+
+    Returns:
+        The metadata.
+
+    Raises:
+        InsecureURLError: The issuer URL is plain http on a non-loopback host.
+        APIConnectionError: The provider could not be reached.
+        APIStatusError: A non-2xx answer (the matching subclass).
+        APIResponseValidationError: Not a JSON object, or the wrong ``issuer``.
+    """
+    issuer_url = require_secure_url(issuer, "issuer URL")
+    if http_client is None:
+        async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
+            return await fetch_provider_metadata(issuer_url, http_client=client)
+    candidates = discovery_urls(issuer_url)
+    response = await _get(http_client, candidates[0])
+    if response.status_code == 404:
+        response = await _get(http_client, candidates[1])
+    if not response.is_success:
+        raise error_from_response(response, oauth=False)
+    document = json_object(response.content)
+    if document is None:
+        raise APIResponseValidationError(
+            f"the discovery document at {response.request.url} is not a JSON object",
+            response=response,
+        )
+    try:
+        metadata = ProviderMetadata.from_dict(document)
+    except ValueError as exc:
+        raise APIResponseValidationError(str(exc), response=response) from exc
+    if not _same_issuer(str(issuer_url), metadata.issuer):
+        raise APIResponseValidationError(
+            f"the discovery document names issuer {metadata.issuer!r}, not {str(issuer_url)!r}",
+            response=response,
+        )
+    return metadata
