@@ -299,7 +299,7 @@ async def revoke(client: IntelliAuth, public_client_id: str, refresh_token: str 
     if refresh_token is None:
         say("no refresh token from step 7; skipped")
         return
-    before = await client.introspect_token(refresh_token)
+    before = await client.introspect(refresh_token)
     say(f"introspected by the API client: active={before.active}")
     # RFC 7009 section 2.1: a client revokes its own tokens; the public client has no secret.
     tenant_url = str(client.tenant_url).rstrip("/")
@@ -310,7 +310,7 @@ async def revoke(client: IntelliAuth, public_client_id: str, refresh_token: str 
         auth_method="none",
         token_type_hint="refresh_token",  # noqa: S106 - a hint's name, not a secret
     )
-    after = await client.introspect_token(refresh_token)
+    after = await client.introspect(refresh_token)
     say(f"revoked by the app; introspected again: active={after.active}")
 
 
