@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["json_object"]
 
 
-def json_object(content: bytes) -> dict[str, Any] | None:
+def json_object(content: bytes | str) -> dict[str, Any] | None:
     """``content`` decoded as a JSON object, or None when it is not one.
 
     Not JSON, not UTF-8, absurdly nested (``RecursionError``) or another JSON value: each

@@ -33,7 +33,6 @@ The checks, in order, each failing with a ``TokenValidationError`` whose ``check
 from __future__ import annotations
 
 import hmac
-import json
 import math
 from collections.abc import Collection, Mapping
 from typing import Any, Final
@@ -47,6 +46,7 @@ from joserfc.jws import JWSRegistry, extract_compact, validate_compact
 from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
 from intelliauth_ext._errors import TokenValidationError
+from intelliauth_ext._json import json_object
 from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
 from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._urls import require_secure_url
@@ -381,11 +381,8 @@ class TokenVerifier:
         if not valid:
             raise TokenValidationError("signature", "the signature does not verify")
 
-        try:
-            claims = json.loads(compact.payload)
-        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
-            raise TokenValidationError("format", "the payload is not JSON") from exc
-        if not isinstance(claims, dict):
+        claims = json_object(compact.payload)
+        if claims is None:
             raise TokenValidationError("format", "the payload is not a JSON object")
 
         metadata = await self.metadata()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import json
 import math
 import re
 import string
@@ -34,6 +33,7 @@ from intelliauth_client.models import (
     UserUpdatedEvent,
 )
 from intelliauth_ext._errors import WebhookVerificationError
+from intelliauth_ext._json import json_object
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -192,11 +192,8 @@ def _parse_event(payload: bytes) -> WebhookEvent:
             ``id``, ``type``, ``created_at`` (RFC 3339) and ``data`` (an object), or does
             not match its type's schema.
     """
-    try:
-        body = json.loads(payload)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise _payload_failure("the body is not JSON") from exc
-    if not isinstance(body, dict):
+    body = json_object(payload)
+    if body is None:
         raise _payload_failure("the body is not a JSON object")
     event_id, event_type = body.get("id"), body.get("type")
     created_at_text, data = body.get("created_at"), body.get("data")

@@ -35,6 +35,7 @@ import anyio
 
 from intelliauth_ext._auth._access_token import AccessToken
 from intelliauth_ext._auth._cache import CacheKey
+from intelliauth_ext._json import json_object
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -140,11 +141,8 @@ class RedisTokenCache:
         raw: Any = await self._redis.get(self._token_key(key))
         if raw is None:
             return None
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return None
-        return AccessToken.from_dict(data) if isinstance(data, dict) else None
+        data = json_object(raw)
+        return AccessToken.from_dict(data) if data is not None else None
 
     async def set(self, key: CacheKey, token: AccessToken) -> None:
         """Store ``token``; Redis drops it once its lifetime has passed."""

@@ -14,7 +14,6 @@ empty cell is left out. Booleans are ``true``/``false``, ``yes``/``no`` or ``1``
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final, Literal, TextIO
@@ -22,6 +21,7 @@ from typing import Any, Final, Literal, TextIO
 import attrs
 
 from intelliauth_client.models.user_create import UserCreate
+from intelliauth_ext._json import json_object
 
 __all__ = ["CSV_COLUMNS", "FileFormat", "ImportFileError", "ImportRow", "guess_format", "read_rows"]
 
@@ -160,12 +160,8 @@ def _jsonl_rows(lines: Iterable[str]) -> Iterator[ImportRow]:
     for line, text in enumerate(lines, 1):
         if not text.strip():
             continue
-        try:
-            value = json.loads(text)
-        except ValueError:
-            yield ImportRow(line=line, error="validation_failed: the line is not valid JSON")
-            continue
-        if not isinstance(value, dict):
+        value = json_object(text)
+        if value is None:
             yield ImportRow(line=line, error="validation_failed: the line is not a JSON object")
             continue
         yield _checked(line, value)

@@ -26,6 +26,7 @@ from typing import Final
 import anyio.to_thread
 
 from intelliauth_ext import AccessToken, CacheKey
+from intelliauth_ext._json import json_object
 
 __all__ = ["FileTokenCache"]
 
@@ -105,10 +106,10 @@ class FileTokenCache:
             return None
         try:
             with os.fdopen(descriptor, "rb") as file:
-                data = json.loads(file.read())
-        except (OSError, ValueError):
+                data = json_object(file.read())
+        except OSError:
             return None
-        return AccessToken.from_dict(data) if isinstance(data, dict) else None
+        return AccessToken.from_dict(data) if data is not None else None
 
     def _write(self, path: Path, token: AccessToken) -> None:
         self._ensure_directory()

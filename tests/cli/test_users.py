@@ -189,6 +189,6 @@ def test_import_from_stdin_with_bad_json_lines(invoke: Invoke, tmp_path: Path) -
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "stdin: 4 rows, 2 created, 0 updated, 2 failed",
-        "  line 2: validation_failed: the line is not valid JSON",
+        "  line 2: validation_failed: the line is not a JSON object",
         "  line 3: validation_failed: the line is not a JSON object",
     ]

@@ -1,4 +1,4 @@
-"""Hand-written test doubles that are no generator output: the tenant URL and bearer auths."""
+"""Hand-written test doubles that are no generator output: the tenant URL, a user, bearer auths."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ from collections.abc import Generator
 import httpx
 
 TENANT = "https://acme.intelliauth.test"
+
+#: A user as the contract's ``User`` schema has it, as the API would answer.
+USER = {
+    "id": "usr_01",
+    "email": "ada@example.com",
+    "email_verified": True,
+    "name": "Ada Lovelace",
+    "status": "active",
+    "created_at": "2026-01-02T03:04:05+00:00",
+    "updated_at": "2026-01-02T03:04:05+00:00",
+}
 
 
 class StaticBearer(httpx.Auth):

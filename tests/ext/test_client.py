@@ -28,17 +28,8 @@ from intelliauth_ext._pagination import AsyncPaginator, Page
 from intelliauth_ext._timeouts import DEFAULT_TIMEOUT
 from intelliauth_ext._transports import LazyDefaultTransport
 
-from .doubles import TENANT, StaticBearer
+from .doubles import TENANT, USER, StaticBearer
 
-USER = {
-    "id": "usr_01",
-    "email": "ada@example.com",
-    "email_verified": True,
-    "name": "Ada Lovelace",
-    "status": "active",
-    "created_at": "2026-01-02T03:04:05+00:00",
-    "updated_at": "2026-01-02T03:04:05+00:00",
-}
 SECRET = "cs_live_SUPERSECRET"
 TOKEN = "at_TOKEN_VALUE_123"
 

@@ -41,7 +41,7 @@ from intelliauth_ext._errors import PaginationError
 from intelliauth_ext._invoker import Invoker
 from intelliauth_ext._timeouts import DEFAULT_TIMEOUT
 
-from .doubles import TENANT, RotatingBearer, StaticBearer
+from .doubles import TENANT, USER, RotatingBearer, StaticBearer
 
 pytestmark = pytest.mark.anyio
 
@@ -55,15 +55,6 @@ REQUEST_TOKEN = OPERATIONS["requestToken"]
 GET_PROFILE = OPERATIONS["getMyProfile"]
 PROFILE_PATH = "/api/v1/me/profile"
 
-USER = {
-    "id": "usr_01",
-    "email": "ada@example.com",
-    "email_verified": True,
-    "name": "Ada Lovelace",
-    "status": "active",
-    "created_at": "2026-01-02T03:04:05+00:00",
-    "updated_at": "2026-01-02T03:04:05+00:00",
-}
 
 # The contract's error code index: every code, the status it comes with, and its class.
 ERROR_CODES = [

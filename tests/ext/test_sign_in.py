@@ -24,18 +24,11 @@ from intelliauth_ext import (
 )
 from intelliauth_ext.testing import TEST_USER_EMAIL, TEST_USER_PASSWORD, Sandbox
 
+from .doubles import USER
+
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "long enough pw"  # the password of the users the tests add to the sandbox
-USER = {
-    "id": "usr_01",
-    "email": "ada@example.com",
-    "email_verified": True,
-    "name": "Ada Lovelace",
-    "status": "active",
-    "created_at": "2026-01-02T03:04:05+00:00",
-    "updated_at": "2026-01-02T03:04:05+00:00",
-}
 ACCESS = "at_ACCESS_value"
 REFRESH = "rt_REFRESH_value"
 ID_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c3JfMDEifQ.SIGNATURE_value"
