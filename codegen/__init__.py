@@ -5,7 +5,9 @@ Entry points (each a module run with ``python -m``):
 - ``codegen`` (``__main__.py``): the spec to ``intelliauth_client/`` (``make generate``).
 - ``codegen.check``: regenerate into a temporary folder and diff (``make check-generated``).
 - ``codegen.bundles``: the spec to its JSON and Postman bundles (``make bundles``).
-- ``codegen.fetch``: download a new spec version (``make update-spec``).
+- ``codegen.changelog``: what the spec changed since the committed one, for SDK users
+  (``make generate`` records it, ``make check-breaking`` gates on it).
+- ``codegen.fetch``: download (or read) a new spec version (``make update-spec``).
 - ``codegen.importtime``: compare the client's import time with httpx's.
 """
 

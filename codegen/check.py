@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             build_package(arguments.spec, fresh)
         except GenerationError as error:
-            print(f"codegen.check: generation failed: {error}", file=sys.stderr)
+            print(f"GenerationError: {error}", file=sys.stderr)
             return 1
         problems = compare(fresh, arguments.package)
     if problems:

@@ -37,20 +37,23 @@ class _Discriminated:
     class_by_value: tuple[tuple[str, str], ...]  # (discriminator value, class name)
 
 
-def _walk(node: Any) -> Iterator[Mapping[str, Any]]:
+def _walk(node: Any, pointer: str = "#") -> Iterator[tuple[str, Mapping[str, Any]]]:
     if isinstance(node, Mapping):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
+        yield pointer, node
+        for key, value in node.items():
+            escaped = str(key).replace("~", "~0").replace("/", "~1")
+            yield from _walk(value, f"{pointer}/{escaped}")
     elif isinstance(node, list):
-        for item in node:
-            yield from _walk(item)
+        for index, item in enumerate(node):
+            yield from _walk(item, f"{pointer}/{index}")
 
 
-def _schema_name(ref: object) -> str:
+def _schema_name(ref: object, pointer: str) -> str:
     if not isinstance(ref, str) or not ref.startswith(_SCHEMAS_PREFIX):
         raise SpecError(
-            f"a discriminated variant must be a $ref to a component schema, got {ref!r}"
+            f"a discriminated variant must be a $ref to a component schema, got {ref!r}",
+            location=pointer,
+            fix="move the variant under components/schemas and refer to it with $ref",
         )
     return ref[len(_SCHEMAS_PREFIX) :]
 
@@ -61,28 +64,37 @@ class DiscriminatorTable:
     def __init__(self, document: Mapping[str, Any], config: Config) -> None:
         schemas: Mapping[str, Any] = (document.get("components") or {}).get("schemas") or {}
 
-        def class_name(ref: object) -> str:
-            name = _schema_name(ref)
-            if name not in schemas:
-                raise SpecError(f"discriminator mapping points to a missing schema: {ref!r}")
-            return str(component_class(name, schemas[name], config).name)
-
         self._by_variants: dict[frozenset[str], _Discriminated] = {}
-        for node in _walk(document):
+        for pointer, node in _walk(document):
             discriminator = node.get("discriminator")
             variants = node.get("oneOf") or node.get("anyOf")
             if not isinstance(discriminator, Mapping) or not isinstance(variants, list):
                 continue
+
+            def class_name(ref: object, pointer: str = pointer) -> str:
+                name = _schema_name(ref, pointer)
+                if name not in schemas:
+                    raise SpecError(
+                        f"the discriminator mapping points to a missing schema {ref!r}",
+                        location=f"{pointer}/discriminator",
+                        fix="define that schema, or correct the mapping",
+                    )
+                return str(component_class(name, schemas[name], config).name)
+
             property_name = discriminator.get("propertyName")
             if not isinstance(property_name, str):
-                raise SpecError(f"discriminator without propertyName: {dict(discriminator)!r}")
+                raise SpecError(
+                    "the discriminator has no propertyName",
+                    location=f"{pointer}/discriminator",
+                    fix="name the property whose value selects the variant",
+                )
             variant_refs = [variant["$ref"] for variant in variants if "$ref" in variant]
             mapping: Mapping[str, object] = discriminator.get("mapping") or {}
             pairs = [(str(value), class_name(ref)) for value, ref in mapping.items()]
             mapped = {class_name(ref) for ref in mapping.values()}
             # Implicit mapping (OpenAPI 3.1, 4.8.25): the value is the schema's name.
             pairs += [
-                (_schema_name(ref), class_name(ref))
+                (_schema_name(ref, pointer), class_name(ref))
                 for ref in variant_refs
                 if class_name(ref) not in mapped
             ]
@@ -90,7 +102,9 @@ class DiscriminatorTable:
             entry = _Discriminated(property_name=property_name, class_by_value=tuple(pairs))
             if self._by_variants.setdefault(key, entry) != entry:
                 raise SpecError(
-                    f"two discriminated unions over {sorted(key)} disagree on how to dispatch"
+                    f"two discriminated unions over {sorted(key)} disagree on how to dispatch",
+                    location=pointer,
+                    fix="give both unions the same propertyName and mapping",
                 )
 
     def __len__(self) -> int:

@@ -2,12 +2,19 @@
 
 See docs/design/facade.md for the contract with the hand-written runtime. This module turns
 openapi-python-client's parsed endpoints (so that names and types match the generated endpoint
-functions exactly) plus the raw document (tags, security scopes) into plain values that
-``templates/facade.py.jinja`` renders.
+functions exactly) plus the raw document (tags, descriptions, security scopes, deprecations)
+into plain values that ``templates/facade.py.jinja`` renders.
+
+Generated endpoints are matched to the spec's operations by `operation_key` (method and path
+with its parameters blanked), because the generator renames path parameters (``{userId}``
+becomes ``{user_id}``). The facade's imports are those its annotations and defaults need,
+whatever module they come from; names it must not take from a schema are found in the
+generated modules themselves (``codegen/shadowing.py``), not listed here.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -20,29 +27,20 @@ from openapi_python_client.parser.properties import ModelProperty, Property
 from openapi_python_client.parser.properties.list_property import ListProperty
 from openapi_python_client.strings import PythonIdentifier, pascal_case
 
+from codegen.deprecations import operation_message
 from codegen.naming import method_name
-from codegen.spec import RawOperation, SpecError, iter_operations, resolve
+from codegen.spec import RawOperation, SpecError, iter_operations, operation_key, resolve
 
-#: Names the facade module defines itself; a model class with one of these names would clash
-#: with its TYPE_CHECKING import.
-FACADE_NAMES = frozenset(
-    {
-        "Any",
-        "Operation",
-        "OPERATIONS",
-        "Invoker",
-        "PageProtocol",
-        "PaginatorProtocol",
-        "Resources",
-        "T_co",
-    }
-)
 #: The schema of an RFC 6749 section 5.2 error body; operations whose 4xx answers are
 #: one get ``Operation.oauth_errors`` (the runtime then raises ``OAuthError``).
 OAUTH_ERROR_SCHEMA = "#/components/schemas/OAuthError"
 #: Builtin types that a facade method may shadow inside its class (``users.list``), so that
 #: annotations in the facade spell them ``builtins.list[...]``.
 _SHADOWABLE_BUILTINS = ("list", "dict", "set", "type", "str", "int", "float", "bool", "bytes")
+#: Parameter names a facade method cannot take as they are: its own ``self``, and the local
+#: ``response`` of templates/facade.py.jinja. The method takes ``self_`` and passes it on as
+#: ``self=``.
+_METHOD_RESERVED = frozenset({"self", "response"})
 
 
 @attrs.frozen
@@ -69,9 +67,13 @@ class FacadeMethod:
     name: str
     operation: FacadeOperation
     summary: str
+    description: str  # the operation's description, "" if none (or the same as the summary)
+    arguments: tuple[tuple[str, str], ...]  # (parameter, description) for the Args: section
+    returns: str  # the Returns: section's text, "" for None
+    deprecation: str  # the DeprecationWarning message, "" when not deprecated
     positional: tuple[str, ...]  # declarations, e.g. "user_id: str"
     keyword_only: tuple[str, ...]
-    passthrough: tuple[str, ...]  # the endpoint function's keyword arguments, minus client
+    passthrough: tuple[tuple[str, str], ...]  # (endpoint keyword, local name), minus client
     is_async: bool  # False for paginated operations (they return a PaginatorProtocol)
     return_annotation: str
     response_annotation: str | None  # the invoker result's type; None when it returns nothing
@@ -116,6 +118,16 @@ def _properties(model: ModelProperty) -> dict[str, Property]:
     }
 
 
+def _text(value: Any) -> str:
+    """A description from the spec as plain text ("" for anything else)."""
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?:" else text + "."
+
+
 def _scopes(raw: RawOperation, document: Mapping[str, Any]) -> tuple[str, ...]:
     schemes: Mapping[str, Any] = (document.get("components") or {}).get("securitySchemes") or {}
     requirements = raw.operation.get("security", document.get("security") or [])
@@ -128,41 +140,69 @@ def _scopes(raw: RawOperation, document: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 class _Imports:
-    """Collects import lines from openapi-python-client properties, for the facade's use."""
+    """The facade's imports: what its annotations and defaults use, from wherever it comes.
+
+    openapi-python-client tells, for each property, the import lines its type needs (a
+    model, ``File`` from ``.types``, ``datetime``); they are merged here and split between
+    the module's runtime imports (a name used in a default value is needed when the method
+    is defined) and its ``TYPE_CHECKING`` block. ruff removes what the facade ends up not
+    using.
+    """
+
+    #: What the template imports itself, at runtime.
+    _TEMPLATE_IMPORTS = frozenset({(".types", "UNSET"), (".types", "Unset")})
 
     def __init__(self) -> None:
-        self.lines: set[str] = set()
+        self._names: set[tuple[str, str]] = set()  # (module, name); name "" for `import x`
         self.defaults: list[str] = []
 
     def add(self, props: Iterable[Any]) -> None:
         for prop in props:
-            self.lines.update(prop.get_imports(prefix="."))
-            self.lines.update(prop.get_lazy_imports(prefix="."))
+            for line in {*prop.get_imports(prefix="."), *prop.get_lazy_imports(prefix=".")}:
+                for statement in ast.parse(line).body:
+                    if isinstance(statement, ast.ImportFrom):
+                        module = "." * statement.level + (statement.module or "")
+                        self._names.update((module, alias.name) for alias in statement.names)
+                    elif isinstance(statement, ast.Import):
+                        self._names.update((alias.name, "") for alias in statement.names)
+
+    def _used_at_runtime(self, module: str, name: str) -> bool:
+        bound = name or module.split(".")[0]
+        return any(
+            re.search(rf"(?<![\w.]){re.escape(bound)}\b", default) for default in self.defaults
+        )
 
     def split(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(runtime imports, TYPE_CHECKING imports): a name used in a default loads at runtime."""
-        runtime: set[str] = set()
-        type_checking: set[str] = set()
-        for line in self.lines:
-            if line.startswith("from .types import") or line == "from typing import cast":
-                continue  # the template imports UNSET and Unset itself
-            names = re.split(r"[ ,]+", line.split(" import ", 1)[1]) if " import " in line else []
-            if line.startswith("import "):
-                names = [line.removeprefix("import ").split(".")[0]]
-            used_at_runtime = any(
-                re.search(rf"(?<![\w.]){re.escape(name)}\b", default)
-                for name in names
-                for default in self.defaults
-            )
-            (runtime if used_at_runtime else type_checking).add(line)
-        return tuple(sorted(runtime)), tuple(sorted(type_checking))
+        """(runtime import lines, ``TYPE_CHECKING`` import lines), sorted."""
+        runtime: dict[str, list[str]] = {}
+        type_checking: dict[str, list[str]] = {}
+        for module, name in sorted(self._names - self._TEMPLATE_IMPORTS):
+            group = runtime if self._used_at_runtime(module, name) else type_checking
+            group.setdefault(module, []).append(name)
+
+        def lines(groups: Mapping[str, list[str]]) -> tuple[str, ...]:
+            rendered: list[str] = []
+            for module, names in groups.items():
+                if "" in names:
+                    rendered.append(f"import {module}")
+                if [name for name in names if name]:
+                    rendered.append(f"from {module} import {', '.join(n for n in names if n)}")
+            return tuple(sorted(rendered))
+
+        return lines(runtime), lines(type_checking)
 
 
-def _declaration(prop: Any, imports: _Imports) -> str:
+def _declaration(prop: Any, imports: _Imports, local: str) -> str:
     declaration = str(prop.to_string().as_unembedded_code())
+    if local != prop.python_name:
+        declaration = local + declaration[len(str(prop.python_name)) :]
     if "=" in declaration:
         imports.defaults.append(declaration.split("=", 1)[1])
     return declaration
+
+
+def _local_name(python_name: str) -> str:
+    return f"{python_name}_" if python_name in _METHOD_RESERVED else python_name
 
 
 def _success_responses(endpoint: Endpoint) -> list[Any]:
@@ -173,14 +213,58 @@ def _success_responses(endpoint: Endpoint) -> list[Any]:
     ]
 
 
-def _has_body(raw: RawOperation, response: Any, document: Mapping[str, Any]) -> bool:
-    """Whether a response documents a body (a 204 parses to None)."""
+def _raw_response(
+    raw: RawOperation, response: Any, document: Mapping[str, Any]
+) -> Mapping[str, Any]:
     responses: Mapping[Any, Any] = raw.operation.get("responses") or {}
     pattern = response.status_code.pattern
-    raw_response = responses.get(
-        pattern, responses.get(int(pattern) if pattern.isdigit() else pattern)
-    )
-    return bool(resolve(document, raw_response or {}).get("content"))
+    found = resolve(document, responses.get(pattern) or {})
+    return found if isinstance(found, Mapping) else {}
+
+
+def _has_body(raw: RawOperation, response: Any, document: Mapping[str, Any]) -> bool:
+    """Whether a response documents a body (a 204 parses to None)."""
+    return bool(_raw_response(raw, response, document).get("content"))
+
+
+def _schema_description(document: Mapping[str, Any], schema: Any) -> str:
+    return _text((resolve(document, schema) or {}).get("description")) if schema else ""
+
+
+def _parameter_docs(
+    raw: RawOperation, document: Mapping[str, Any], location: str, props: Sequence[Any]
+) -> list[tuple[str, str]]:
+    """(local name, description) of each parameter: its description, else its schema's."""
+    raw_parameters = {
+        (parameter["in"], parameter["name"]): parameter for parameter in raw.parameters(document)
+    }
+    docs: list[tuple[str, str]] = []
+    for prop in props:
+        parameter = raw_parameters.get((location, _raw_name(prop)), {})
+        description = _text(parameter.get("description")) or _schema_description(
+            document, parameter.get("schema")
+        )
+        if parameter.get("deprecated") is True:
+            description = _sentence(description) + " Deprecated by the contract."
+        docs.append(
+            (
+                _local_name(str(prop.python_name)),
+                _sentence(description or f"The ``{_raw_name(prop)}`` {location} parameter."),
+            )
+        )
+    return docs
+
+
+def _body_doc(raw: RawOperation, document: Mapping[str, Any], body_type: str) -> str:
+    request_body = resolve(document, raw.operation.get("requestBody") or {})
+    description = _text(request_body.get("description"))
+    if not description:
+        for media in (request_body.get("content") or {}).values():
+            if isinstance(media, Mapping):
+                description = _schema_description(document, media.get("schema"))
+                if description:
+                    break
+    return _sentence(description or f"The request body (``{body_type}``).")
 
 
 def _build_method(
@@ -201,45 +285,65 @@ def _build_method(
         endpoint.path_parameters,
         key=lambda prop: raw.path.find("{" + _raw_name(prop) + "}"),
     )
-    positional = [_declaration(prop, imports) for prop in path_parameters]
+    positional = [
+        _declaration(prop, imports, _local_name(str(prop.python_name))) for prop in path_parameters
+    ]
+    arguments = _parameter_docs(raw, document, "path", path_parameters)
     imports.add(path_parameters)
-    passthrough = [str(prop.python_name) for prop in endpoint.path_parameters]
+    passthrough = [
+        (str(prop.python_name), _local_name(str(prop.python_name)))
+        for prop in endpoint.path_parameters
+    ]
     if endpoint.bodies:
         body_props = [body.prop for body in endpoint.bodies]
         imports.add(body_props)
         if len(body_props) == 1:
-            positional.append(
-                f"body: {_type(body_props[0])}" + ("" if body_props[0].required else " = UNSET")
-            )
+            body_type = _type(body_props[0])
+            positional.append(f"body: {body_type}" + ("" if body_props[0].required else " = UNSET"))
         else:
-            union = " | ".join(sorted({_type(prop, no_optional=True) for prop in body_props}))
+            body_type = " | ".join(sorted({_type(prop, no_optional=True) for prop in body_props}))
             required = all(prop.required for prop in body_props)
-            positional.append(f"body: {union}" + ("" if required else " | Unset = UNSET"))
-        passthrough.append("body")
+            positional.append(f"body: {body_type}" + ("" if required else " | Unset = UNSET"))
+        arguments.append(("body", _body_doc(raw, document, body_type.removesuffix(" | Unset"))))
+        passthrough.append(("body", "body"))
     keyword_props = [
         *endpoint.query_parameters,
         *endpoint.header_parameters,
         *endpoint.cookie_parameters,
     ]
     imports.add(keyword_props)
-    keyword_only = [_declaration(prop, imports) for prop in keyword_props]
-    passthrough += [str(prop.python_name) for prop in keyword_props]
+    keyword_only = [
+        _declaration(prop, imports, _local_name(str(prop.python_name))) for prop in keyword_props
+    ]
+    arguments += _parameter_docs(raw, document, "query", endpoint.query_parameters)
+    arguments += _parameter_docs(raw, document, "header", endpoint.header_parameters)
+    arguments += _parameter_docs(raw, document, "cookie", endpoint.cookie_parameters)
+    passthrough += [
+        (str(prop.python_name), _local_name(str(prop.python_name))) for prop in keyword_props
+    ]
 
     successes = _success_responses(endpoint)
     success_props = [response.prop for response in successes if _has_body(raw, response, document)]
     bodiless = len(success_props) < len(successes)
     imports.add(success_props)
     data_props: list[Any] = []
+    meta_props: list[Any] = []
     for prop in success_props:
         fields = _properties(prop) if isinstance(prop, ModelProperty) else {}
         if "data" in fields and "meta" in fields:
             data_props.append(fields["data"])
+            meta_props.append(fields["meta"])
     envelope = bool(success_props) and len(data_props) == len(success_props) and not bodiless
-    paginated = (
-        envelope
-        and {"cursor", "limit"} <= query_names
-        and all(isinstance(prop, ListProperty) for prop in data_props)
+    list_envelope = envelope and all(isinstance(prop, ListProperty) for prop in data_props)
+    # A page's next cursor is the envelope's meta.next_cursor (docs/design/facade.md); `limit`
+    # is optional. A list that takes a cursor but documents no next_cursor is returned whole,
+    # envelope and all, so that whatever the server sends to continue is not dropped.
+    cursor_meta = all(
+        isinstance(meta, ModelProperty) and "next_cursor" in _properties(meta)
+        for meta in meta_props
     )
+    paginated = list_envelope and "cursor" in query_names and cursor_meta
+    unwrap = envelope and not paginated and not (list_envelope and "cursor" in query_names)
     imports.add(data_props)
 
     response_types = sorted({_type(prop) for prop in success_props} - {"None"})
@@ -249,7 +353,7 @@ def _build_method(
     if paginated:
         items = sorted({_type(prop.inner_property) for prop in data_props})
         return_annotation = f"PaginatorProtocol[{' | '.join(items)}]"
-    elif envelope:
+    elif unwrap:
         return_annotation = " | ".join(sorted({_type(prop) for prop in data_props}))
     else:
         return_annotation = response_annotation or "None"
@@ -267,18 +371,38 @@ def _build_method(
         redirects=_redirects(raw),
         oauth_errors=_oauth_errors(raw, document),
     )
-    summary = raw.operation.get("summary") or operation_id
+    try:
+        name = method_name(operation_id, tag)
+    except SpecError as error:
+        raise SpecError(error.problem, location=raw.location, fix=error.fix) from error
+    summary = _text(raw.operation.get("summary")) or operation_id
+    description = _text(raw.operation.get("description"))
+    returns = [
+        _sentence(_text(_raw_response(raw, response, document).get("description")))
+        for response in successes
+        if _has_body(raw, response, document)
+    ]
+    if paginated:
+        returns_text = (
+            "A paginator: ``await`` it for the first page, ``async for`` over every item."
+        )
+    else:
+        returns_text = " ".join(dict.fromkeys(text for text in returns if text))
     return FacadeMethod(
-        name=method_name(operation_id, tag),
+        name=name,
         operation=operation,
-        summary=str(summary).strip().splitlines()[0].rstrip("."),
+        summary=summary.rstrip("."),
+        description="" if description.rstrip(".") == summary.rstrip(".") else description,
+        arguments=tuple(arguments),
+        returns=returns_text if return_annotation != "None" else "",
+        deprecation=operation_message(f"{tag}.{name}", raw.location) if raw.deprecated else "",
         positional=tuple(positional),
         keyword_only=tuple(keyword_only),
         passthrough=tuple(passthrough),
         is_async=not paginated,
         return_annotation=return_annotation,
         response_annotation=response_annotation,
-        unwrap=envelope and not paginated,
+        unwrap=unwrap,
     )
 
 
@@ -311,7 +435,11 @@ def _oauth_errors(raw: RawOperation, document: Mapping[str, Any]) -> bool:
 def _redirects(raw: Any) -> tuple[int, ...]:
     """The 3xx statuses the operation documents (``authorize``'s 302 to the client)."""
     responses: Mapping[Any, Any] = raw.operation.get("responses") or {}
-    return tuple(sorted(int(status) for status in map(str, responses) if status[:1] == "3"))
+    return tuple(
+        sorted(
+            int(status) for status in map(str, responses) if status[:1] == "3" and status.isdigit()
+        )
+    )
 
 
 def _shield_builtins(resource: FacadeResource) -> FacadeResource:
@@ -348,11 +476,11 @@ def build_facade(openapi: GeneratorData, document: Mapping[str, Any], config: Co
     """Compute the facade of a parsed spec.
 
     Raises:
-        SpecError: On two operations with the same method name in one resource, or a model
-            whose class name clashes with a facade name.
+        SpecError: On two operations with the same method name in one resource, or an
+            operationId that makes no method name.
     """
     package_name = config.package_name_override or "intelliauth_client"
-    raw_by_key = {(raw.path, raw.method): raw for raw in iter_operations(document)}
+    raw_by_key = {operation_key(raw.method, raw.path): raw for raw in iter_operations(document)}
     tag_descriptions = {
         str(PythonIdentifier(tag["name"], config.field_prefix)): str(tag.get("description") or "")
         for tag in document.get("tags") or []
@@ -363,16 +491,6 @@ def build_facade(openapi: GeneratorData, document: Mapping[str, Any], config: Co
         openapi.endpoint_collections_by_tag.items(),
         key=lambda item: tag_order.index(item[0]) if item[0] in tag_order else len(tag_order),
     )
-    class_names = {f"{pascal_case(str(tag))}Resource" for tag, _ in collections}
-    clashes = sorted(
-        (FACADE_NAMES | class_names)
-        & {str(model.class_info.name) for model in [*openapi.models, *openapi.enums]}
-    )
-    if clashes:
-        raise SpecError(
-            f"schema class names {clashes} clash with facade names; rename them with "
-            "class_overrides in codegen/config.yaml"
-        )
 
     imports = _Imports()
     operations: list[FacadeOperation] = []
@@ -380,13 +498,15 @@ def build_facade(openapi: GeneratorData, document: Mapping[str, Any], config: Co
     for tag, collection in collections:
         methods: list[FacadeMethod] = []
         for endpoint in collection.endpoints:
-            raw = raw_by_key[(endpoint.path.get_untrusted_value(), endpoint.method.lower())]
+            raw = raw_by_key[operation_key(endpoint.method, endpoint.path.get_untrusted_value())]
             method = _build_method(endpoint, raw, document, str(tag), package_name, config, imports)
             clash = next((m for m in methods if m.name == method.name), None)
             if clash is not None:
                 raise SpecError(
-                    f"operations {clash.operation.operation_id!r} and {method.operation.operation_id!r} "
-                    f"both become {tag}.{method.name}; rename one operationId"
+                    f"operations {clash.operation.operation_id!r} and "
+                    f"{method.operation.operation_id!r} both become {tag}.{method.name}",
+                    location=f"{clash.operation.method} {clash.operation.path} and {raw.location}",
+                    fix="rename one operationId",
                 )
             methods.append(method)
             operations.append(method.operation)

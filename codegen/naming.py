@@ -85,5 +85,9 @@ def method_name(operation_id: str, tag: str) -> str:
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         name += "_"
     if not name.isidentifier() or name.startswith("_"):
-        raise SpecError(f"operationId {operation_id!r} does not make a method name (got {name!r})")
+        raise SpecError(
+            f"the operationId {operation_id!r} does not make a method name (got {name!r})",
+            location=f"operationId {operation_id}",
+            fix="use letters and digits, starting with a letter (camelCase, snake_case or kebab-case)",
+        )
     return name

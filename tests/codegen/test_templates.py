@@ -181,7 +181,7 @@ def test_default_timeout_is_not_none(mini_client: ModuleType) -> None:
         AuthenticatedClient(base_url="https://t", token="x"),
     ):
         assert client.get_async_httpx_client().timeout == httpx.Timeout(30.0, connect=5.0)
-        assert client.get_httpx_client().timeout == httpx.Timeout(30.0, connect=5.0)
+        assert not hasattr(client, "get_httpx_client")  # async only
 
 
 def test_explicit_none_timeout_disables_it(mini_client: ModuleType) -> None:
@@ -212,6 +212,52 @@ def test_set_async_httpx_client_keeps_the_token(mini_client: ModuleType) -> None
     envelope = asyncio.run(scenario())
     assert envelope.data.id == "usr_1"
     assert seen[0].headers["Authorization"] == "Bearer tok"
+
+
+def test_low_level_async_tier(mini_client: ModuleType) -> None:
+    """The endpoint modules' asyncio/asyncio_detailed: parsed bodies, documented errors,
+    204s, undocumented statuses (None, or UnexpectedStatus when asked), and no sync twin."""
+    from mini_client import errors
+    from mini_client.api.users import delete_user, get_user
+    from mini_client.client import AuthenticatedClient
+    from mini_client.models.error import Error
+    from mini_client.models.user_envelope import UserEnvelope
+
+    answers = {
+        "/api/v1/users/usr_1": httpx.Response(200, json={"data": USER, "meta": {}}),
+        "/api/v1/users/usr_2": httpx.Response(
+            404, json={"error": "not_found", "message": "No.", "request_id": "req_1"}
+        ),
+        "/api/v1/users/usr_3": httpx.Response(418, text="teapot"),
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.get(request.url.path, httpx.Response(204))
+
+    def client(*, raise_on_unexpected_status: bool = False) -> Any:
+        http = httpx.AsyncClient(base_url="https://t", transport=httpx.MockTransport(handler))
+        made = AuthenticatedClient(
+            base_url="https://t", token="tok", raise_on_unexpected_status=raise_on_unexpected_status
+        )
+        return made.set_async_httpx_client(http)
+
+    async def scenario() -> None:
+        envelope = await get_user.asyncio("usr_1", client=client())
+        assert isinstance(envelope, UserEnvelope)
+        assert envelope.data.id == "usr_1"
+        detailed = await get_user.asyncio_detailed("usr_2", client=client())
+        assert detailed.status_code == 404
+        assert isinstance(detailed.parsed, Error)
+        assert await get_user.asyncio("usr_3", client=client()) is None
+        with pytest.raises(errors.UnexpectedStatus) as raised:
+            await get_user.asyncio("usr_3", client=client(raise_on_unexpected_status=True))
+        assert raised.value.status_code == 418
+        deleted = await delete_user.asyncio_detailed("usr_9", client=client())
+        assert (deleted.status_code, deleted.parsed) == (204, None)
+
+    asyncio.run(scenario())
+    assert not hasattr(get_user, "sync")
+    assert not hasattr(get_user, "sync_detailed")
 
 
 def test_authenticated_client_does_not_mutate_the_callers_headers(mini_client: ModuleType) -> None:
