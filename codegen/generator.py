@@ -6,32 +6,56 @@ The generator runs in-process with exactly the settings of::
         --custom-template-path codegen/templates --meta none --fail-on-warning --overwrite
 
 (any warning fails the build, so a dropped schema cannot pass silently). In-process rather
-than through the CLI so that the union template can be handed the discriminator table, and so
-that the facade is computed from the very parse that produced the endpoint modules.
+than through the CLI so that the templates can be handed the discriminator table and the
+secret fields (``codegen/sensitive.py``), and so that the facade is computed from the very
+parse that produced the endpoint modules.
+
+Whatever goes wrong with a contract ends in one `GenerationError` whose message is a single
+line naming the place in the spec (``GET /api/v1/users/{userId}``,
+``#/components/schemas/Protocol``) and the fix; ``python -m codegen`` prints it, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 from openapi_python_client import Project
 from openapi_python_client.config import Config, ConfigFile, MetaType
 from openapi_python_client.parser import GeneratorData
 from openapi_python_client.parser.errors import GeneratorError, ParseError
+from openapi_python_client.schema import OpenAPI
+from pydantic import ValidationError
 from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
 
 from codegen import PACKAGE_NAME
+from codegen.deprecations import DeprecationTable
 from codegen.discriminators import DiscriminatorTable
+from codegen.errors import GenerationError, SpecError
 from codegen.facade import build_facade
-from codegen.spec import SpecError, ignored_nullables, load_document, spec_label
+from codegen.naming import component_class
+from codegen.sensitive import SensitiveTable
+from codegen.shadowing import check_shadowing
+from codegen.spec import (
+    dangling_references,
+    ignored_nullables,
+    iter_operations,
+    load_document,
+    resolve,
+    spec_label,
+)
+
+__all__ = ["GenerationError", "GenerationSummary", "build_package", "generate", "load_config"]
 
 CODEGEN_DIR = Path(__file__).resolve().parent
 CONFIG_PATH = CODEGEN_DIR / "config.yaml"
@@ -43,29 +67,10 @@ HEADER = (
     "# Do not edit by hand: change the spec or codegen/, then run `make generate`.\n"
 )
 
-#: Names the generated modules import or define next to the models; a schema whose class
-#: would take one of them must be renamed with ``class_overrides`` in codegen/config.yaml.
-RESERVED_CLASS_NAMES = frozenset(
-    {
-        "AuthenticatedClient",
-        "Client",
-        "File",
-        "HTTPStatus",
-        "Response",
-        "Unset",
-        "Any",
-        "BinaryIO",
-        "Generator",
-        "Mapping",
-        "TextIO",
-        "TypeVar",
-        "T",
-    }
+_GENERATOR_FIX = (
+    "change that part of the spec into one openapi-python-client 0.29.1 generates "
+    "(the problem names what it could not read)"
 )
-
-
-class GenerationError(Exception):
-    """Generation failed; the message says why (generator warnings count as failures)."""
 
 
 @attrs.frozen
@@ -90,19 +95,92 @@ def load_config(spec: Path, output_path: Path) -> Config:
     )
 
 
-def _describe(errors: Sequence[GeneratorError]) -> str:
-    lines: list[str] = []
-    for error in errors:
-        lines.append(f"- [{error.level}] {error.header}")
-        if error.detail:
-            lines += [f"    {line}" for line in error.detail.splitlines()]
-        if isinstance(error, ParseError) and error.data is not None:
-            data = error.data.model_dump_json(indent=2, exclude_unset=True, by_alias=True)
-            lines += [f"    {line}" for line in data.splitlines()]
-    return "\n".join(lines)
+def _generator_error(errors: Sequence[GeneratorError]) -> GenerationError:
+    """openapi-python-client's reports (header, detail, the offending data) as one line.
+
+    A schema's problem is reported before the operations it broke.
+    """
+    first = sorted(errors, key=lambda error: "/components/" not in str(error.header))[0]
+    # Some headers interpolate an UntrustedString, whose repr says nothing.
+    header = re.sub(r"\s*<[\w.]+ object at 0x[0-9a-f]+>", "", str(first.header or ""))
+    header = " ".join(header.split()).rstrip(":")
+    detail = " ".join(str(first.detail or "").split("\n\n")[0].split())
+    location = ""
+    operation_match = re.search(r"parsing (\w+) (\S+)", header)
+    schema_match = re.search(r"(/components/[^\s:]+)", header)
+    if operation_match:
+        location = f"{operation_match.group(1).upper()} {operation_match.group(2)}"
+        header = ""
+    elif schema_match:
+        location = "#" + schema_match.group(1)
+        header = ""
+    problem = "; ".join(part for part in (header, detail) if part) or "the generator gave up"
+    if isinstance(first, ParseError) and first.data is not None and not location:
+        data = first.data.model_dump_json(exclude_unset=True, by_alias=True)
+        problem += f" (in {data[:200]})"
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem(s) after this one is fixed)"
+    return GenerationError(problem, location=location, fix=_GENERATOR_FIX)
 
 
-def _run_ruff(arguments: Sequence[str], files: Sequence[Path], cwd: Path) -> None:
+def _validate_document(document: Mapping[str, Any]) -> None:
+    """Check the document against the generator's own model of OpenAPI, naming the place.
+
+    0.29.1 reports a malformed document as pydantic's multi-line dump (and some shapes make
+    it raise instead); here the first problem becomes one line with its JSON pointer.
+    """
+    try:
+        OpenAPI.model_validate(document)
+    except ValidationError as error:
+        first = error.errors()[0]
+        node: Any = document
+        parts: list[str] = []
+        missing = ""
+        for key in first["loc"]:
+            # pydantic adds the names of union branches (`Reference`, ...) to the location.
+            if isinstance(node, Mapping) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            else:
+                missing = f" (`{key}`)" if first["type"] == "missing" else ""
+                continue
+            parts.append(str(key).replace("~", "~0").replace("/", "~1"))
+        raise SpecError(
+            f"the spec is not a valid OpenAPI document: {first['msg']}{missing}",
+            location="#/" + "/".join(parts),
+            fix="correct it there (OpenAPI 3.1: https://spec.openapis.org/oas/v3.1.0)",
+        ) from error
+
+
+def _binary_content_types(document: Mapping[str, Any]) -> dict[str, str]:
+    """Media types of binary bodies, read as ``application/octet-stream``.
+
+    0.29.1 only knows ``application/octet-stream`` as binary and drops a response of
+    ``image/png`` or ``application/pdf`` with a warning. A media type whose schema is a
+    binary string is a file whatever its name, so it is read as one (``File``).
+    """
+    overrides: dict[str, str] = {}
+    for raw in iter_operations(document):
+        bodies = [resolve(document, raw.operation.get("requestBody") or {})]
+        bodies += [resolve(document, r) for r in (raw.operation.get("responses") or {}).values()]
+        for body in bodies:
+            content = body.get("content") if isinstance(body, Mapping) else None
+            for media_type, media in (content or {}).items():
+                schema = (
+                    resolve(document, media.get("schema") or {})
+                    if isinstance(media, Mapping)
+                    else {}
+                )
+                binary = isinstance(schema, Mapping) and schema.get("format") == "binary"
+                structured = media_type.startswith(("text/", "multipart/")) or "json" in media_type
+                if binary and not structured and media_type != "application/x-www-form-urlencoded":
+                    overrides[media_type] = "application/octet-stream"
+    return overrides
+
+
+def _run_ruff(arguments: Sequence[str], files: Sequence[Path], cwd: Path) -> str:
+    """Run the venv's ruff on `files`; returns its complaint, "" when it succeeded."""
     command = [find_ruff_bin(), *arguments, "--config", str(RUFF_CONFIG), "--no-cache", "--quiet"]
     result = subprocess.run(  # noqa: S603 (our own ruff binary, file names we wrote)
         [*command, *(str(path.relative_to(cwd)) for path in files)],
@@ -111,70 +189,125 @@ def _run_ruff(arguments: Sequence[str], files: Sequence[Path], cwd: Path) -> Non
         text=True,
         check=False,
     )
-    if result.returncode != 0:
-        raise GenerationError(f"ruff {arguments[0]} failed:\n{result.stdout}{result.stderr}")
+    if result.returncode == 0:
+        return ""
+    return f"ruff {arguments[0]} failed: {result.stdout}{result.stderr}"
+
+
+def _model_locations(
+    openapi: GeneratorData, document: Mapping[str, Any], config: Config
+) -> dict[str, str]:
+    """Each generated model and enum class, and where its schema is in the spec."""
+    schemas: Mapping[str, Any] = (document.get("components") or {}).get("schemas") or {}
+    pointers = {
+        str(component_class(name, schema, config).name): f"#/components/schemas/{name}"
+        for name, schema in schemas.items()
+        if isinstance(schema, Mapping)
+    }
+    return {
+        str(prop.class_info.name): pointers.get(
+            str(prop.class_info.name), f"the inline schema that becomes {prop.class_info.name}"
+        )
+        for prop in [*openapi.models, *openapi.enums]
+    }
+
+
+def _untrusted(value: Any) -> str:
+    """The text of one of openapi-python-client's ``UntrustedString`` values."""
+    return str(value.get_untrusted_value() if hasattr(value, "get_untrusted_value") else value)
+
+
+def _check_document(openapi: GeneratorData, document: Mapping[str, Any]) -> None:
+    """Refuse what 0.29.1 would turn into a client that does not work."""
+    for raw in iter_operations(document):
+        raw.operation_id  # noqa: B018 - raises SpecError when missing
+    for collection in openapi.endpoint_collections_by_tag.values():
+        for endpoint in collection.endpoints:
+            if len(endpoint.bodies) > 1:
+                # 0.29.1 renders these with an unimported `Unset` (the module does not import)
+                # and lets the last content type win whatever the caller meant.
+                raise SpecError(
+                    "the request body has several content types "
+                    f"({', '.join(_untrusted(body.content_type) for body in endpoint.bodies)})",
+                    location=f"{endpoint.method.upper()} {endpoint.path.get_untrusted_value()}",
+                    fix="keep one content type per body (or map one away with "
+                    "content_type_overrides in codegen/config.yaml)",
+                )
+    nullables = ignored_nullables(document)
+    if nullables:
+        raise SpecError(
+            "`nullable` next to $ref or a composition is ignored by the generator"
+            + (f" (and at {len(nullables) - 1} more place(s))" if len(nullables) > 1 else ""),
+            location=nullables[0],
+            fix="write oneOf: [{$ref: ...}, {type: 'null'}] instead",
+        )
 
 
 def build_package(spec: Path, package_dir: Path) -> GenerationSummary:
     """Generate the package for `spec` into `package_dir` (created; its parent must exist).
 
     Raises:
-        GenerationError: On any generator error or warning, a spec the facade cannot name, or
-            a formatting failure.
+        GenerationError: On any generator error or warning, a spec the facade cannot name, a
+            schema class that would shadow a generated name, or a formatting failure.
     """
     started = time.perf_counter()
+    document = load_document(spec)
+    _validate_document(document)
+    dangling = dangling_references(document)
+    if dangling:
+        pointer, target = dangling[0]
+        raise SpecError(
+            f"the reference {target} points nowhere"
+            + (f" (and {len(dangling) - 1} more)" if len(dangling) > 1 else ""),
+            location=pointer,
+            fix="define the component it names, or correct the $ref",
+        )
+    config = load_config(spec, package_dir)
+    config.content_type_overrides = {
+        **_binary_content_types(document),
+        **config.content_type_overrides,
+    }
     try:
-        document = load_document(spec)
-        config = load_config(spec, package_dir)
         openapi = GeneratorData.from_dict(document, config=config)
-        if isinstance(openapi, GeneratorError):
-            raise GenerationError(_describe([openapi]))
-        reserved = sorted(
-            RESERVED_CLASS_NAMES
-            & {str(prop.class_info.name) for prop in [*openapi.models, *openapi.enums]}
-        )
-        if reserved:
-            raise GenerationError(
-                f"schema class names {reserved} shadow names the generated code uses; "
-                "rename them with class_overrides in codegen/config.yaml"
-            )
-        several_bodies = sorted(
-            f"{endpoint.method.upper()} {endpoint.path.get_untrusted_value()}"
-            for collection in openapi.endpoint_collections_by_tag.values()
-            for endpoint in collection.endpoints
-            if len(endpoint.bodies) > 1
-        )
-        if several_bodies:
-            # 0.29.1 renders these with an unimported `Unset` (the module does not import)
-            # and lets the last content type win whatever the caller meant.
-            raise GenerationError(
-                f"request bodies with several content types: {several_bodies}; keep one "
-                "content type per body (or map one away with content_type_overrides)"
-            )
-        nullables = ignored_nullables(document)
-        if nullables:
-            raise GenerationError(
-                f"`nullable` next to $ref or a composition is ignored by the generator: "
-                f"{nullables}; write oneOf: [{{$ref: ...}}, {{type: 'null'}}] instead"
-            )
-        discriminators = DiscriminatorTable(document, config)
-        facade = build_facade(openapi, document, config)
-    except SpecError as error:
-        raise GenerationError(str(error)) from error
+    except Exception as error:  # 0.29.1 raises on some malformed documents instead of reporting
+        raise GenerationError(
+            f"openapi-python-client cannot read the document ({type(error).__name__}: {error})",
+            location=spec_label(spec),
+            fix="validate the spec (make update-spec SPEC_FILE=... checks it) and correct it",
+        ) from error
+    if isinstance(openapi, GeneratorError):
+        raise _generator_error([openapi])
+    _check_document(openapi, document)
+    discriminators = DiscriminatorTable(document, config)
+    sensitive = SensitiveTable(document, config)
+    deprecations = DeprecationTable(document, config)
+    facade = build_facade(openapi, document, config)
 
     project = Project(openapi=openapi, config=config, custom_template_path=TEMPLATES_DIR)
     project.env.globals["discriminator_dispatch"] = discriminators.dispatch
+    project.env.globals["sensitive_properties"] = sensitive.properties
+    project.env.globals["endpoint_deprecation"] = deprecations.endpoint
+    project.env.globals["deprecated_properties"] = deprecations.properties
+    project.env.globals["deprecated_field_message"] = deprecations.field_message
     with contextlib.redirect_stdout(io.StringIO()):
         errors = project.build()
     if errors:  # --fail-on-warning: a warning means something was dropped
-        raise GenerationError("openapi-python-client reported problems:\n" + _describe(errors))
+        raise _generator_error(errors)
 
     facade_source = project.env.get_template("facade.py.jinja").render(facade=facade)
     (package_dir / "facade.py").write_text(facade_source, encoding="utf-8")
 
     python_files = sorted(package_dir.rglob("*.py"))
-    _run_ruff(["check", "--fix"], python_files, package_dir)
-    _run_ruff(["format"], python_files, package_dir)
+    ruff_complaint = _run_ruff(["check", "--fix"], python_files, package_dir)
+    # A shadowed name is also what ruff complains about (F811): name the schema instead.
+    check_shadowing(package_dir, _model_locations(openapi, document, config))
+    ruff_complaint = ruff_complaint or _run_ruff(["format"], python_files, package_dir)
+    if ruff_complaint:
+        raise GenerationError(
+            ruff_complaint,
+            location=spec_label(spec),
+            fix="this is a bug in codegen/ (the generated code does not lint): report it",
+        )
 
     header = HEADER.format(spec=spec_label(spec))
     for path in python_files:

@@ -10,14 +10,14 @@ are imported lazily: importing this module imports neither. See docs/design/faca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+import collections.abc
+import typing
 
 import attrs
 
 from .types import UNSET, Unset
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     import datetime
 
     from .models.application import Application
@@ -147,7 +147,7 @@ __all__ = [
     "WebhooksResource",
 ]
 
-T_co = TypeVar("T_co", covariant=True)
+T_co = typing.TypeVar("T_co", covariant=True)
 
 
 @attrs.frozen
@@ -178,7 +178,7 @@ class Operation:
     """Its 4xx answers are RFC 6749 ``OAuthError`` bodies: the runtime raises ``OAuthError``."""
 
 
-OPERATIONS: Mapping[str, Operation] = {
+OPERATIONS: collections.abc.Mapping[str, Operation] = {
     "getOpenIdConfiguration": Operation(
         operation_id="getOpenIdConfiguration",
         method="GET",
@@ -1017,11 +1017,11 @@ OPERATIONS: Mapping[str, Operation] = {
 """Every operation of the spec, keyed by operationId."""
 
 
-class PageProtocol(Protocol[T_co]):
+class PageProtocol(typing.Protocol[T_co]):
     """One page of a paginated operation (``intelliauth_ext.Page`` implements it)."""
 
     @property
-    def items(self) -> Sequence[T_co]:
+    def items(self) -> collections.abc.Sequence[T_co]:
         """The page's items (the envelope's ``data``)."""
         ...
 
@@ -1043,7 +1043,7 @@ class PageProtocol(Protocol[T_co]):
         ...
 
 
-class PaginatorProtocol(Protocol[T_co]):
+class PaginatorProtocol(typing.Protocol[T_co]):
     """A paginated operation: ``await`` it for the first page, ``async for`` over every item.
 
     ``intelliauth_ext.AsyncPaginator`` implements it.
@@ -1062,23 +1062,23 @@ class PaginatorProtocol(Protocol[T_co]):
         """Fetch the first page (what awaiting the paginator returns)."""
         ...
 
-    def __await__(self) -> Generator[Any, None, PageProtocol[T_co]]:
+    def __await__(self) -> collections.abc.Generator[typing.Any, None, PageProtocol[T_co]]:
         """The first page."""
         ...
 
-    def __aiter__(self) -> AsyncIterator[T_co]:
+    def __aiter__(self) -> collections.abc.AsyncIterator[T_co]:
         """Every item of every page (up to ``max_items``), fetching pages as needed."""
         ...
 
-    def pages(self) -> AsyncIterator[PageProtocol[T_co]]:
+    def pages(self) -> collections.abc.AsyncIterator[PageProtocol[T_co]]:
         """Every page (up to ``max_items`` items), fetching them as needed."""
         ...
 
 
-class Invoker(Protocol):
+class Invoker(typing.Protocol):
     """Sends operations: the seam between this facade and the hand-written runtime."""
 
-    async def call(self, operation: Operation, /, **kwargs: Any) -> Any:
+    async def call(self, operation: Operation, /, **kwargs: typing.Any) -> typing.Any:
         """Send the operation and return what the endpoint module's ``_parse_response`` returns
         for the 2xx status (a model, a list, or None for 204).
 
@@ -1087,7 +1087,9 @@ class Invoker(Protocol):
         """
         ...
 
-    def paginate(self, operation: Operation, /, **kwargs: Any) -> PaginatorProtocol[Any]:
+    def paginate(
+        self, operation: Operation, /, **kwargs: typing.Any
+    ) -> PaginatorProtocol[typing.Any]:
         """A paginator over a paginated operation.
 
         ``kwargs`` as for `call`; a ``cursor`` other than ``UNSET`` is where the first page
@@ -1098,10 +1100,12 @@ class Invoker(Protocol):
 
 class Oauth2Resource:
     """Operations tagged ``oauth2``.
+
     OAuth 2.0 and OpenID Connect endpoints (RFC 6749, 7009, 7636, 7662, OIDC Core and
     Discovery): discovery, keys, authorization, tokens, revocation, introspection and userinfo.
     Form-encoded requests; errors are RFC 6749 section 5.2 `OAuthError` bodies; bodies are not
-    enveloped."""
+    enveloped.
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1111,7 +1115,14 @@ class Oauth2Resource:
     ) -> OpenIdConfiguration:
         """Get the OpenID Provider configuration.
 
+        OIDC Discovery 1.0 / RFC 8414 metadata of the tenant: its issuer, endpoints, supported
+        scopes, grants, PKCE methods and signing algorithms. Public, cacheable (`Cache-Control:
+        public, max-age=3600`). Not enveloped.
+
         ``GET /.well-known/openid-configuration``
+
+        Returns:
+            The provider metadata.
         """
         response: OpenIdConfiguration = await self._invoker.call(
             OPERATIONS["getOpenIdConfiguration"],
@@ -1123,7 +1134,14 @@ class Oauth2Resource:
     ) -> JsonWebKeySet:
         """Get the tenant's public signing keys.
 
+        The JSON Web Key Set whose keys verify access tokens and ID tokens (match the token's
+        `kid`). During a rotation the next key is published before use and the previous one
+        stays until its tokens expire. Public, cacheable. Not enveloped.
+
         ``GET /.well-known/jwks.json``
+
+        Returns:
+            The key set.
         """
         response: JsonWebKeySet = await self._invoker.call(
             OPERATIONS["getJwks"],
@@ -1146,7 +1164,34 @@ class Oauth2Resource:
     ) -> None:
         """Start an authorization code flow (browser redirect).
 
+        The authorization endpoint (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1, PKCE RFC
+        7636). Open this URL in the user's browser, not from a backend. The user signs in (and
+        completes MFA) on the hosted pages; the server then redirects with `302` to
+        `redirect_uri?code=...&state=...` or, on an error it can report to the client, to
+        `redirect_uri?error=...&error_description=...&state=...` (RFC 6749 section 4.1.2.1).
+        When `client_id` or `redirect_uri` is invalid the server must not redirect and answers
+        `400` itself (an HTML page for browsers, or an `OAuthError` JSON body when the request's
+        `Accept` prefers `application/json`). Exchange the code at `POST /oauth2/token` within
+        60 seconds, with the PKCE `code_verifier`.
+
         ``GET /oauth2/authorize``
+
+        Args:
+            response_type: Must be `code`.
+            client_id: The application's client id.
+            redirect_uri: Where to send the user back; must exactly match one of the
+                application's registered redirect URIs.
+            scope: Space-separated scopes; include `openid` for an ID token and
+                `offline_access` for a refresh token.
+            state: Opaque value for CSRF defence, returned unchanged in the redirect; at
+                least 128 bits of randomness recommended.
+            code_challenge: PKCE code challenge: `BASE64URL(SHA256(code_verifier))`, 43
+                characters (RFC 7636 section 4.2). Required for every client.
+            code_challenge_method: Must be `S256`.
+            nonce: OIDC nonce, echoed in the ID token's `nonce` claim (replay defence).
+            prompt: Whether to force or forbid interaction (`none` fails with
+                `error=login_required` in the redirect if the user has no session).
+            login_hint: The user's email, to pre-fill the sign-in form.
         """
         await self._invoker.call(
             OPERATIONS["authorize"],
@@ -1168,7 +1213,21 @@ class Oauth2Resource:
     ) -> TokenResponse:
         """Request an access token.
 
+        The token endpoint (RFC 6749 section 3.2) for the `client_credentials`,
+        `authorization_code` (PKCE `code_verifier` required, RFC 7636 section 4.5) and
+        `refresh_token` grants. Authenticate the client with `client_secret_basic` (HTTP Basic)
+        or `client_secret_post` (`client_id` and `client_secret` in the form); public clients
+        send only `client_id` (the empty security requirement covers both body-based forms).
+        Responses carry `Cache-Control: no-store`. Cache a client-credentials token for
+        `expires_in` minus a safety margin; no refresh token is issued for that grant.
+
         ``POST /oauth2/token``
+
+        Args:
+            body: The grant, as a form.
+
+        Returns:
+            The issued tokens (not enveloped).
         """
         response: TokenResponse = await self._invoker.call(
             OPERATIONS["requestToken"],
@@ -1182,7 +1241,16 @@ class Oauth2Resource:
     ) -> None:
         """Revoke a token.
 
+        Token revocation (RFC 7009). Revokes an access or refresh token issued to the
+        authenticated client; revoking a refresh token also revokes its access tokens and ends
+        the session. Answers `200` with an empty body even when the token was unknown or already
+        invalid (section 2.2), so the call is idempotent. Client authentication as for the token
+        endpoint.
+
         ``POST /oauth2/revoke``
+
+        Args:
+            body: The token to revoke, as a form.
         """
         await self._invoker.call(
             OPERATIONS["revokeToken"],
@@ -1195,7 +1263,18 @@ class Oauth2Resource:
     ) -> IntrospectionResponse:
         """Introspect a token.
 
+        Token introspection (RFC 7662): whether a token is active, and its metadata. For
+        resource servers that cannot validate JWTs locally or must see revocation immediately.
+        The caller authenticates as a confidential client (basic or `client_secret_post`) or
+        with a bearer token.
+
         ``POST /oauth2/introspect``
+
+        Args:
+            body: The token to introspect, as a form.
+
+        Returns:
+            The introspection result (not enveloped).
         """
         response: IntrospectionResponse = await self._invoker.call(
             OPERATIONS["introspectToken"],
@@ -1208,7 +1287,15 @@ class Oauth2Resource:
     ) -> UserInfo:
         """Get the signed-in user's claims.
 
+        OIDC UserInfo endpoint (OIDC Core section 5.3). Returns the claims of the user the
+        bearer access token was issued for, filtered by its scopes (`openid` required; `profile`
+        and `email` add claims). Not enveloped. Errors follow RFC 6750 (`invalid_token` 401,
+        `insufficient_scope` 403) with a `WWW-Authenticate` header.
+
         ``GET /oauth2/userinfo``
+
+        Returns:
+            The user's claims.
         """
         response: UserInfo = await self._invoker.call(
             OPERATIONS["getUserInfo"],
@@ -1218,8 +1305,10 @@ class Oauth2Resource:
 
 class AuthResource:
     """Operations tagged ``auth``.
+
     Interactive sign-in for first-party applications: password sign-in, sign-out, the MFA
-    challenge/verify flow and the WebAuthn (passkey) registration and authentication ceremonies."""
+    challenge/verify flow and the WebAuthn (passkey) registration and authentication ceremonies.
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1230,7 +1319,23 @@ class AuthResource:
     ) -> SignInAuthenticated | SignInMfaRequired:
         """Sign in with email and password.
 
+        Password sign-in for a first-party application (`client_id`). When the password is right
+        and no second factor is needed, the result is `status: authenticated` with the user, the
+        new session and its tokens (as from the token endpoint). When the sign-in policy
+        requires MFA, the result is `status: mfa_required` with an `mfa_flow_id` (valid 5
+        minutes) and the user's active factors; continue with startMfaChallenge and verifyMfa
+        (or the WebAuthn authentication ceremony with the `mfa_flow_id`). No token is needed:
+        the call is public and rate-limited per IP and per email. Wrong credentials answer 401
+        `invalid_credentials` without telling whether the email exists; a locked or suspended
+        user gets 403 `account_locked`.
+
         ``POST /api/v1/auth/sign-in``
+
+        Args:
+            body: The credentials.
+
+        Returns:
+            Signed in, or a second factor is required.
         """
         response: SignInResultEnvelope = await self._invoker.call(
             OPERATIONS["signIn"],
@@ -1244,7 +1349,14 @@ class AuthResource:
     ) -> None:
         """Sign out.
 
+        Ends the session of the bearer access token (and revokes `refresh_token` when given);
+        with `all_sessions: true`, every session of the user. Access tokens already issued stay
+        valid until they expire unless revoked at `/oauth2/revoke`; discard them. Idempotent.
+
         ``POST /api/v1/auth/sign-out``
+
+        Args:
+            body: What to sign out of.
         """
         await self._invoker.call(
             OPERATIONS["signOut"],
@@ -1257,7 +1369,19 @@ class AuthResource:
     ) -> StartedMfaChallenge:
         """Start an MFA challenge.
 
+        Starts the second-factor step of an `mfa_required` sign-in for one of the flow's
+        factors: sends a one-time code for `sms` and `email` factors (re-sends when called
+        again, at most every 30 seconds); for `totp` it only records the choice. For `webauthn`
+        factors use getWebAuthnAuthenticationOptions with the `mfa_flow_id` instead (422).
+        Public: the `mfa_flow_id` is the credential. An expired flow answers 400 `flow_expired`.
+
         ``POST /api/v1/auth/mfa/challenge``
+
+        Args:
+            body: The flow and factor.
+
+        Returns:
+            The challenge.
         """
         response: MfaChallengeEnvelope = await self._invoker.call(
             OPERATIONS["startMfaChallenge"],
@@ -1271,7 +1395,19 @@ class AuthResource:
     ) -> SignInAuthenticated:
         """Verify an MFA code and finish sign-in.
 
+        Checks the one-time code for the challenged factor and, when right, completes the sign-
+        in: the answer is the same as an `authenticated` signIn. A wrong code answers 401
+        `invalid_mfa_code` (the flow stays open); after five wrong codes, or once the flow
+        expired, 400 `flow_expired` (sign in again). Public: the `mfa_flow_id` is the
+        credential.
+
         ``POST /api/v1/auth/mfa/verify``
+
+        Args:
+            body: The flow, factor and code.
+
+        Returns:
+            Signed in.
         """
         response: SignInAuthenticatedEnvelope = await self._invoker.call(
             OPERATIONS["verifyMfa"],
@@ -1285,7 +1421,17 @@ class AuthResource:
     ) -> WebAuthnRegistrationOptions:
         """Start registering a passkey.
 
+        Step 1 of the WebAuthn registration ceremony for the signed-in user: returns a
+        `ceremony_id` (valid 5 minutes) and the `PublicKeyCredentialCreationOptions` to pass to
+        `navigator.credentials.create()`. Then call verifyWebAuthnRegistration with the result.
+
         ``POST /api/v1/auth/webauthn/registration/options``
+
+        Args:
+            body: Authenticator preferences.
+
+        Returns:
+            The creation options.
         """
         response: WebAuthnRegistrationOptionsEnvelope = await self._invoker.call(
             OPERATIONS["getWebAuthnRegistrationOptions"],
@@ -1299,7 +1445,18 @@ class AuthResource:
     ) -> MfaFactor:
         """Finish registering a passkey.
 
+        Step 2 of the WebAuthn registration ceremony: verifies the attestation against the
+        ceremony's challenge and origin and stores the credential as an active `webauthn` MFA
+        factor of the signed-in user. A failed verification answers 422 `validation_failed`; an
+        expired ceremony 400 `flow_expired`.
+
         ``POST /api/v1/auth/webauthn/registration/verify``
+
+        Args:
+            body: The ceremony and the credential.
+
+        Returns:
+            The new factor.
         """
         response: MfaFactorEnvelope = await self._invoker.call(
             OPERATIONS["verifyWebAuthnRegistration"],
@@ -1313,7 +1470,18 @@ class AuthResource:
     ) -> WebAuthnAuthenticationOptions:
         """Start a passkey sign-in or MFA step.
 
+        Step 1 of the WebAuthn authentication ceremony, either as the second factor of an
+        `mfa_required` sign-in (`mfa_flow_id`) or as a passwordless passkey sign-in
+        (`client_id`, optionally `email`). Returns a `ceremony_id` (valid 5 minutes) and the
+        `PublicKeyCredentialRequestOptions` for `navigator.credentials.get()`. Public.
+
         ``POST /api/v1/auth/webauthn/authentication/options``
+
+        Args:
+            body: Which sign-in this ceremony is for.
+
+        Returns:
+            The request options.
         """
         response: WebAuthnAuthenticationOptionsEnvelope = await self._invoker.call(
             OPERATIONS["getWebAuthnAuthenticationOptions"],
@@ -1327,7 +1495,18 @@ class AuthResource:
     ) -> SignInAuthenticated:
         """Finish a passkey sign-in or MFA step.
 
+        Step 2 of the WebAuthn authentication ceremony: verifies the assertion (challenge,
+        origin, signature, counter) and completes the sign-in; the answer is the same as an
+        `authenticated` signIn. A failed assertion answers 401 `invalid_credentials`; an expired
+        ceremony 400 `flow_expired`. Public.
+
         ``POST /api/v1/auth/webauthn/authentication/verify``
+
+        Args:
+            body: The ceremony and the assertion.
+
+        Returns:
+            Signed in.
         """
         response: SignInAuthenticatedEnvelope = await self._invoker.call(
             OPERATIONS["verifyWebAuthnAuthentication"],
@@ -1338,8 +1517,10 @@ class AuthResource:
 
 class MeResource:
     """Operations tagged ``me``.
+
     Self-service for the signed-in user: profile, sessions, MFA factors and password. Requires a
-    user access token (authorization code or sign-in grant), not a client-credentials token."""
+    user access token (authorization code or sign-in grant), not a client-credentials token.
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1349,7 +1530,12 @@ class MeResource:
     ) -> User:
         """Get my profile.
 
+        The signed-in user's own record. Requires a user access token (not client credentials).
+
         ``GET /api/v1/me/profile``
+
+        Returns:
+            The user.
         """
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["getMyProfile"],
@@ -1362,7 +1548,17 @@ class MeResource:
     ) -> User:
         """Update my profile.
 
+        Changes the signed-in user's own profile fields (merge semantics: only the fields
+        present change; `null` clears). Email and status can only be changed by an admin
+        (updateUser).
+
         ``PATCH /api/v1/me/profile``
+
+        Args:
+            body: The fields to change.
+
+        Returns:
+            The updated user.
         """
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["updateMyProfile"],
@@ -1378,7 +1574,20 @@ class MeResource:
     ) -> PaginatorProtocol[Session]:
         """List my sessions.
 
+        The signed-in user's active sessions, most recently active first; `current` marks the
+        caller's own.
+
         ``GET /api/v1/me/sessions``
+
+        Args:
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listMySessions"],
@@ -1392,7 +1601,13 @@ class MeResource:
     ) -> None:
         """Revoke one of my sessions.
 
+        Ends one of the signed-in user's sessions and revokes its refresh tokens (sign out a
+        lost device). Revoking the current session signs the caller out.
+
         ``DELETE /api/v1/me/sessions/{session_id}``
+
+        Args:
+            session_id: The session's id (`ses_...`).
         """
         await self._invoker.call(
             OPERATIONS["revokeMySession"],
@@ -1407,7 +1622,19 @@ class MeResource:
     ) -> PaginatorProtocol[MfaFactor]:
         """List my MFA factors.
 
+        The signed-in user's MFA factors (active and pending verification), oldest first.
+
         ``GET /api/v1/me/mfa-factors``
+
+        Args:
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listMyMfaFactors"],
@@ -1423,7 +1650,23 @@ class MeResource:
     ) -> MfaFactorEnrollment:
         """Enroll an MFA factor.
 
+        Starts enrolling a TOTP, SMS or email factor for the signed-in user. The factor is
+        `pending_verification` until verifyMfaFactorEnrollment succeeds (within `expires_at`, 10
+        minutes). For TOTP the response carries the secret and `otpauth://` URI once; for
+        SMS/email a code is sent. WebAuthn factors use the WebAuthn registration ceremony. 409
+        `already_exists` when the same phone number or email is already a factor.
+
         ``POST /api/v1/me/mfa-factors``
+
+        Args:
+            body: The factor to enroll.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            The pending factor and how to verify it.
         """
         response: MfaFactorEnrollmentEnvelope = await self._invoker.call(
             OPERATIONS["enrollMfaFactor"],
@@ -1438,7 +1681,13 @@ class MeResource:
     ) -> None:
         """Delete one of my MFA factors.
 
+        Removes an MFA factor of the signed-in user. 409 `conflict` when it is the last active
+        factor and the tenant's policy requires MFA.
+
         ``DELETE /api/v1/me/mfa-factors/{factor_id}``
+
+        Args:
+            factor_id: The MFA factor's id (`mfa_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteMfaFactor"],
@@ -1452,7 +1701,18 @@ class MeResource:
     ) -> MfaFactor:
         """Verify a pending MFA factor.
 
+        Completes an enrollment by checking the first code from the new factor; the factor
+        becomes `active`. A wrong code answers 401 `invalid_mfa_code`; an expired enrollment 400
+        `flow_expired`; a factor that is already active 409 `conflict`.
+
         ``POST /api/v1/me/mfa-factors/{factor_id}/verify``
+
+        Args:
+            factor_id: The MFA factor's id (`mfa_...`).
+            body: The code.
+
+        Returns:
+            The now active factor.
         """
         response: MfaFactorEnvelope = await self._invoker.call(
             OPERATIONS["verifyMfaFactorEnrollment"],
@@ -1467,7 +1727,14 @@ class MeResource:
     ) -> None:
         """Change my password.
 
+        Changes the signed-in user's password. The current password must be given (403
+        `invalid_credentials` when wrong); the new one must satisfy the policy (422
+        `validation_failed`, with `details.fields`). Every other session of the user is revoked.
+
         ``POST /api/v1/me/password``
+
+        Args:
+            body: The current and new passwords.
         """
         await self._invoker.call(
             OPERATIONS["changeMyPassword"],
@@ -1477,7 +1744,9 @@ class MeResource:
 
 class UsersResource:
     """Operations tagged ``users``.
-    Admin user management: CRUD, search, bulk import and group membership lookup."""
+
+    Admin user management: CRUD, search, bulk import and group membership lookup.
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1494,7 +1763,24 @@ class UsersResource:
     ) -> PaginatorProtocol[User]:
         """List users.
 
+        The tenant's users, newest first, filtered by every filter given (AND).
+
         ``GET /api/v1/users``
+
+        Args:
+            email: Exact email match (case-insensitive).
+            status: Only users in this status.
+            q: Free-text search over email, name, given and family name (prefix match, case-
+                insensitive).
+            created_after: Only users created strictly after this instant.
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listUsers"],
@@ -1514,7 +1800,21 @@ class UsersResource:
     ) -> User:
         """Create a user.
 
+        Creates a user. With `password` the user is `active`; without it `staged` (and invited
+        when `send_invitation` is true). 409 `already_exists` when the email is taken. Send an
+        `Idempotency-Key` to retry safely.
+
         ``POST /api/v1/users``
+
+        Args:
+            body: The user to create.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            The created user.
         """
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["createUser"],
@@ -1529,7 +1829,15 @@ class UsersResource:
     ) -> User:
         """Get a user.
 
+        One user by id.
+
         ``GET /api/v1/users/{user_id}``
+
+        Args:
+            user_id: The user's id (`usr_...`).
+
+        Returns:
+            The user.
         """
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["getUser"],
@@ -1543,7 +1851,13 @@ class UsersResource:
     ) -> None:
         """Delete a user.
 
+        Deletes a user: revokes their sessions and tokens, removes them from every group and
+        relation, and emits `user.deleted`. Irreversible.
+
         ``DELETE /api/v1/users/{user_id}``
+
+        Args:
+            user_id: The user's id (`usr_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteUser"],
@@ -1557,7 +1871,18 @@ class UsersResource:
     ) -> User:
         """Update a user.
 
+        Changes a user (merge semantics: only the fields present change; `null` clears a
+        nullable field). Suspending (`status: suspended`) revokes the user's sessions. 409
+        `already_exists` when the new email is taken.
+
         ``PATCH /api/v1/users/{user_id}``
+
+        Args:
+            user_id: The user's id (`usr_...`).
+            body: The fields to change.
+
+        Returns:
+            The updated user.
         """
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["updateUser"],
@@ -1575,7 +1900,20 @@ class UsersResource:
     ) -> PaginatorProtocol[Group]:
         """List a user's groups.
 
+        The groups the user is a direct member of, by name.
+
         ``GET /api/v1/users/{user_id}/groups``
+
+        Args:
+            user_id: The user's id (`usr_...`).
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listUserGroups"],
@@ -1592,7 +1930,22 @@ class UsersResource:
     ) -> UserImportJob:
         """Import users in bulk.
 
+        Queues an asynchronous import of up to 10,000 users and answers `202` with the job (also
+        at `Location`). Rows are validated individually: a bad row is counted in `failed_count`
+        and listed in `errors` without stopping the job. Poll getUserImport until `status` is
+        `completed` or `failed`. Send an `Idempotency-Key` to retry safely.
+
         ``POST /api/v1/users/imports``
+
+        Args:
+            body: The users to import.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            The queued job.
         """
         response: UserImportJobEnvelope = await self._invoker.call(
             OPERATIONS["importUsers"],
@@ -1607,7 +1960,15 @@ class UsersResource:
     ) -> UserImportJob:
         """Get a user import job.
 
+        The state and counts of an import job. Jobs are kept for 30 days.
+
         ``GET /api/v1/users/imports/{import_id}``
+
+        Args:
+            import_id: The import job's id (`imp_...`).
+
+        Returns:
+            The job.
         """
         response: UserImportJobEnvelope = await self._invoker.call(
             OPERATIONS["getUserImport"],
@@ -1618,7 +1979,9 @@ class UsersResource:
 
 class GroupsResource:
     """Operations tagged ``groups``.
-    RBAC groups and their membership."""
+
+    RBAC groups and their membership.
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1632,7 +1995,20 @@ class GroupsResource:
     ) -> PaginatorProtocol[Group]:
         """List groups.
 
+        The tenant's groups by name.
+
         ``GET /api/v1/groups``
+
+        Args:
+            q: Case-insensitive prefix match on the name.
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listGroups"],
@@ -1649,7 +2025,20 @@ class GroupsResource:
     ) -> Group:
         """Create a group.
 
+        Creates an empty group. 409 `already_exists` when the name is taken. Send an
+        `Idempotency-Key` to retry safely.
+
         ``POST /api/v1/groups``
+
+        Args:
+            body: The group to create.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            The created group.
         """
         response: GroupEnvelope = await self._invoker.call(
             OPERATIONS["createGroup"],
@@ -1664,7 +2053,15 @@ class GroupsResource:
     ) -> Group:
         """Get a group.
 
+        One group by id.
+
         ``GET /api/v1/groups/{group_id}``
+
+        Args:
+            group_id: The group's id (`grp_...`).
+
+        Returns:
+            The group.
         """
         response: GroupEnvelope = await self._invoker.call(
             OPERATIONS["getGroup"],
@@ -1678,7 +2075,13 @@ class GroupsResource:
     ) -> None:
         """Delete a group.
 
+        Deletes a group and its memberships (the users stay), emitting `group.member_removed`
+        for each member.
+
         ``DELETE /api/v1/groups/{group_id}``
+
+        Args:
+            group_id: The group's id (`grp_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteGroup"],
@@ -1692,7 +2095,17 @@ class GroupsResource:
     ) -> Group:
         """Update a group.
 
+        Renames a group or changes its description. 409 `already_exists` when the new name is
+        taken.
+
         ``PATCH /api/v1/groups/{group_id}``
+
+        Args:
+            group_id: The group's id (`grp_...`).
+            body: The fields to change.
+
+        Returns:
+            The updated group.
         """
         response: GroupEnvelope = await self._invoker.call(
             OPERATIONS["updateGroup"],
@@ -1710,7 +2123,20 @@ class GroupsResource:
     ) -> PaginatorProtocol[GroupMember]:
         """List a group's members.
 
+        The group's members, most recently added first.
+
         ``GET /api/v1/groups/{group_id}/members``
+
+        Args:
+            group_id: The group's id (`grp_...`).
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listGroupMembers"],
@@ -1728,7 +2154,21 @@ class GroupsResource:
     ) -> GroupMember:
         """Add a member to a group.
 
+        Adds a user to a group and emits `group.member_added`. 404 when the group or the user
+        does not exist; 409 `already_exists` when the user is already a member.
+
         ``POST /api/v1/groups/{group_id}/members``
+
+        Args:
+            group_id: The group's id (`grp_...`).
+            body: The user to add.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            The new membership.
         """
         response: GroupMemberEnvelope = await self._invoker.call(
             OPERATIONS["addGroupMember"],
@@ -1745,7 +2185,14 @@ class GroupsResource:
     ) -> None:
         """Remove a member from a group.
 
+        Removes a user from a group and emits `group.member_removed`. 404 when the group does
+        not exist or the user is not a member.
+
         ``DELETE /api/v1/groups/{group_id}/members/{user_id}``
+
+        Args:
+            group_id: The group's id (`grp_...`).
+            user_id: The user's id (`usr_...`).
         """
         await self._invoker.call(
             OPERATIONS["removeGroupMember"],
@@ -1756,7 +2203,9 @@ class GroupsResource:
 
 class ApplicationsResource:
     """Operations tagged ``applications``.
-    OAuth client applications: CRUD and client secret rotation (the secret is shown once)."""
+
+    OAuth client applications: CRUD and client secret rotation (the secret is shown once).
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1770,7 +2219,21 @@ class ApplicationsResource:
     ) -> PaginatorProtocol[Application]:
         """List applications.
 
+        Returns the tenant's applications, newest first, one page at a time. Secrets are never
+        included.
+
         ``GET /api/v1/applications``
+
+        Args:
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+            type_: Only applications of this type.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listApplications"],
@@ -1787,7 +2250,24 @@ class ApplicationsResource:
     ) -> ApplicationWithSecret:
         """Create an application.
 
+        Registers a new OAuth client. The response is the only time the client secret is shown
+        (`client_secret`, null for public `spa` and `native` clients): store it immediately.
+        `spa` and `native` applications are public clients: `token_endpoint_auth_method` is
+        forced to `none` and PKCE is required. A redirect URI that is not an absolute https URL
+        (http is allowed only for localhost and, for `native`, custom schemes) fails with 422.
+
         ``POST /api/v1/applications``
+
+        Args:
+            body: Body of createApplication. Omitted fields take the defaults for the
+                application's type.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            Created. The client secret appears in this response only.
         """
         response: ApplicationWithSecretEnvelope = await self._invoker.call(
             OPERATIONS["createApplication"],
@@ -1802,7 +2282,15 @@ class ApplicationsResource:
     ) -> Application:
         """Get an application.
 
+        Returns one application. The client secret is never returned.
+
         ``GET /api/v1/applications/{application_id}``
+
+        Args:
+            application_id: Identifier of the application (`app_...`).
+
+        Returns:
+            Success.
         """
         response: ApplicationEnvelope = await self._invoker.call(
             OPERATIONS["getApplication"],
@@ -1816,7 +2304,13 @@ class ApplicationsResource:
     ) -> None:
         """Delete an application.
 
+        Deletes the application, revokes every token issued to it and ends the sessions it
+        started. Irreversible.
+
         ``DELETE /api/v1/applications/{application_id}``
+
+        Args:
+            application_id: Identifier of the application (`app_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteApplication"],
@@ -1830,7 +2324,19 @@ class ApplicationsResource:
     ) -> Application:
         """Update an application.
 
+        Changes the fields present in the body and returns the updated application. `type` and
+        `client_id` are immutable; arrays are replaced, not merged. An empty body fails with
+        422.
+
         ``PATCH /api/v1/applications/{application_id}``
+
+        Args:
+            application_id: Identifier of the application (`app_...`).
+            body: Body of updateApplication (JSON merge semantics: only the fields present
+                change; arrays are replaced whole). `type` and `client_id` cannot change.
+
+        Returns:
+            Success.
         """
         response: ApplicationEnvelope = await self._invoker.call(
             OPERATIONS["updateApplication"],
@@ -1846,7 +2352,19 @@ class ApplicationsResource:
     ) -> ApplicationSecret:
         """Rotate an application's client secret.
 
+        Issues a new client secret and returns it once. The previous secret keeps working for
+        `grace_period_seconds` (default 0: it stops working at once). The body is optional.
+        Emits the `application.secret_rotated` webhook event. Public clients
+        (`token_endpoint_auth_method: none`) have no secret: rotating fails with 409 `conflict`.
+
         ``POST /api/v1/applications/{application_id}/rotate-secret``
+
+        Args:
+            application_id: Identifier of the application (`app_...`).
+            body: Options for rotating a client secret or a webhook signing secret.
+
+        Returns:
+            The new secret, shown only in this response.
         """
         response: ApplicationSecretEnvelope = await self._invoker.call(
             OPERATIONS["rotateApplicationSecret"],
@@ -1858,7 +2376,9 @@ class ApplicationsResource:
 
 class ResourceTypesResource:
     """Operations tagged ``resource_types``.
-    ReBAC resource types: the relations and permissions a kind of resource defines."""
+
+    ReBAC resource types: the relations and permissions a kind of resource defines.
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1871,7 +2391,19 @@ class ResourceTypesResource:
     ) -> PaginatorProtocol[ResourceType]:
         """List resource types.
 
+        Returns the tenant's ReBAC resource types ordered by name.
+
         ``GET /api/v1/resource-types``
+
+        Args:
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listResourceTypes"],
@@ -1887,7 +2419,23 @@ class ResourceTypesResource:
     ) -> ResourceType:
         """Create a resource type.
 
+        Defines a resource type: its relations (with the subjects each accepts) and its
+        permissions (expressions over relations, permissions and `relation->permission` arrows).
+        A type referenced in `allowed_subjects` or through an arrow must already exist or be
+        this type. Invalid expressions, unknown names and cycles fail with 422; an existing name
+        fails with 409 `already_exists`.
+
         ``POST /api/v1/resource-types``
+
+        Args:
+            body: Body of createResourceType.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            Success.
         """
         response: ResourceTypeEnvelope = await self._invoker.call(
             OPERATIONS["createResourceType"],
@@ -1902,7 +2450,15 @@ class ResourceTypesResource:
     ) -> ResourceType:
         """Get a resource type.
 
+        Returns one resource type with its relations and permissions.
+
         ``GET /api/v1/resource-types/{resource_type_name}``
+
+        Args:
+            resource_type_name: Slug name of the resource type (e.g. `document`).
+
+        Returns:
+            Success.
         """
         response: ResourceTypeEnvelope = await self._invoker.call(
             OPERATIONS["getResourceType"],
@@ -1916,7 +2472,13 @@ class ResourceTypesResource:
     ) -> None:
         """Delete a resource type.
 
+        Deletes a resource type that has no resources and is not referenced by another type's
+        relations or arrows; otherwise fails with 409 `conflict`.
+
         ``DELETE /api/v1/resource-types/{resource_type_name}``
+
+        Args:
+            resource_type_name: Slug name of the resource type (e.g. `document`).
         """
         await self._invoker.call(
             OPERATIONS["deleteResourceType"],
@@ -1930,7 +2492,20 @@ class ResourceTypesResource:
     ) -> ResourceType:
         """Update a resource type.
 
+        Replaces the description, relations or permissions present in the body; the name is
+        immutable. Changes take effect for every later check. Removing a relation still used by
+        relation tuples fails with 409 `conflict`; invalid expressions fail with 422.
+
         ``PATCH /api/v1/resource-types/{resource_type_name}``
+
+        Args:
+            resource_type_name: Slug name of the resource type (e.g. `document`).
+            body: Body of updateResourceType. `relations` and `permissions` replace the
+                current lists whole. Removing a relation that existing relation tuples use fails
+                with 409 `conflict`.
+
+        Returns:
+            Success.
         """
         response: ResourceTypeEnvelope = await self._invoker.call(
             OPERATIONS["updateResourceType"],
@@ -1942,7 +2517,9 @@ class ResourceTypesResource:
 
 class ResourcesResource:
     """Operations tagged ``resources``.
-    ReBAC resources, the relation tuples on them, and permission checks (single and batch)."""
+
+    ReBAC resources, the relation tuples on them, and permission checks (single and batch).
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -1957,7 +2534,21 @@ class ResourcesResource:
     ) -> PaginatorProtocol[Resource]:
         """List resources.
 
+        Returns resources, newest first, optionally filtered by type and external id.
+
         ``GET /api/v1/resources``
+
+        Args:
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+            type_: Only resources of this type.
+            external_id: Only the resource with this external id (combine with `type`).
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listResources"],
@@ -1975,7 +2566,21 @@ class ResourcesResource:
     ) -> Resource:
         """Create a resource.
 
+        Registers an object under ReBAC so relations can be written on it. Fails with 422 when
+        the type does not exist and with 409 `already_exists` when `external_id` is taken within
+        the type.
+
         ``POST /api/v1/resources``
+
+        Args:
+            body: Body of createResource.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            Success.
         """
         response: ResourceEnvelope = await self._invoker.call(
             OPERATIONS["createResource"],
@@ -1990,7 +2595,15 @@ class ResourcesResource:
     ) -> Resource:
         """Get a resource.
 
+        Returns one resource.
+
         ``GET /api/v1/resources/{resource_id}``
+
+        Args:
+            resource_id: Identifier of the resource (`res_...`).
+
+        Returns:
+            Success.
         """
         response: ResourceEnvelope = await self._invoker.call(
             OPERATIONS["getResource"],
@@ -2004,7 +2617,13 @@ class ResourcesResource:
     ) -> None:
         """Delete a resource.
 
+        Deletes the resource together with every relation tuple on it and every tuple that names
+        it as a subject.
+
         ``DELETE /api/v1/resources/{resource_id}``
+
+        Args:
+            resource_id: Identifier of the resource (`res_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteResource"],
@@ -2021,7 +2640,22 @@ class ResourcesResource:
     ) -> PaginatorProtocol[Relation]:
         """List a resource's relations.
 
+        Returns the relation tuples written directly on the resource (not computed permissions),
+        oldest first.
+
         ``GET /api/v1/resources/{resource_id}/relations``
+
+        Args:
+            resource_id: Identifier of the resource (`res_...`).
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+            relation: Only tuples of this relation.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listResourceRelations"],
@@ -2040,7 +2674,24 @@ class ResourcesResource:
     ) -> Relation:
         """Add a relation to a resource.
 
+        Writes a relation tuple `resource#relation@subject`. The subject must match one of the
+        relation's `allowed_subjects` (422 otherwise); a duplicate tuple fails with 409
+        `already_exists`. Visible to checks as soon as the response is sent.
+
         ``POST /api/v1/resources/{resource_id}/relations``
+
+        Args:
+            resource_id: Identifier of the resource (`res_...`).
+            body: Body of createResourceRelation. The relation must be defined by the
+                resource's type and the subject must match one of its `allowed_subjects` (422
+                otherwise); an identical tuple fails with 409 `already_exists`.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            Success.
         """
         response: RelationEnvelope = await self._invoker.call(
             OPERATIONS["createResourceRelation"],
@@ -2057,7 +2708,14 @@ class ResourcesResource:
     ) -> None:
         """Remove a relation from a resource.
 
+        Deletes one relation tuple of the resource. Checks stop seeing it as soon as the
+        response is sent.
+
         ``DELETE /api/v1/resources/{resource_id}/relations/{relation_id}``
+
+        Args:
+            resource_id: Identifier of the resource (`res_...`).
+            relation_id: Identifier of the relation tuple (`rel_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteResourceRelation"],
@@ -2071,7 +2729,18 @@ class ResourcesResource:
     ) -> PermissionCheckResult:
         """Check a permission.
 
+        Evaluates whether the subject has the permission (or relation) on the resource,
+        following group membership, usersets and `relation->permission` arrows. A denial is a
+        200 with `allowed: false`, not an error. Fails with 404 when the resource does not exist
+        and 422 when the permission is not defined by its type.
+
         ``POST /api/v1/resources/permissions/check``
+
+        Args:
+            body: Does `subject` have `permission` on the resource?
+
+        Returns:
+            Success.
         """
         response: PermissionCheckResultEnvelope = await self._invoker.call(
             OPERATIONS["checkPermission"],
@@ -2085,7 +2754,17 @@ class ResourcesResource:
     ) -> BatchPermissionCheckResult:
         """Check several permissions at once.
 
+        Evaluates up to 100 checks against one consistent snapshot and returns the answers in
+        request order. If any check names an unknown resource (404) or permission (422), the
+        whole batch fails and `details.index` gives the offending check's position.
+
         ``POST /api/v1/resources/permissions/batch-check``
+
+        Args:
+            body: Up to 100 checks evaluated against one consistent snapshot.
+
+        Returns:
+            Success.
         """
         response: BatchPermissionCheckResultEnvelope = await self._invoker.call(
             OPERATIONS["batchCheckPermissions"],
@@ -2096,7 +2775,9 @@ class ResourcesResource:
 
 class FederationResource:
     """Operations tagged ``federation``.
-    Programmatic management of inbound SSO connections (OIDC or SAML identity providers)."""
+
+    Programmatic management of inbound SSO connections (OIDC or SAML identity providers).
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -2110,7 +2791,21 @@ class FederationResource:
     ) -> PaginatorProtocol[OidcConnection | SamlConnection]:
         """List SSO connections.
 
+        Returns the tenant's OIDC and SAML connections, newest first. Each item is discriminated
+        by `protocol`; OIDC client secrets are never returned.
+
         ``GET /api/v1/federation/connections``
+
+        Args:
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+            protocol: Only connections of this protocol.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listFederationConnections"],
@@ -2127,7 +2822,23 @@ class FederationResource:
     ) -> OidcConnection | SamlConnection:
         """Create an SSO connection.
 
+        Creates an OIDC or SAML connection, selected by `protocol`. For OIDC the issuer's
+        discovery document must be reachable (422 otherwise) and `client_secret` is stored
+        encrypted and never returned. The response carries the values to register at the IdP
+        (`redirect_uri` for OIDC; `sp_entity_id`, `acs_url`, `sp_metadata_url` for SAML). A
+        domain already claimed by another connection fails with 409 `already_exists`.
+
         ``POST /api/v1/federation/connections``
+
+        Args:
+            body: Body of createFederationConnection, discriminated by `protocol`.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            Success.
         """
         response: FederationConnectionEnvelope = await self._invoker.call(
             OPERATIONS["createFederationConnection"],
@@ -2142,7 +2853,16 @@ class FederationResource:
     ) -> OidcConnection | SamlConnection:
         """Get an SSO connection.
 
+        Returns one connection, discriminated by `protocol`. The OIDC client secret is never
+        returned.
+
         ``GET /api/v1/federation/connections/{connection_id}``
+
+        Args:
+            connection_id: Identifier of the SSO connection (`fed_...`).
+
+        Returns:
+            Success.
         """
         response: FederationConnectionEnvelope = await self._invoker.call(
             OPERATIONS["getFederationConnection"],
@@ -2156,7 +2876,13 @@ class FederationResource:
     ) -> None:
         """Delete an SSO connection.
 
+        Deletes the connection. Users created through it remain; they can no longer sign in
+        through this IdP.
+
         ``DELETE /api/v1/federation/connections/{connection_id}``
+
+        Args:
+            connection_id: Identifier of the SSO connection (`fed_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteFederationConnection"],
@@ -2170,7 +2896,19 @@ class FederationResource:
     ) -> OidcConnection | SamlConnection:
         """Update an SSO connection.
 
+        Changes the fields present in the body. `protocol` is required, selects the body variant
+        and must equal the connection's protocol (a connection cannot change protocol: 422).
+        Send `client_secret` only to replace the stored OIDC secret. A domain claimed by another
+        connection fails with 409 `already_exists`.
+
         ``PATCH /api/v1/federation/connections/{connection_id}``
+
+        Args:
+            connection_id: Identifier of the SSO connection (`fed_...`).
+            body: Body of updateFederationConnection, discriminated by `protocol`.
+
+        Returns:
+            Success.
         """
         response: FederationConnectionEnvelope = await self._invoker.call(
             OPERATIONS["updateFederationConnection"],
@@ -2182,8 +2920,10 @@ class FederationResource:
 
 class WebhooksResource:
     """Operations tagged ``webhooks``.
+
     Webhook subscriptions, their deliveries and signing secrets; the event payloads are in the
-    top-level `webhooks` section."""
+    top-level `webhooks` section.
+    """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
@@ -2197,7 +2937,21 @@ class WebhooksResource:
     ) -> PaginatorProtocol[Webhook]:
         """List webhook subscriptions.
 
+        Returns the tenant's webhook subscriptions, newest first. Signing secrets are never
+        included.
+
         ``GET /api/v1/webhooks``
+
+        Args:
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+            status: Only subscriptions in this state.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listWebhooks"],
@@ -2214,7 +2968,37 @@ class WebhooksResource:
     ) -> WebhookWithSecret:
         """Create a webhook subscription.
 
+        Subscribes an HTTPS endpoint to event types. The response is the only time the signing
+        secret (`signing_secret`) is shown: store it to verify deliveries. The endpoint is not
+        called at creation; use sendTestWebhook to try it. **Signing.** Every delivery is an
+        HTTPS `POST` with a JSON body (`Content-Type: application/json`) and these headers: -
+        `IntelliAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`: `t` is when this attempt
+        was signed; `v1` is the lowercase hex HMAC-SHA256, keyed with the subscription's signing
+        secret (the whole `whsec_...` string as UTF-8 bytes), of the signed payload `"<t>.<raw
+        body>"` (the decimal timestamp, a full stop, then the exact request body bytes). While a
+        rotated secret is in its grace period the header carries one `v1=` entry per valid
+        secret (`t=...,v1=<new>,v1=<old>`); accept the delivery when any entry matches. -
+        `IntelliAuth-Event-Id`: the event's `id` (`evt_...`), identical on every retry of the
+        same event: use it to de-duplicate. - `IntelliAuth-Event-Type`: the event's `type`. To
+        verify: recompute the HMAC over the raw body bytes (before parsing JSON), compare in
+        constant time, and reject the delivery when `|now - t|` exceeds a tolerance of 300
+        seconds (recommended) to stop replays. **Acknowledging.** Answer any 2xx within 10
+        seconds. Any other status, a timeout or a connection error is a failed attempt; the
+        platform retries after 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h (8 attempts), then
+        marks the delivery `failed`. After 3 days of consecutive failures the subscription
+        becomes `disabled`. Events can arrive out of order and more than once.
+
         ``POST /api/v1/webhooks``
+
+        Args:
+            body: Body of createWebhook.
+            idempotency_key: Client-chosen unique key (a UUID is recommended) that makes a
+                create safe to retry. For 24 hours the server stores the first response for the
+                key and returns it for any repeat with the same key; a repeat with the same key
+                but a different body is refused with 409 `conflict`.
+
+        Returns:
+            Created. The signing secret appears in this response only.
         """
         response: WebhookWithSecretEnvelope = await self._invoker.call(
             OPERATIONS["createWebhook"],
@@ -2229,7 +3013,15 @@ class WebhooksResource:
     ) -> Webhook:
         """Get a webhook subscription.
 
+        Returns one subscription. The signing secret is never returned.
+
         ``GET /api/v1/webhooks/{webhook_id}``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
+
+        Returns:
+            Success.
         """
         response: WebhookEnvelope = await self._invoker.call(
             OPERATIONS["getWebhook"],
@@ -2243,7 +3035,13 @@ class WebhooksResource:
     ) -> None:
         """Delete a webhook subscription.
 
+        Deletes the subscription; pending deliveries are cancelled and its delivery log is
+        removed.
+
         ``DELETE /api/v1/webhooks/{webhook_id}``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
         """
         await self._invoker.call(
             OPERATIONS["deleteWebhook"],
@@ -2257,7 +3055,19 @@ class WebhooksResource:
     ) -> Webhook:
         """Update a webhook subscription.
 
+        Changes the fields present in the body. Set `status` to `paused` to stop deliveries or
+        to `active` to resume a paused or `disabled` subscription (pending deliveries are not
+        replayed). Setting `disabled` fails with 422.
+
         ``PATCH /api/v1/webhooks/{webhook_id}``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
+            body: Body of updateWebhook: the fields present replace the stored values.
+                `status` may be set to `active` or `paused` (`disabled` is platform-only: 422).
+
+        Returns:
+            Success.
         """
         response: WebhookEnvelope = await self._invoker.call(
             OPERATIONS["updateWebhook"],
@@ -2273,7 +3083,34 @@ class WebhooksResource:
     ) -> WebhookSecret:
         """Rotate a webhook signing secret.
 
+        Issues a new signing secret and returns it once. During `grace_period_seconds` (default
+        0) every delivery carries two `v1=` signatures, one per secret, so receivers can switch
+        without dropping events. The body is optional. **Signing.** Every delivery is an HTTPS
+        `POST` with a JSON body (`Content-Type: application/json`) and these headers: -
+        `IntelliAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`: `t` is when this attempt
+        was signed; `v1` is the lowercase hex HMAC-SHA256, keyed with the subscription's signing
+        secret (the whole `whsec_...` string as UTF-8 bytes), of the signed payload `"<t>.<raw
+        body>"` (the decimal timestamp, a full stop, then the exact request body bytes). While a
+        rotated secret is in its grace period the header carries one `v1=` entry per valid
+        secret (`t=...,v1=<new>,v1=<old>`); accept the delivery when any entry matches. -
+        `IntelliAuth-Event-Id`: the event's `id` (`evt_...`), identical on every retry of the
+        same event: use it to de-duplicate. - `IntelliAuth-Event-Type`: the event's `type`. To
+        verify: recompute the HMAC over the raw body bytes (before parsing JSON), compare in
+        constant time, and reject the delivery when `|now - t|` exceeds a tolerance of 300
+        seconds (recommended) to stop replays. **Acknowledging.** Answer any 2xx within 10
+        seconds. Any other status, a timeout or a connection error is a failed attempt; the
+        platform retries after 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h (8 attempts), then
+        marks the delivery `failed`. After 3 days of consecutive failures the subscription
+        becomes `disabled`. Events can arrive out of order and more than once.
+
         ``POST /api/v1/webhooks/{webhook_id}/rotate-secret``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
+            body: Options for rotating a client secret or a webhook signing secret.
+
+        Returns:
+            The new secret, shown only in this response.
         """
         response: WebhookSecretEnvelope = await self._invoker.call(
             OPERATIONS["rotateWebhookSecret"],
@@ -2293,7 +3130,22 @@ class WebhooksResource:
     ) -> PaginatorProtocol[WebhookDelivery]:
         """List a subscription's deliveries.
 
+        Returns the deliveries made to the subscription in the last 30 days, newest first.
+
         ``GET /api/v1/webhooks/{webhook_id}/deliveries``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
+            cursor: Opaque cursor from the previous page's `meta.next_cursor`; omit for the
+                first page. Cursors are valid for 24 hours and only with the same filters.
+            limit: Maximum number of items on the page (1 to 200, default 50). A page can
+                hold fewer items even when more follow; only `meta.next_cursor: null` marks the
+                end.
+            status: Only deliveries in this state.
+            event_type: Only deliveries of this event type.
+
+        Returns:
+            A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
         return self._invoker.paginate(
             OPERATIONS["listWebhookDeliveries"],
@@ -2311,7 +3163,16 @@ class WebhooksResource:
     ) -> WebhookDelivery:
         """Get a delivery.
 
+        Returns one delivery with the outcome of its latest attempt.
+
         ``GET /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
+            delivery_id: Identifier of the delivery (`dlv_...`).
+
+        Returns:
+            Success.
         """
         response: WebhookDeliveryEnvelope = await self._invoker.call(
             OPERATIONS["getWebhookDelivery"],
@@ -2327,7 +3188,18 @@ class WebhooksResource:
     ) -> WebhookDelivery:
         """Redeliver an event.
 
+        Queues a new delivery of the same event (same `IntelliAuth-Event-Id`, freshly signed) to
+        the subscription and returns it with status `pending`. Fails with 409 `conflict` while
+        the subscription is `paused`.
+
         ``POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
+            delivery_id: Identifier of the delivery (`dlv_...`).
+
+        Returns:
+            Queued.
         """
         response: WebhookDeliveryEnvelope = await self._invoker.call(
             OPERATIONS["redeliverWebhookDelivery"],
@@ -2343,7 +3215,35 @@ class WebhooksResource:
     ) -> WebhookDelivery:
         """Send a test event.
 
+        Sends a synthetic event of `event_type` (with sample data) to the endpoint, signed with
+        the current secret exactly like a real delivery, waits up to 10 seconds for the answer
+        and returns the delivery (`test: true`, status `succeeded` or `failed`; test deliveries
+        are not retried). Works for `paused` and `disabled` subscriptions too. **Signing.**
+        Every delivery is an HTTPS `POST` with a JSON body (`Content-Type: application/json`)
+        and these headers: - `IntelliAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`: `t`
+        is when this attempt was signed; `v1` is the lowercase hex HMAC-SHA256, keyed with the
+        subscription's signing secret (the whole `whsec_...` string as UTF-8 bytes), of the
+        signed payload `"<t>.<raw body>"` (the decimal timestamp, a full stop, then the exact
+        request body bytes). While a rotated secret is in its grace period the header carries
+        one `v1=` entry per valid secret (`t=...,v1=<new>,v1=<old>`); accept the delivery when
+        any entry matches. - `IntelliAuth-Event-Id`: the event's `id` (`evt_...`), identical on
+        every retry of the same event: use it to de-duplicate. - `IntelliAuth-Event-Type`: the
+        event's `type`. To verify: recompute the HMAC over the raw body bytes (before parsing
+        JSON), compare in constant time, and reject the delivery when `|now - t|` exceeds a
+        tolerance of 300 seconds (recommended) to stop replays. **Acknowledging.** Answer any
+        2xx within 10 seconds. Any other status, a timeout or a connection error is a failed
+        attempt; the platform retries after 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h (8
+        attempts), then marks the delivery `failed`. After 3 days of consecutive failures the
+        subscription becomes `disabled`. Events can arrive out of order and more than once.
+
         ``POST /api/v1/webhooks/{webhook_id}/test``
+
+        Args:
+            webhook_id: Identifier of the webhook subscription (`whk_...`).
+            body: Body of sendTestWebhook.
+
+        Returns:
+            The test delivery and its outcome.
         """
         response: WebhookDeliveryEnvelope = await self._invoker.call(
             OPERATIONS["sendTestWebhook"],

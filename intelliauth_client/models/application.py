@@ -20,33 +20,33 @@ class Application:
     """An OAuth 2.0 / OIDC client registered in the tenant. The client secret is never returned here: it is shown once by
     createApplication and rotateApplicationSecret.
 
-        Attributes:
-            id (str): Identifier of the application (`app_` followed by a ULID).
-            name (str): Display name shown on consent and sign-in screens.
-            description (None | str): Free-text description for administrators.
-            type_ (ApplicationType): Kind of OAuth client. `web`: server-side app that can keep a secret; `spa`: browser app
-                (public client, PKCE required); `native`: mobile or desktop app (public client, PKCE required);
-                `machine_to_machine`: backend service using client_credentials.
-            client_id (str): OAuth `client_id`; public, stable for the life of the application.
-            token_endpoint_auth_method (ApplicationTokenAuthMethod): How the application authenticates at the token endpoint
-                (RFC 7591 `token_endpoint_auth_method`). `none` is the only value allowed for `spa` and `native` applications
-                and the only value they get.
-            grant_types (list[GrantType]): Grants this application may use. Defaults by type: `web` [authorization_code,
-                refresh_token]; `spa` and `native` [authorization_code, refresh_token]; `machine_to_machine`
-                [client_credentials].
-            redirect_uris (list[str]): Exact-match allowed `redirect_uri` values for authorization_code (no wildcards).
-            post_logout_redirect_uris (list[str]): Allowed `post_logout_redirect_uri` values for RP-initiated logout.
-            allowed_origins (list[str]): Origins (scheme://host[:port]) allowed to call the token endpoint from a browser
-                (CORS).
-            allowed_scopes (list[str]): Scopes the application may request; a token request for any other scope fails with
-                `invalid_scope`.
-            access_token_ttl_seconds (int): Lifetime of access tokens issued to this application, in seconds. Default: 3600.
-            refresh_token_ttl_seconds (int | None): Lifetime of refresh tokens in seconds; null means refresh tokens do not
-                expire on their own (they still rotate on use).
-            secret_rotated_at (datetime.datetime | None): When the current client secret was issued; null for public clients
-                (`token_endpoint_auth_method: none`).
-            created_at (datetime.datetime): When the application was created.
-            updated_at (datetime.datetime): When the application was last changed.
+    Attributes:
+        id (str): Identifier of the application (`app_` followed by a ULID).
+        name (str): Display name shown on consent and sign-in screens.
+        description (None | str): Free-text description for administrators.
+        type_ (ApplicationType): Kind of OAuth client. `web`: server-side app that can keep a secret; `spa`: browser app
+            (public client, PKCE required); `native`: mobile or desktop app (public client, PKCE required);
+            `machine_to_machine`: backend service using client_credentials.
+        client_id (str): OAuth `client_id`; public, stable for the life of the application.
+        token_endpoint_auth_method (ApplicationTokenAuthMethod): How the application authenticates at the token endpoint
+            (RFC 7591 `token_endpoint_auth_method`). `none` is the only value allowed for `spa` and `native` applications
+            and the only value they get.
+        grant_types (list[GrantType]): Grants this application may use. Defaults by type: `web` [authorization_code,
+            refresh_token]; `spa` and `native` [authorization_code, refresh_token]; `machine_to_machine`
+            [client_credentials].
+        redirect_uris (list[str]): Exact-match allowed `redirect_uri` values for authorization_code (no wildcards).
+        post_logout_redirect_uris (list[str]): Allowed `post_logout_redirect_uri` values for RP-initiated logout.
+        allowed_origins (list[str]): Origins (scheme://host[:port]) allowed to call the token endpoint from a browser
+            (CORS).
+        allowed_scopes (list[str]): Scopes the application may request; a token request for any other scope fails with
+            `invalid_scope`.
+        access_token_ttl_seconds (int): Lifetime of access tokens issued to this application, in seconds. Default: 3600.
+        refresh_token_ttl_seconds (int | None): Lifetime of refresh tokens in seconds; null means refresh tokens do not
+            expire on their own (they still rotate on use).
+        secret_rotated_at (datetime.datetime | None): When the current client secret was issued; null for public clients
+            (`token_endpoint_auth_method: none`).
+        created_at (datetime.datetime): When the application was created.
+        updated_at (datetime.datetime): When the application was last changed.
     """
 
     id: str

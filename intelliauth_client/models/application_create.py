@@ -38,7 +38,9 @@ class ApplicationCreate:
         allowed_origins (list[str] | Unset): Origins (scheme://host[:port]) allowed to call the token endpoint from a
             browser (CORS).
         allowed_scopes (list[str] | Unset): Scopes the application may request; a token request for any other scope
-            fails with `invalid_scope`.
+            fails with `invalid_scope`. Defaults by type: `machine_to_machine` every API scope of the `oauth2` scheme
+            (`users:*`, `groups:*`, `applications:*`, `resources:*`, `federation:*` and `webhooks:*`, read and write);
+            `web`, `spa` and `native` the user scopes `openid`, `profile`, `email` and `offline_access`.
         access_token_ttl_seconds (int | Unset): Lifetime of access tokens issued to this application, in seconds.
             Default: 3600.
         refresh_token_ttl_seconds (int | None | Unset): Lifetime of refresh tokens in seconds; null means refresh tokens

@@ -8,10 +8,17 @@ from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
 from typing import Any, TypeVar
 
+from ..types import Unset
+
 T = TypeVar("T", bound="ApplicationSecret")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class ApplicationSecret:
     """A newly issued client secret, returned once by rotateApplicationSecret.
 
@@ -30,6 +37,21 @@ class ApplicationSecret:
     created_at: datetime.datetime
     previous_secret_expires_at: datetime.datetime | None
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"ApplicationSecret("
+            f"application_id={self.application_id!r}, "
+            f"client_id={self.client_id!r}, "
+            f"client_secret={_redacted(self.client_secret)}, "
+            f"created_at={self.created_at!r}, "
+            f"previous_secret_expires_at={self.previous_secret_expires_at!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         application_id = self.application_id

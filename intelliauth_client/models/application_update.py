@@ -18,24 +18,24 @@ class ApplicationUpdate:
     """Body of updateApplication (JSON merge semantics: only the fields present change; arrays are replaced whole). `type`
     and `client_id` cannot change.
 
-        Attributes:
-            name (str | Unset): Display name shown on consent and sign-in screens.
-            description (None | str | Unset): Free-text description for administrators.
-            grant_types (list[GrantType] | Unset): Grants this application may use. Defaults by type: `web`
-                [authorization_code, refresh_token]; `spa` and `native` [authorization_code, refresh_token];
-                `machine_to_machine` [client_credentials].
-            redirect_uris (list[str] | Unset): Exact-match allowed `redirect_uri` values for authorization_code (no
-                wildcards).
-            post_logout_redirect_uris (list[str] | Unset): Allowed `post_logout_redirect_uri` values for RP-initiated
-                logout.
-            allowed_origins (list[str] | Unset): Origins (scheme://host[:port]) allowed to call the token endpoint from a
-                browser (CORS).
-            allowed_scopes (list[str] | Unset): Scopes the application may request; a token request for any other scope
-                fails with `invalid_scope`.
-            access_token_ttl_seconds (int | Unset): Lifetime of access tokens issued to this application, in seconds.
-                Default: 3600.
-            refresh_token_ttl_seconds (int | None | Unset): Lifetime of refresh tokens in seconds; null means refresh tokens
-                do not expire on their own (they still rotate on use).
+    Attributes:
+        name (str | Unset): Display name shown on consent and sign-in screens.
+        description (None | str | Unset): Free-text description for administrators.
+        grant_types (list[GrantType] | Unset): Grants this application may use. Defaults by type: `web`
+            [authorization_code, refresh_token]; `spa` and `native` [authorization_code, refresh_token];
+            `machine_to_machine` [client_credentials].
+        redirect_uris (list[str] | Unset): Exact-match allowed `redirect_uri` values for authorization_code (no
+            wildcards).
+        post_logout_redirect_uris (list[str] | Unset): Allowed `post_logout_redirect_uri` values for RP-initiated
+            logout.
+        allowed_origins (list[str] | Unset): Origins (scheme://host[:port]) allowed to call the token endpoint from a
+            browser (CORS).
+        allowed_scopes (list[str] | Unset): Scopes the application may request; a token request for any other scope
+            fails with `invalid_scope`.
+        access_token_ttl_seconds (int | Unset): Lifetime of access tokens issued to this application, in seconds.
+            Default: 3600.
+        refresh_token_ttl_seconds (int | None | Unset): Lifetime of refresh tokens in seconds; null means refresh tokens
+            do not expire on their own (they still rotate on use).
     """
 
     name: str | Unset = UNSET

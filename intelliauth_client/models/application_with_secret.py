@@ -11,44 +11,50 @@ from typing import Any, TypeVar, cast
 from ..models.application_token_auth_method import ApplicationTokenAuthMethod
 from ..models.application_type import ApplicationType
 from ..models.grant_type import GrantType
+from ..types import Unset
 
 T = TypeVar("T", bound="ApplicationWithSecret")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class ApplicationWithSecret:
     """An application together with its client secret, returned once by createApplication. Store the secret now: it cannot
     be read again, only rotated.
 
-        Attributes:
-            id (str): Identifier of the application (`app_` followed by a ULID).
-            name (str): Display name shown on consent and sign-in screens.
-            description (None | str): Free-text description for administrators.
-            type_ (ApplicationType): Kind of OAuth client. `web`: server-side app that can keep a secret; `spa`: browser app
-                (public client, PKCE required); `native`: mobile or desktop app (public client, PKCE required);
-                `machine_to_machine`: backend service using client_credentials.
-            client_id (str): OAuth `client_id`; public, stable for the life of the application.
-            token_endpoint_auth_method (ApplicationTokenAuthMethod): How the application authenticates at the token endpoint
-                (RFC 7591 `token_endpoint_auth_method`). `none` is the only value allowed for `spa` and `native` applications
-                and the only value they get.
-            grant_types (list[GrantType]): Grants this application may use. Defaults by type: `web` [authorization_code,
-                refresh_token]; `spa` and `native` [authorization_code, refresh_token]; `machine_to_machine`
-                [client_credentials].
-            redirect_uris (list[str]): Exact-match allowed `redirect_uri` values for authorization_code (no wildcards).
-            post_logout_redirect_uris (list[str]): Allowed `post_logout_redirect_uri` values for RP-initiated logout.
-            allowed_origins (list[str]): Origins (scheme://host[:port]) allowed to call the token endpoint from a browser
-                (CORS).
-            allowed_scopes (list[str]): Scopes the application may request; a token request for any other scope fails with
-                `invalid_scope`.
-            access_token_ttl_seconds (int): Lifetime of access tokens issued to this application, in seconds. Default: 3600.
-            refresh_token_ttl_seconds (int | None): Lifetime of refresh tokens in seconds; null means refresh tokens do not
-                expire on their own (they still rotate on use).
-            secret_rotated_at (datetime.datetime | None): When the current client secret was issued; null for public clients
-                (`token_endpoint_auth_method: none`).
-            created_at (datetime.datetime): When the application was created.
-            updated_at (datetime.datetime): When the application was last changed.
-            client_secret (None | str): The client secret in clear text, shown only in this response; null for public
-                clients (`spa`, `native`).
+    Attributes:
+        id (str): Identifier of the application (`app_` followed by a ULID).
+        name (str): Display name shown on consent and sign-in screens.
+        description (None | str): Free-text description for administrators.
+        type_ (ApplicationType): Kind of OAuth client. `web`: server-side app that can keep a secret; `spa`: browser app
+            (public client, PKCE required); `native`: mobile or desktop app (public client, PKCE required);
+            `machine_to_machine`: backend service using client_credentials.
+        client_id (str): OAuth `client_id`; public, stable for the life of the application.
+        token_endpoint_auth_method (ApplicationTokenAuthMethod): How the application authenticates at the token endpoint
+            (RFC 7591 `token_endpoint_auth_method`). `none` is the only value allowed for `spa` and `native` applications
+            and the only value they get.
+        grant_types (list[GrantType]): Grants this application may use. Defaults by type: `web` [authorization_code,
+            refresh_token]; `spa` and `native` [authorization_code, refresh_token]; `machine_to_machine`
+            [client_credentials].
+        redirect_uris (list[str]): Exact-match allowed `redirect_uri` values for authorization_code (no wildcards).
+        post_logout_redirect_uris (list[str]): Allowed `post_logout_redirect_uri` values for RP-initiated logout.
+        allowed_origins (list[str]): Origins (scheme://host[:port]) allowed to call the token endpoint from a browser
+            (CORS).
+        allowed_scopes (list[str]): Scopes the application may request; a token request for any other scope fails with
+            `invalid_scope`.
+        access_token_ttl_seconds (int): Lifetime of access tokens issued to this application, in seconds. Default: 3600.
+        refresh_token_ttl_seconds (int | None): Lifetime of refresh tokens in seconds; null means refresh tokens do not
+            expire on their own (they still rotate on use).
+        secret_rotated_at (datetime.datetime | None): When the current client secret was issued; null for public clients
+            (`token_endpoint_auth_method: none`).
+        created_at (datetime.datetime): When the application was created.
+        updated_at (datetime.datetime): When the application was last changed.
+        client_secret (None | str): The client secret in clear text, shown only in this response; null for public
+            clients (`spa`, `native`).
     """
 
     id: str
@@ -69,6 +75,33 @@ class ApplicationWithSecret:
     client_secret: None | str
     access_token_ttl_seconds: int = 3600
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"ApplicationWithSecret("
+            f"id={self.id!r}, "
+            f"name={self.name!r}, "
+            f"description={self.description!r}, "
+            f"type_={self.type_!r}, "
+            f"client_id={self.client_id!r}, "
+            f"token_endpoint_auth_method={self.token_endpoint_auth_method!r}, "
+            f"grant_types={self.grant_types!r}, "
+            f"redirect_uris={self.redirect_uris!r}, "
+            f"post_logout_redirect_uris={self.post_logout_redirect_uris!r}, "
+            f"allowed_origins={self.allowed_origins!r}, "
+            f"allowed_scopes={self.allowed_scopes!r}, "
+            f"refresh_token_ttl_seconds={self.refresh_token_ttl_seconds!r}, "
+            f"secret_rotated_at={self.secret_rotated_at!r}, "
+            f"created_at={self.created_at!r}, "
+            f"updated_at={self.updated_at!r}, "
+            f"client_secret={_redacted(self.client_secret)}, "
+            f"access_token_ttl_seconds={self.access_token_ttl_seconds!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

@@ -19,8 +19,8 @@ class BatchPermissionCheckResult:
     """Answers to a batch of checks, in request order. A check naming an unknown resource or permission makes the whole
     batch fail (404 / 422, with `details.index`).
 
-        Attributes:
-            results (list[PermissionCheckResult]): One result per check, in request order.
+    Attributes:
+        results (list[PermissionCheckResult]): One result per check, in request order.
     """
 
     results: list[PermissionCheckResult]

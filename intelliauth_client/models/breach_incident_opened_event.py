@@ -20,12 +20,12 @@ class BreachIncidentOpenedEvent:
     """Event envelope of `security.breach_incident_opened`: The platform opened a security breach incident; act on it (e.g.
     force password resets), then resolve it in the console.
 
-        Attributes:
-            id (str): Identifier of the event (`evt_` followed by a ULID).
-            type_ (Literal['security.breach_incident_opened']): Event type (discriminator).
-            created_at (datetime.datetime): When the event happened.
-            data (BreachIncidentOpenedEventData): Data of `security.breach_incident_opened`. Incidents are read and resolved
-                in the tenant admin console; `console_url` links there.
+    Attributes:
+        id (str): Identifier of the event (`evt_` followed by a ULID).
+        type_ (Literal['security.breach_incident_opened']): Event type (discriminator).
+        created_at (datetime.datetime): When the event happened.
+        data (BreachIncidentOpenedEventData): Data of `security.breach_incident_opened`. Incidents are read and resolved
+            in the tenant admin console; `console_url` links there.
     """
 
     id: str

@@ -19,16 +19,16 @@ class BreachIncidentOpenedEventData:
     """Data of `security.breach_incident_opened`. Incidents are read and resolved in the tenant admin console;
     `console_url` links there.
 
-        Attributes:
-            incident_id (str): Identifier of the incident (`inc_` followed by a ULID).
-            kind (BreachIncidentKind): What the platform detected.
-            severity (BreachIncidentSeverity): Severity of a security incident.
-            title (str): One-line summary.
-            summary (str): What was detected and the recommended response.
-            affected_user_ids (list[str]): Users involved (at most 1000; see `affected_user_count`).
-            affected_user_count (int): Total number of users involved.
-            opened_at (datetime.datetime): When the incident was opened.
-            console_url (str): Link to the incident in the tenant admin console.
+    Attributes:
+        incident_id (str): Identifier of the incident (`inc_` followed by a ULID).
+        kind (BreachIncidentKind): What the platform detected.
+        severity (BreachIncidentSeverity): Severity of a security incident.
+        title (str): One-line summary.
+        summary (str): What was detected and the recommended response.
+        affected_user_ids (list[str]): Users involved (at most 1000; see `affected_user_count`).
+        affected_user_count (int): Total number of users involved.
+        opened_at (datetime.datetime): When the incident was opened.
+        console_url (str): Link to the incident in the tenant admin console.
     """
 
     incident_id: str

@@ -17,13 +17,13 @@ class FederationAttributeMapping:
     """Which IdP claim (OIDC) or assertion attribute (SAML) fills each user field. Omitted fields use the defaults shown;
     null means the field is not mapped.
 
-        Attributes:
-            email (str | Unset): Claim or attribute holding the email address. Default: 'email'.
-            name (None | str | Unset): Claim or attribute holding the full name. Default: 'name'.
-            given_name (None | str | Unset): Claim or attribute holding the given name. Default: 'given_name'.
-            family_name (None | str | Unset): Claim or attribute holding the family name. Default: 'family_name'.
-            groups (None | str | Unset): Claim or attribute holding group names; users join tenant groups of the same name
-                at each sign-in.
+    Attributes:
+        email (str | Unset): Claim or attribute holding the email address. Default: 'email'.
+        name (None | str | Unset): Claim or attribute holding the full name. Default: 'name'.
+        given_name (None | str | Unset): Claim or attribute holding the given name. Default: 'given_name'.
+        family_name (None | str | Unset): Claim or attribute holding the family name. Default: 'family_name'.
+        groups (None | str | Unset): Claim or attribute holding group names; users join tenant groups of the same name
+            at each sign-in.
     """
 
     email: str | Unset = "email"

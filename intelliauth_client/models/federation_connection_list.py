@@ -21,9 +21,9 @@ class FederationConnectionList:
     """One page of `FederationConnection` objects. `meta.next_cursor` is the `cursor` for the next page, or null on the
     last page.
 
-        Attributes:
-            data (list[OidcConnection | SamlConnection]):
-            meta (ListMeta): Metadata of a list envelope.
+    Attributes:
+        data (list[OidcConnection | SamlConnection]):
+        meta (ListMeta): Metadata of a list envelope.
     """
 
     data: list[OidcConnection | SamlConnection]

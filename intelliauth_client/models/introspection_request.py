@@ -13,17 +13,22 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="IntrospectionRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class IntrospectionRequest:
     """Form body of `POST /oauth2/introspect` (RFC 7662 section 2.1). The caller authenticates as a confidential client
     (basic or post) or with a bearer token carrying any `*:read` scope.
 
-        Attributes:
-            token (str): The token to introspect.
-            token_type_hint (TokenTypeHint | Unset): Which kind of token is being revoked or introspected (RFC 7009 section
-                2.1, RFC 7662 section 2.1); a hint only.
-            client_id (str | Unset): The client id, for `client_secret_post`.
-            client_secret (str | Unset): The client secret, for `client_secret_post` only.
+    Attributes:
+        token (str): The token to introspect.
+        token_type_hint (TokenTypeHint | Unset): Which kind of token is being revoked or introspected (RFC 7009 section
+            2.1, RFC 7662 section 2.1); a hint only.
+        client_id (str | Unset): The client id, for `client_secret_post`.
+        client_secret (str | Unset): The client secret, for `client_secret_post` only.
     """
 
     token: str
@@ -31,6 +36,20 @@ class IntrospectionRequest:
     client_id: str | Unset = UNSET
     client_secret: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"IntrospectionRequest("
+            f"token={_redacted(self.token)}, "
+            f"token_type_hint={self.token_type_hint!r}, "
+            f"client_id={self.client_id!r}, "
+            f"client_secret={_redacted(self.client_secret)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         token = self.token

@@ -17,19 +17,19 @@ class IntrospectionResponse:
     """Token introspection result (RFC 7662 section 2.2). For an inactive token (unknown, expired, revoked, or issued to
     another tenant) only `{"active": false}` is returned.
 
-        Attributes:
-            active (bool): Whether the token is currently active.
-            scope (str | Unset): Space-separated scopes of the token.
-            client_id (str | Unset): The client the token was issued to.
-            username (str | Unset): The user's email, for user tokens.
-            token_type (str | Unset): `Bearer` for access tokens, `refresh_token` for refresh tokens.
-            exp (int | Unset): Expiry, Unix time in seconds.
-            iat (int | Unset): Issue time, Unix time in seconds.
-            nbf (int | Unset): Not-before time, Unix time in seconds.
-            sub (str | Unset): Subject: the user id (`usr_...`) or, for client credentials, the client id.
-            aud (list[str] | str | Unset): Audience(s) of the token.
-            iss (str | Unset): Issuer, the tenant URL.
-            jti (str | Unset): Unique token id.
+    Attributes:
+        active (bool): Whether the token is currently active.
+        scope (str | Unset): Space-separated scopes of the token.
+        client_id (str | Unset): The client the token was issued to.
+        username (str | Unset): The user's email, for user tokens.
+        token_type (str | Unset): `Bearer` for access tokens, `refresh_token` for refresh tokens.
+        exp (int | Unset): Expiry, Unix time in seconds.
+        iat (int | Unset): Issue time, Unix time in seconds.
+        nbf (int | Unset): Not-before time, Unix time in seconds.
+        sub (str | Unset): Subject: the user id (`usr_...`) or, for client credentials, the client id.
+        aud (list[str] | str | Unset): Audience(s) of the token.
+        iss (str | Unset): Issuer, the tenant URL.
+        jti (str | Unset): Unique token id.
     """
 
     active: bool

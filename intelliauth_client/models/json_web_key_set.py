@@ -19,8 +19,8 @@ class JsonWebKeySet:
     """The tenant's public signing keys (RFC 7517 section 5). During a key rotation both keys are listed; cache for at most
     the `Cache-Control` max-age and refetch when a token's `kid` is unknown.
 
-        Attributes:
-            keys (list[JsonWebKey]): The keys.
+    Attributes:
+        keys (list[JsonWebKey]): The keys.
     """
 
     keys: list[JsonWebKey]

@@ -8,6 +8,8 @@ from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..types import Unset
+
 if TYPE_CHECKING:
     from ..models.mfa_factor import MfaFactor
 
@@ -15,17 +17,22 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="MfaFactorEnrollment")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class MfaFactorEnrollment:
     """A new factor awaiting verification, and what the user needs to verify it. For `totp`, show `otpauth_uri` as a QR
     code (or `secret` for manual entry) once: they are never returned again. For `sms` and `email`, a code has been
     sent.
 
-        Attributes:
-            factor (MfaFactor): A second factor of a user.
-            secret (None | str): TOTP shared secret, base32 (totp only), else null.
-            otpauth_uri (None | str): `otpauth://totp/...` provisioning URI (totp only), else null.
-            expires_at (datetime.datetime): Verify before this time or enroll again.
+    Attributes:
+        factor (MfaFactor): A second factor of a user.
+        secret (None | str): TOTP shared secret, base32 (totp only), else null.
+        otpauth_uri (None | str): `otpauth://totp/...` provisioning URI (totp only), else null.
+        expires_at (datetime.datetime): Verify before this time or enroll again.
     """
 
     factor: MfaFactor
@@ -33,6 +40,20 @@ class MfaFactorEnrollment:
     otpauth_uri: None | str
     expires_at: datetime.datetime
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"MfaFactorEnrollment("
+            f"factor={self.factor!r}, "
+            f"secret={_redacted(self.secret)}, "
+            f"otpauth_uri={_redacted(self.otpauth_uri)}, "
+            f"expires_at={self.expires_at!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         factor = self.factor.to_dict()

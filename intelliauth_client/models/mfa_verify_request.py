@@ -7,10 +7,17 @@ from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
 from typing import Any, TypeVar
 
+from ..types import Unset
+
 T = TypeVar("T", bound="MfaVerifyRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class MfaVerifyRequest:
     """Body of verifyMfa. Five wrong codes end the flow (`flow_expired`).
 
@@ -24,6 +31,19 @@ class MfaVerifyRequest:
     factor_id: str
     code: str
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"MfaVerifyRequest("
+            f"mfa_flow_id={_redacted(self.mfa_flow_id)}, "
+            f"factor_id={self.factor_id!r}, "
+            f"code={_redacted(self.code)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         mfa_flow_id = self.mfa_flow_id

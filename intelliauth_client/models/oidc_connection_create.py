@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="OidcConnectionCreate")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class OidcConnectionCreate:
     """Body of createFederationConnection for an OIDC IdP.
 
@@ -49,6 +54,27 @@ class OidcConnectionCreate:
     scopes: list[str] | Unset = UNSET
     use_pkce: bool | Unset = True
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"OidcConnectionCreate("
+            f"name={self.name!r}, "
+            f"issuer={self.issuer!r}, "
+            f"client_id={self.client_id!r}, "
+            f"client_secret={_redacted(self.client_secret)}, "
+            f"protocol={self.protocol!r}, "
+            f"enabled={self.enabled!r}, "
+            f"domains={self.domains!r}, "
+            f"jit_provisioning={self.jit_provisioning!r}, "
+            f"attribute_mapping={self.attribute_mapping!r}, "
+            f"scopes={self.scopes!r}, "
+            f"use_pkce={self.use_pkce!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         protocol = self.protocol

@@ -16,27 +16,32 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="OidcConnectionUpdate")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class OidcConnectionUpdate:
     """Body of updateFederationConnection for an OIDC connection. `protocol` must match the connection's (422 otherwise);
     other fields present replace the stored values. Send `client_secret` only to replace it.
 
-        Attributes:
-            protocol (Literal['oidc']): Discriminator; must equal the connection's protocol. Default: 'oidc'.
-            name (str | Unset): Display name shown on the sign-in button.
-            enabled (bool | Unset): Whether users can sign in through the connection.
-            domains (list[str] | Unset): Email domains routed to this connection at sign-in (home-realm discovery). A domain
-                belongs to at most one connection.
-            jit_provisioning (bool | Unset): Create a user on first sign-in when none matches the email.
-            attribute_mapping (FederationAttributeMapping | Unset): Which IdP claim (OIDC) or assertion attribute (SAML)
-                fills each user field. Omitted fields use the defaults shown; null means the field is not mapped.
-            issuer (str | Unset): The IdP's issuer URL; discovery is fetched from `{issuer}/.well-known/openid-
-                configuration`.
-            client_id (str | Unset): Client id registered at the IdP.
-            scopes (list[str] | Unset): Scopes requested from the IdP; must include `openid`.
-            use_pkce (bool | Unset): Send a PKCE challenge (S256) to the IdP.
-            client_secret (str | Unset): Client secret registered at the IdP. Write-only: stored encrypted and never
-                returned.
+    Attributes:
+        protocol (Literal['oidc']): Discriminator; must equal the connection's protocol. Default: 'oidc'.
+        name (str | Unset): Display name shown on the sign-in button.
+        enabled (bool | Unset): Whether users can sign in through the connection.
+        domains (list[str] | Unset): Email domains routed to this connection at sign-in (home-realm discovery). A domain
+            belongs to at most one connection.
+        jit_provisioning (bool | Unset): Create a user on first sign-in when none matches the email.
+        attribute_mapping (FederationAttributeMapping | Unset): Which IdP claim (OIDC) or assertion attribute (SAML)
+            fills each user field. Omitted fields use the defaults shown; null means the field is not mapped.
+        issuer (str | Unset): The IdP's issuer URL; discovery is fetched from `{issuer}/.well-known/openid-
+            configuration`.
+        client_id (str | Unset): Client id registered at the IdP.
+        scopes (list[str] | Unset): Scopes requested from the IdP; must include `openid`.
+        use_pkce (bool | Unset): Send a PKCE challenge (S256) to the IdP.
+        client_secret (str | Unset): Client secret registered at the IdP. Write-only: stored encrypted and never
+            returned.
     """
 
     protocol: Literal["oidc"] = "oidc"
@@ -51,6 +56,27 @@ class OidcConnectionUpdate:
     use_pkce: bool | Unset = UNSET
     client_secret: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"OidcConnectionUpdate("
+            f"protocol={self.protocol!r}, "
+            f"name={self.name!r}, "
+            f"enabled={self.enabled!r}, "
+            f"domains={self.domains!r}, "
+            f"jit_provisioning={self.jit_provisioning!r}, "
+            f"attribute_mapping={self.attribute_mapping!r}, "
+            f"issuer={self.issuer!r}, "
+            f"client_id={self.client_id!r}, "
+            f"scopes={self.scopes!r}, "
+            f"use_pkce={self.use_pkce!r}, "
+            f"client_secret={_redacted(self.client_secret)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         protocol = self.protocol

@@ -7,10 +7,17 @@ from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
 from typing import Any, TypeVar
 
+from ..types import Unset
+
 T = TypeVar("T", bound="PasswordChangeRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class PasswordChangeRequest:
     """Body of changeMyPassword. On success every other session of the user is revoked.
 
@@ -23,6 +30,18 @@ class PasswordChangeRequest:
     current_password: str
     new_password: str
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"PasswordChangeRequest("
+            f"current_password={_redacted(self.current_password)}, "
+            f"new_password={_redacted(self.new_password)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         current_password = self.current_password

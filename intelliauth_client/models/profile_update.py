@@ -17,13 +17,13 @@ class ProfileUpdate:
     """Body of updateMyProfile: only the fields present change; `null` clears a nullable field. Email and status are
     changed by an admin only.
 
-        Attributes:
-            name (str | Unset): Full display name.
-            given_name (None | str | Unset): Given name.
-            family_name (None | str | Unset): Family name.
-            picture (None | str | Unset): URL of the profile picture.
-            locale (None | str | Unset): BCP 47 locale.
-            zoneinfo (None | str | Unset): IANA time zone.
+    Attributes:
+        name (str | Unset): Full display name.
+        given_name (None | str | Unset): Given name.
+        family_name (None | str | Unset): Family name.
+        picture (None | str | Unset): URL of the profile picture.
+        locale (None | str | Unset): BCP 47 locale.
+        zoneinfo (None | str | Unset): IANA time zone.
     """
 
     name: str | Unset = UNSET

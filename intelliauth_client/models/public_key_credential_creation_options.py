@@ -25,16 +25,16 @@ class PublicKeyCredentialCreationOptions:
     """Options to pass to `navigator.credentials.create({publicKey})` (after base64url-decoding `challenge`, `user.id` and
     `excludeCredentials[].id`).
 
-        Attributes:
-            rp (WebAuthnRelyingParty): The relying party (the tenant).
-            user (WebAuthnUserEntity): The user the credential is created for.
-            challenge (str): Random challenge (32 bytes). Base64url, no padding.
-            pub_key_cred_params (list[WebAuthnCredentialParameters]): Acceptable algorithms, most preferred first.
-            timeout (int): Milliseconds the ceremony may take.
-            exclude_credentials (list[WebAuthnCredentialDescriptor]): The user's existing credentials, to avoid registering
-                one twice.
-            authenticator_selection (WebAuthnAuthenticatorSelection): Authenticator requirements.
-            attestation (WebAuthnAttestation): Attestation conveyance preference.
+    Attributes:
+        rp (WebAuthnRelyingParty): The relying party (the tenant).
+        user (WebAuthnUserEntity): The user the credential is created for.
+        challenge (str): Random challenge (32 bytes). Base64url, no padding.
+        pub_key_cred_params (list[WebAuthnCredentialParameters]): Acceptable algorithms, most preferred first.
+        timeout (int): Milliseconds the ceremony may take.
+        exclude_credentials (list[WebAuthnCredentialDescriptor]): The user's existing credentials, to avoid registering
+            one twice.
+        authenticator_selection (WebAuthnAuthenticatorSelection): Authenticator requirements.
+        attestation (WebAuthnAttestation): Attestation conveyance preference.
     """
 
     rp: WebAuthnRelyingParty

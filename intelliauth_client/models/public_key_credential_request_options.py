@@ -21,14 +21,14 @@ class PublicKeyCredentialRequestOptions:
     """Options to pass to `navigator.credentials.get({publicKey})` (after base64url-decoding `challenge` and
     `allowCredentials[].id`).
 
-        Attributes:
-            challenge (str): Random challenge (32 bytes). Base64url, no padding.
-            timeout (int): Milliseconds the ceremony may take.
-            rp_id (str): RP id: the tenant's registrable domain.
-            allow_credentials (list[WebAuthnCredentialDescriptor]): Credentials allowed; empty for a discoverable-credential
-                (passkey) sign-in.
-            user_verification (WebAuthnRequirement): A WebAuthn requirement level (used for `userVerification` and
-                `residentKey`).
+    Attributes:
+        challenge (str): Random challenge (32 bytes). Base64url, no padding.
+        timeout (int): Milliseconds the ceremony may take.
+        rp_id (str): RP id: the tenant's registrable domain.
+        allow_credentials (list[WebAuthnCredentialDescriptor]): Credentials allowed; empty for a discoverable-credential
+            (passkey) sign-in.
+        user_verification (WebAuthnRequirement): A WebAuthn requirement level (used for `userVerification` and
+            `residentKey`).
     """
 
     challenge: str

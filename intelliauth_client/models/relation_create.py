@@ -21,10 +21,10 @@ class RelationCreate:
     """Body of createResourceRelation. The relation must be defined by the resource's type and the subject must match one
     of its `allowed_subjects` (422 otherwise); an identical tuple fails with 409 `already_exists`.
 
-        Attributes:
-            relation (str): Relation name.
-            subject (GroupMembersSubject | ResourceSubject | UserSubject): Who or what fills a relation, discriminated by
-                `kind`.
+    Attributes:
+        relation (str): Relation name.
+        subject (GroupMembersSubject | ResourceSubject | UserSubject): Who or what fills a relation, discriminated by
+            `kind`.
     """
 
     relation: str

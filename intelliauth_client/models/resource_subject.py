@@ -15,11 +15,11 @@ class ResourceSubject:
     """Another resource as the subject: the resource itself (`relation: null`, e.g. a document's `parent` folder), or the
     userset of everyone holding `relation` on it (e.g. `folder#viewer`).
 
-        Attributes:
-            kind (Literal['resource']): Discriminator. Default: 'resource'.
-            resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-            relation (None | str): Relation or permission on that resource whose holders are meant; null for the resource
-                itself.
+    Attributes:
+        kind (Literal['resource']): Discriminator. Default: 'resource'.
+        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
+        relation (None | str): Relation or permission on that resource whose holders are meant; null for the resource
+            itself.
     """
 
     resource_id: str

@@ -21,13 +21,13 @@ class ResourceType:
     """A ReBAC schema entry: the relations a kind of resource has and the permissions derived from them. Identified by its
     slug `name`.
 
-        Attributes:
-            name (str): Slug identifying the type (e.g. `document`); immutable. `user` and `group` are reserved.
-            description (None | str): What resources of this type represent.
-            relations (list[RelationDefinition]): Relations of the type; names unique.
-            permissions (list[PermissionDefinition]): Permissions of the type; names unique.
-            created_at (datetime.datetime): When the type was created.
-            updated_at (datetime.datetime): When the type was last changed.
+    Attributes:
+        name (str): Slug identifying the type (e.g. `document`); immutable. `user` and `group` are reserved.
+        description (None | str): What resources of this type represent.
+        relations (list[RelationDefinition]): Relations of the type; names unique.
+        permissions (list[PermissionDefinition]): Permissions of the type; names unique.
+        created_at (datetime.datetime): When the type was created.
+        updated_at (datetime.datetime): When the type was last changed.
     """
 
     name: str

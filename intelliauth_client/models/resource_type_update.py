@@ -22,10 +22,10 @@ class ResourceTypeUpdate:
     """Body of updateResourceType. `relations` and `permissions` replace the current lists whole. Removing a relation that
     existing relation tuples use fails with 409 `conflict`.
 
-        Attributes:
-            description (None | str | Unset): What resources of this type represent.
-            relations (list[RelationDefinition] | Unset): Relations of the type; names unique.
-            permissions (list[PermissionDefinition] | Unset): Permissions of the type; names unique.
+    Attributes:
+        description (None | str | Unset): What resources of this type represent.
+        relations (list[RelationDefinition] | Unset): Relations of the type; names unique.
+        permissions (list[PermissionDefinition] | Unset): Permissions of the type; names unique.
     """
 
     description: None | str | Unset = UNSET

@@ -13,7 +13,12 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="RevocationRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class RevocationRequest:
     """Form body of `POST /oauth2/revoke` (RFC 7009 section 2.1). Client authentication as for the token endpoint.
 
@@ -31,6 +36,20 @@ class RevocationRequest:
     client_id: str | Unset = UNSET
     client_secret: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"RevocationRequest("
+            f"token={_redacted(self.token)}, "
+            f"token_type_hint={self.token_type_hint!r}, "
+            f"client_id={self.client_id!r}, "
+            f"client_secret={_redacted(self.client_secret)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         token = self.token

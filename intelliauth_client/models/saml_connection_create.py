@@ -19,7 +19,8 @@ T = TypeVar("T", bound="SamlConnectionCreate")
 
 @_dataclass(slots=True)
 class SamlConnectionCreate:
-    """Body of createFederationConnection for a SAML IdP.
+    """Body of createFederationConnection for a SAML IdP. Omitted fields take their defaults: `name_id_format`
+    `email_address`, and the defaults written on the other fields.
 
     Attributes:
         protocol (Literal['saml']): Discriminator. Default: 'saml'.

@@ -22,23 +22,23 @@ class SamlConnectionUpdate:
     """Body of updateFederationConnection for a SAML connection. `protocol` must match the connection's (422 otherwise);
     other fields present replace the stored values.
 
-        Attributes:
-            protocol (Literal['saml']): Discriminator; must equal the connection's protocol. Default: 'saml'.
-            name (str | Unset): Display name shown on the sign-in button.
-            enabled (bool | Unset): Whether users can sign in through the connection.
-            domains (list[str] | Unset): Email domains routed to this connection at sign-in (home-realm discovery). A domain
-                belongs to at most one connection.
-            jit_provisioning (bool | Unset): Create a user on first sign-in when none matches the email.
-            attribute_mapping (FederationAttributeMapping | Unset): Which IdP claim (OIDC) or assertion attribute (SAML)
-                fills each user field. Omitted fields use the defaults shown; null means the field is not mapped.
-            idp_entity_id (str | Unset): The IdP's entity ID (Issuer of its assertions).
-            idp_sso_url (str | Unset): The IdP's SingleSignOnService URL (HTTP-Redirect binding).
-            idp_signing_certificates (list[str] | Unset): PEM X.509 certificates; an assertion signed by any of them is
-                accepted (lets you roll the IdP's certificate).
-            name_id_format (SamlNameIdFormat | Unset): SAML NameID format requested from the IdP: `email_address`
-                (urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress), `persistent` (…:2.0:nameid-format:persistent),
-                `transient` (…:2.0:nameid-format:transient), `unspecified` (…:1.1:nameid-format:unspecified).
-            sign_authn_requests (bool | Unset): Sign AuthnRequests with the tenant's SP key.
+    Attributes:
+        protocol (Literal['saml']): Discriminator; must equal the connection's protocol. Default: 'saml'.
+        name (str | Unset): Display name shown on the sign-in button.
+        enabled (bool | Unset): Whether users can sign in through the connection.
+        domains (list[str] | Unset): Email domains routed to this connection at sign-in (home-realm discovery). A domain
+            belongs to at most one connection.
+        jit_provisioning (bool | Unset): Create a user on first sign-in when none matches the email.
+        attribute_mapping (FederationAttributeMapping | Unset): Which IdP claim (OIDC) or assertion attribute (SAML)
+            fills each user field. Omitted fields use the defaults shown; null means the field is not mapped.
+        idp_entity_id (str | Unset): The IdP's entity ID (Issuer of its assertions).
+        idp_sso_url (str | Unset): The IdP's SingleSignOnService URL (HTTP-Redirect binding).
+        idp_signing_certificates (list[str] | Unset): PEM X.509 certificates; an assertion signed by any of them is
+            accepted (lets you roll the IdP's certificate).
+        name_id_format (SamlNameIdFormat | Unset): SAML NameID format requested from the IdP: `email_address`
+            (urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress), `persistent` (…:2.0:nameid-format:persistent),
+            `transient` (…:2.0:nameid-format:transient), `unspecified` (…:1.1:nameid-format:unspecified).
+        sign_authn_requests (bool | Unset): Sign AuthnRequests with the tenant's SP key.
     """
 
     protocol: Literal["saml"] = "saml"

@@ -8,6 +8,8 @@ from dataclasses import dataclass as _dataclass
 from dataclasses import field as _dataclass_field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
+from ..types import Unset
+
 if TYPE_CHECKING:
     from ..models.mfa_factor import MfaFactor
 
@@ -15,16 +17,21 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="SignInMfaRequired")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class SignInMfaRequired:
     """The password was right but the sign-in policy requires a second factor: pick one of `factors`, call
     startMfaChallenge (or, for `webauthn`, getWebAuthnAuthenticationOptions) with `mfa_flow_id`, then verifyMfa.
 
-        Attributes:
-            status (Literal['mfa_required']): Discriminator: a second factor is required.
-            mfa_flow_id (str): Id of this MFA flow (`mfl_...`); keep it until the flow completes.
-            factors (list[MfaFactor]): The user's active factors that may complete the flow.
-            expires_at (datetime.datetime): When the MFA flow expires (5 minutes after sign-in).
+    Attributes:
+        status (Literal['mfa_required']): Discriminator: a second factor is required.
+        mfa_flow_id (str): Id of this MFA flow (`mfl_...`); keep it until the flow completes.
+        factors (list[MfaFactor]): The user's active factors that may complete the flow.
+        expires_at (datetime.datetime): When the MFA flow expires (5 minutes after sign-in).
     """
 
     status: Literal["mfa_required"]
@@ -32,6 +39,20 @@ class SignInMfaRequired:
     factors: list[MfaFactor]
     expires_at: datetime.datetime
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"SignInMfaRequired("
+            f"status={self.status!r}, "
+            f"mfa_flow_id={_redacted(self.mfa_flow_id)}, "
+            f"factors={self.factors!r}, "
+            f"expires_at={self.expires_at!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         status = self.status

@@ -12,7 +12,12 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="SignInRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class SignInRequest:
     """Body of signIn: password sign-in on behalf of a first-party application.
 
@@ -29,6 +34,20 @@ class SignInRequest:
     password: str
     scope: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"SignInRequest("
+            f"client_id={self.client_id!r}, "
+            f"email={self.email!r}, "
+            f"password={_redacted(self.password)}, "
+            f"scope={self.scope!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         client_id = self.client_id

@@ -12,7 +12,12 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="SignOutRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class SignOutRequest:
     """Body of signOut.
 
@@ -24,6 +29,18 @@ class SignOutRequest:
     refresh_token: str | Unset = UNSET
     all_sessions: bool | Unset = False
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"SignOutRequest("
+            f"refresh_token={_redacted(self.refresh_token)}, "
+            f"all_sessions={self.all_sessions!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         refresh_token = self.refresh_token

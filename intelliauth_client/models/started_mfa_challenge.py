@@ -9,21 +9,27 @@ from dataclasses import field as _dataclass_field
 from typing import Any, TypeVar
 
 from ..models.mfa_factor_type import MfaFactorType
+from ..types import Unset
 
 T = TypeVar("T", bound="StartedMfaChallenge")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class StartedMfaChallenge:
     """A started challenge. For `sms`/`email` a code was sent to `hint`; for `totp` nothing is sent. Calling again re-sends
     (at most once every 30 seconds).
 
-        Attributes:
-            mfa_flow_id (str): The flow (`mfl_...`).
-            factor_id (str): The challenged factor (`mfa_...`).
-            factor_type (MfaFactorType): Kind of MFA factor.
-            hint (None | str): Masked destination the code was sent to, else null.
-            expires_at (datetime.datetime): When the code expires.
+    Attributes:
+        mfa_flow_id (str): The flow (`mfl_...`).
+        factor_id (str): The challenged factor (`mfa_...`).
+        factor_type (MfaFactorType): Kind of MFA factor.
+        hint (None | str): Masked destination the code was sent to, else null.
+        expires_at (datetime.datetime): When the code expires.
     """
 
     mfa_flow_id: str
@@ -32,6 +38,21 @@ class StartedMfaChallenge:
     hint: None | str
     expires_at: datetime.datetime
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"StartedMfaChallenge("
+            f"mfa_flow_id={_redacted(self.mfa_flow_id)}, "
+            f"factor_id={self.factor_id!r}, "
+            f"factor_type={self.factor_type!r}, "
+            f"hint={self.hint!r}, "
+            f"expires_at={self.expires_at!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         mfa_flow_id = self.mfa_flow_id

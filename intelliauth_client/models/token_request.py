@@ -13,7 +13,12 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="TokenRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class TokenRequest:
     """Form body of `POST /oauth2/token` (`application/x-www-form-urlencoded`). Fields by `grant_type`:
 
@@ -25,22 +30,22 @@ class TokenRequest:
     Client authentication: `client_secret_basic` (the `Authorization: Basic` header, then omit `client_secret`) or
     `client_secret_post` (`client_id` and `client_secret` here); public clients send only `client_id`.
 
-        Attributes:
-            grant_type (GrantType): OAuth 2.0 grant types the token endpoint accepts.
-            client_id (str | Unset): The application's client id. Required unless the client authenticates with
-                `client_secret_basic`.
-            client_secret (str | Unset): The client secret, for `client_secret_post` only.
-            scope (str | Unset): Space-separated scopes requested (RFC 6749 section 3.3). Defaults to the application's
-                default scopes.
-            audience (str | Unset): The API the token is for (its identifier, e.g. `https://api.cymmetri.com`); becomes the
-                token's `aud`. Defaults to the tenant's default API.
-            code (str | Unset): The authorization code from the redirect (`authorization_code` grant). Single use, valid 60
-                seconds.
-            redirect_uri (str | Unset): The `redirect_uri` of the authorization request (`authorization_code` grant).
-            code_verifier (str | Unset): PKCE code verifier (RFC 7636 section 4.1): 43 to 128 characters of
-                `[A-Za-z0-9-._~]` (`authorization_code` grant).
-            refresh_token (str | Unset): The refresh token to redeem (`refresh_token` grant). Refresh tokens rotate: the
-                response carries a new one and the old one stops working.
+    Attributes:
+        grant_type (GrantType): OAuth 2.0 grant types the token endpoint accepts.
+        client_id (str | Unset): The application's client id. Required unless the client authenticates with
+            `client_secret_basic`.
+        client_secret (str | Unset): The client secret, for `client_secret_post` only.
+        scope (str | Unset): Space-separated scopes requested (RFC 6749 section 3.3). Defaults to the application's
+            default scopes.
+        audience (str | Unset): The API the token is for (its identifier, e.g. `https://api.cymmetri.com`); becomes the
+            token's `aud`. Defaults to the tenant's default API.
+        code (str | Unset): The authorization code from the redirect (`authorization_code` grant). Single use, valid 60
+            seconds.
+        redirect_uri (str | Unset): The `redirect_uri` of the authorization request (`authorization_code` grant).
+        code_verifier (str | Unset): PKCE code verifier (RFC 7636 section 4.1): 43 to 128 characters of
+            `[A-Za-z0-9-._~]` (`authorization_code` grant).
+        refresh_token (str | Unset): The refresh token to redeem (`refresh_token` grant). Refresh tokens rotate: the
+            response carries a new one and the old one stops working.
     """
 
     grant_type: GrantType
@@ -53,6 +58,25 @@ class TokenRequest:
     code_verifier: str | Unset = UNSET
     refresh_token: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"TokenRequest("
+            f"grant_type={self.grant_type!r}, "
+            f"client_id={self.client_id!r}, "
+            f"client_secret={_redacted(self.client_secret)}, "
+            f"scope={self.scope!r}, "
+            f"audience={self.audience!r}, "
+            f"code={_redacted(self.code)}, "
+            f"redirect_uri={self.redirect_uri!r}, "
+            f"code_verifier={_redacted(self.code_verifier)}, "
+            f"refresh_token={_redacted(self.refresh_token)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         grant_type = self.grant_type.value

@@ -12,7 +12,12 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="TokenResponse")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class TokenResponse:
     """Successful token response (RFC 6749 section 5.1), sent with `Cache-Control: no-store`.
 
@@ -33,6 +38,22 @@ class TokenResponse:
     scope: str | Unset = UNSET
     id_token: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"TokenResponse("
+            f"access_token={_redacted(self.access_token)}, "
+            f"token_type={self.token_type!r}, "
+            f"expires_in={self.expires_in!r}, "
+            f"refresh_token={_redacted(self.refresh_token)}, "
+            f"scope={self.scope!r}, "
+            f"id_token={_redacted(self.id_token)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         access_token = self.access_token

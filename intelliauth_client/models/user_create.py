@@ -16,25 +16,30 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="UserCreate")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class UserCreate:
     """Body of createUser (and one entry of an import). Without `password` the user is `staged` until they accept the
     invitation (when `send_invitation` is true) or an admin sets a credential.
 
-        Attributes:
-            email (str): Email address, unique in the tenant (case-insensitive).
-            name (str | Unset): Full display name; defaults to the email's local part.
-            given_name (str | Unset): Given name.
-            family_name (str | Unset): Family name.
-            phone_number (str | Unset): Phone number in E.164 form.
-            locale (str | Unset): BCP 47 locale.
-            zoneinfo (str | Unset): IANA time zone.
-            password (str | Unset): Initial password, 12 to 256 characters, checked against the tenant's password policy and
-                breached-password lists. Never returned.
-            email_verified (bool | Unset): Mark the email as already verified (for migrated users). Default: False.
-            send_invitation (bool | Unset): Email the user an invitation to set a password. Default: False.
-            metadata (UserMetadata | Unset): Free-form key/value data the integrator stores on a user (at most 50 keys, 16
-                KiB serialized). Not used by the platform.
+    Attributes:
+        email (str): Email address, unique in the tenant (case-insensitive).
+        name (str | Unset): Full display name; defaults to the email's local part.
+        given_name (str | Unset): Given name.
+        family_name (str | Unset): Family name.
+        phone_number (str | Unset): Phone number in E.164 form.
+        locale (str | Unset): BCP 47 locale.
+        zoneinfo (str | Unset): IANA time zone.
+        password (str | Unset): Initial password, 12 to 256 characters, checked against the tenant's password policy and
+            breached-password lists. Never returned.
+        email_verified (bool | Unset): Mark the email as already verified (for migrated users). Default: False.
+        send_invitation (bool | Unset): Email the user an invitation to set a password. Default: False.
+        metadata (UserMetadata | Unset): Free-form key/value data the integrator stores on a user (at most 50 keys, 16
+            KiB serialized). Not used by the platform.
     """
 
     email: str
@@ -49,6 +54,27 @@ class UserCreate:
     send_invitation: bool | Unset = False
     metadata: UserMetadata | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"UserCreate("
+            f"email={self.email!r}, "
+            f"name={self.name!r}, "
+            f"given_name={self.given_name!r}, "
+            f"family_name={self.family_name!r}, "
+            f"phone_number={self.phone_number!r}, "
+            f"locale={self.locale!r}, "
+            f"zoneinfo={self.zoneinfo!r}, "
+            f"password={_redacted(self.password)}, "
+            f"email_verified={self.email_verified!r}, "
+            f"send_invitation={self.send_invitation!r}, "
+            f"metadata={self.metadata!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         email = self.email

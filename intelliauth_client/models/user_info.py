@@ -21,27 +21,27 @@ class UserInfo:
     """OIDC UserInfo response (OIDC Core section 5.3.2): standard claims released according to the token's scopes
     (`profile`, `email`). Not enveloped. Unknown claims may appear and must be ignored.
 
-        Attributes:
-            sub (str): Subject: the user id (`usr_...`).
-            name (str | Unset): Full name (`profile`).
-            given_name (str | Unset): Given name (`profile`).
-            family_name (str | Unset): Family name (`profile`).
-            middle_name (str | Unset): Middle name (`profile`).
-            nickname (str | Unset): Casual name (`profile`).
-            preferred_username (str | Unset): Preferred username (`profile`).
-            profile (str | Unset): Profile page URL (`profile`).
-            picture (str | Unset): Picture URL (`profile`).
-            website (str | Unset): Web page URL (`profile`).
-            email (str | Unset): Email address (`email`).
-            email_verified (bool | Unset): Whether the email was verified (`email`).
-            gender (str | Unset): Gender (`profile`).
-            birthdate (str | Unset): Birthday, `YYYY-MM-DD` or `YYYY` (`profile`).
-            zoneinfo (str | Unset): IANA time zone, e.g. `Asia/Kolkata` (`profile`).
-            locale (str | Unset): BCP 47 locale, e.g. `en-IN` (`profile`).
-            phone_number (str | Unset): Phone number in E.164 (`phone`).
-            phone_number_verified (bool | Unset): Whether the phone number was verified.
-            address (UserInfoAddress | Unset): OIDC address claim (OIDC Core section 5.1.1).
-            updated_at (int | Unset): When the profile last changed, Unix time in seconds (`profile`).
+    Attributes:
+        sub (str): Subject: the user id (`usr_...`).
+        name (str | Unset): Full name (`profile`).
+        given_name (str | Unset): Given name (`profile`).
+        family_name (str | Unset): Family name (`profile`).
+        middle_name (str | Unset): Middle name (`profile`).
+        nickname (str | Unset): Casual name (`profile`).
+        preferred_username (str | Unset): Preferred username (`profile`).
+        profile (str | Unset): Profile page URL (`profile`).
+        picture (str | Unset): Picture URL (`profile`).
+        website (str | Unset): Web page URL (`profile`).
+        email (str | Unset): Email address (`email`).
+        email_verified (bool | Unset): Whether the email was verified (`email`).
+        gender (str | Unset): Gender (`profile`).
+        birthdate (str | Unset): Birthday, `YYYY-MM-DD` or `YYYY` (`profile`).
+        zoneinfo (str | Unset): IANA time zone, e.g. `Asia/Kolkata` (`profile`).
+        locale (str | Unset): BCP 47 locale, e.g. `en-IN` (`profile`).
+        phone_number (str | Unset): Phone number in E.164 (`phone`).
+        phone_number_verified (bool | Unset): Whether the phone number was verified.
+        address (UserInfoAddress | Unset): OIDC address claim (OIDC Core section 5.1.1).
+        updated_at (int | Unset): When the profile last changed, Unix time in seconds (`profile`).
     """
 
     sub: str

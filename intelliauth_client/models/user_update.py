@@ -23,21 +23,21 @@ class UserUpdate:
     may only be set to `active` or `suspended`. Changing `email` resets `email_verified` to false unless
     `email_verified` is also given.
 
-        Attributes:
-            email (str | Unset): Email address, unique in the tenant (case-insensitive).
-            email_verified (bool | Unset): Whether the email is verified.
-            name (str | Unset): Full display name.
-            given_name (None | str | Unset): Given name.
-            family_name (None | str | Unset): Family name.
-            phone_number (None | str | Unset): Phone number in E.164 form.
-            picture (None | str | Unset): URL of the profile picture.
-            locale (None | str | Unset): BCP 47 locale.
-            zoneinfo (None | str | Unset): IANA time zone.
-            status (UserStatus | Unset): Lifecycle state of a user: `staged` (created, no credential yet, invitation
-                pending), `active`, `suspended` (by an admin; cannot sign in), `locked` (too many failed sign-ins; unlocks
-                automatically or by an admin), `deprovisioned` (being deleted).
-            metadata (UserMetadata | Unset): Free-form key/value data the integrator stores on a user (at most 50 keys, 16
-                KiB serialized). Not used by the platform.
+    Attributes:
+        email (str | Unset): Email address, unique in the tenant (case-insensitive).
+        email_verified (bool | Unset): Whether the email is verified.
+        name (str | Unset): Full display name.
+        given_name (None | str | Unset): Given name.
+        family_name (None | str | Unset): Family name.
+        phone_number (None | str | Unset): Phone number in E.164 form.
+        picture (None | str | Unset): URL of the profile picture.
+        locale (None | str | Unset): BCP 47 locale.
+        zoneinfo (None | str | Unset): IANA time zone.
+        status (UserStatus | Unset): Lifecycle state of a user: `staged` (created, no credential yet, invitation
+            pending), `active`, `suspended` (by an admin; cannot sign in), `locked` (too many failed sign-ins; unlocks
+            automatically or by an admin), `deprovisioned` (being deleted).
+        metadata (UserMetadata | Unset): Free-form key/value data the integrator stores on a user (at most 50 keys, 16
+            KiB serialized). Not used by the platform.
     """
 
     email: str | Unset = UNSET

@@ -12,17 +12,23 @@ from ..types import UNSET, Unset
 T = TypeVar("T", bound="WebAuthnAuthenticationOptionsRequest")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class WebAuthnAuthenticationOptionsRequest:
     """Body of getWebAuthnAuthenticationOptions: either an MFA step (`mfa_flow_id` from signIn) or a passwordless passkey
-    sign-in (`client_id`, and optionally `email` to restrict to that user's credentials).
+    sign-in (`client_id`, and optionally `email` to restrict to that user's credentials). Send exactly one of
+    `mfa_flow_id` and `client_id`: both, or neither, is 422 `validation_failed`.
 
-        Attributes:
-            client_id (str | Unset): The client id of the application signing the user in (passkey sign-in).
-            mfa_flow_id (str | Unset): The MFA flow from signIn (`mfl_...`), when WebAuthn is the second factor.
-            email (str | Unset): The user's email, for a non-discoverable credential sign-in.
-            scope (str | Unset): Space-separated scopes for the issued tokens (passkey sign-in); defaults to `openid profile
-                email`.
+    Attributes:
+        client_id (str | Unset): The client id of the application signing the user in (passkey sign-in).
+        mfa_flow_id (str | Unset): The MFA flow from signIn (`mfl_...`), when WebAuthn is the second factor.
+        email (str | Unset): The user's email, for a non-discoverable credential sign-in.
+        scope (str | Unset): Space-separated scopes for the issued tokens (passkey sign-in); defaults to `openid profile
+            email`.
     """
 
     client_id: str | Unset = UNSET
@@ -30,6 +36,20 @@ class WebAuthnAuthenticationOptionsRequest:
     email: str | Unset = UNSET
     scope: str | Unset = UNSET
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"WebAuthnAuthenticationOptionsRequest("
+            f"client_id={self.client_id!r}, "
+            f"mfa_flow_id={_redacted(self.mfa_flow_id)}, "
+            f"email={self.email!r}, "
+            f"scope={self.scope!r}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         client_id = self.client_id

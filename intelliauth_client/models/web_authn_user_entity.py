@@ -15,7 +15,9 @@ class WebAuthnUserEntity:
     """The user the credential is created for.
 
     Attributes:
-        id (str): Opaque user handle (not the `usr_` id). Base64url, no padding.
+        id (str): Opaque user handle (not the `usr_` id): 64 random bytes made for the user on their first passkey
+            registration and the same in every later ceremony (WebAuthn Level 3 section 14.6.1: no personal data), base64url
+            without padding. Discoverable credentials return it as `userHandle`; treat it as opaque bytes.
         name (str): The user's email.
         display_name (str): The user's display name.
     """

@@ -19,17 +19,17 @@ class Webhook:
     """A webhook subscription: where to POST which events. The signing secret is shown only by createWebhook and
     rotateWebhookSecret.
 
-        Attributes:
-            id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-            url (str): HTTPS endpoint that receives the deliveries.
-            description (None | str): Free-text description.
-            event_types (list[WebhookEventType]): Event types delivered to this endpoint.
-            status (WebhookStatus): State of a subscription. `active`: events are delivered; `paused`: set by you, events
-                are not recorded; `disabled`: set by the platform after 3 days of consecutive failed deliveries (set `active`
-                again to resume).
-            secret_rotated_at (datetime.datetime): When the current signing secret was issued.
-            created_at (datetime.datetime): When the subscription was created.
-            updated_at (datetime.datetime): When the subscription was last changed.
+    Attributes:
+        id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
+        url (str): HTTPS endpoint that receives the deliveries.
+        description (None | str): Free-text description.
+        event_types (list[WebhookEventType]): Event types delivered to this endpoint.
+        status (WebhookStatus): State of a subscription. `active`: events are delivered; `paused`: set by you, events
+            are not recorded; `disabled`: set by the platform after 3 days of consecutive failed deliveries (set `active`
+            again to resume).
+        secret_rotated_at (datetime.datetime): When the current signing secret was issued.
+        created_at (datetime.datetime): When the subscription was created.
+        updated_at (datetime.datetime): When the subscription was last changed.
     """
 
     id: str

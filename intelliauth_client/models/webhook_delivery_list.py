@@ -20,9 +20,9 @@ class WebhookDeliveryList:
     """One page of `WebhookDelivery` objects. `meta.next_cursor` is the `cursor` for the next page, or null on the last
     page.
 
-        Attributes:
-            data (list[WebhookDelivery]):
-            meta (ListMeta): Metadata of a list envelope.
+    Attributes:
+        data (list[WebhookDelivery]):
+        meta (ListMeta): Metadata of a list envelope.
     """
 
     data: list[WebhookDelivery]

@@ -19,13 +19,13 @@ class WebhookUpdate:
     """Body of updateWebhook: the fields present replace the stored values. `status` may be set to `active` or `paused`
     (`disabled` is platform-only: 422).
 
-        Attributes:
-            url (str | Unset): HTTPS endpoint that receives the deliveries.
-            description (None | str | Unset): Free-text description.
-            event_types (list[WebhookEventType] | Unset): Event types delivered to this endpoint.
-            status (WebhookStatus | Unset): State of a subscription. `active`: events are delivered; `paused`: set by you,
-                events are not recorded; `disabled`: set by the platform after 3 days of consecutive failed deliveries (set
-                `active` again to resume).
+    Attributes:
+        url (str | Unset): HTTPS endpoint that receives the deliveries.
+        description (None | str | Unset): Free-text description.
+        event_types (list[WebhookEventType] | Unset): Event types delivered to this endpoint.
+        status (WebhookStatus | Unset): State of a subscription. `active`: events are delivered; `paused`: set by you,
+            events are not recorded; `disabled`: set by the platform after 3 days of consecutive failed deliveries (set
+            `active` again to resume).
     """
 
     url: str | Unset = UNSET

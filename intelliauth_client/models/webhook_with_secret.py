@@ -10,11 +10,17 @@ from typing import Any, TypeVar
 
 from ..models.webhook_event_type import WebhookEventType
 from ..models.webhook_status import WebhookStatus
+from ..types import Unset
 
 T = TypeVar("T", bound="WebhookWithSecret")
 
 
-@_dataclass(slots=True)
+def _redacted(value: object) -> str:
+    """How ``repr`` shows a secret field: ``'[REDACTED]'`` when it is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
+
+
+@_dataclass(slots=True, repr=False)
 class WebhookWithSecret:
     """A subscription together with its signing secret, returned once by createWebhook.
 
@@ -43,6 +49,25 @@ class WebhookWithSecret:
     updated_at: datetime.datetime
     signing_secret: str
     additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    def __repr__(self) -> str:
+        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # do the values of unknown fields: in a model that carries credentials, a field the
+        # contract does not describe may be one more (a newer server's, or a hostile one's).
+        extra = {key: "[REDACTED]" for key in self.additional_properties}
+        return (
+            f"WebhookWithSecret("
+            f"id={self.id!r}, "
+            f"url={self.url!r}, "
+            f"description={self.description!r}, "
+            f"event_types={self.event_types!r}, "
+            f"status={self.status!r}, "
+            f"secret_rotated_at={self.secret_rotated_at!r}, "
+            f"created_at={self.created_at!r}, "
+            f"updated_at={self.updated_at!r}, "
+            f"signing_secret={_redacted(self.signing_secret)}, "
+            f"additional_properties={extra!r})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id

@@ -3,8 +3,9 @@
 Every test here reads the merged spec, ``openapi/intelliauth.openapi.yaml`` (or the file
 named by the ``INTELLIAUTH_SPEC`` environment variable, to try a candidate spec), and
 pins one rule of the contract: envelopes, errors, headers, pagination, idempotency,
-naming and examples. Per-operation rules are parametrized by operationId, so a failure
-names the operation that broke the rule.
+naming, examples and secrets (every credential marked ``x-sensitive``). Per-operation
+rules are parametrized by operationId, so a failure names the operation that broke the
+rule.
 """
 
 from __future__ import annotations
@@ -575,3 +576,123 @@ def test_webhook_signature_example_verifies(op: Operation) -> None:
         secret.group().encode(), f"{fields['t']}.{raw}".encode(), hashlib.sha256
     ).hexdigest()
     assert hmac.compare_digest(fields["v1"], expected)
+
+
+# ----------------------------------------------------------------- secrets
+SENSITIVE = "x-sensitive"
+# A property name looks secret when its last word is one of these (`client_secret`,
+# `refresh_token`, `code`, `code_verifier`) or when it holds `otpauth` anywhere.
+SECRET_LAST_WORDS = frozenset(
+    {"secret", "password", "passcode", "token", "tokens", "code", "verifier", "assertion"}
+)
+SECRET_ANY_WORDS = frozenset({"otpauth"})
+# Secret-looking names that are not credentials, each with the reason.
+NOT_SECRET = {
+    "/components/schemas/UserInfoAddress/properties/postal_code": "a postal address field",
+    "/components/schemas/WebhookDelivery/properties/response_status_code": (
+        "the HTTP status the subscriber's endpoint answered"
+    ),
+}
+
+
+def _words(name: str) -> list[str]:
+    """``client_secret`` -> [client, secret]; ``clientDataJSON`` -> [client, data, json]."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    return [word for word in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if word]
+
+
+def _looks_secret(name: str, schema: Mapping[str, Any]) -> bool:
+    words = _words(name)
+    return (
+        bool(words)
+        and (words[-1] in SECRET_LAST_WORDS or bool(SECRET_ANY_WORDS.intersection(words)))
+    ) or (schema.get("writeOnly") is True or schema.get("format") == "password")
+
+
+def _marks_a_secret(schema: Mapping[str, Any]) -> bool:
+    """Whether an object schema (with its allOf parts) marks one of its properties."""
+    parts = [schema, *(_resolve(part, "")[0] for part in schema.get("allOf") or [])]
+    return any(
+        isinstance(prop, Mapping) and prop.get(SENSITIVE) is True
+        for part in parts
+        for prop in (part.get("properties") or {}).values()
+    )
+
+
+def _properties() -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(pointer, name, schema) for every property of every schema in the document."""
+    for node, pointer in _walk(SPEC):
+        properties = node.get("properties")
+        if not isinstance(properties, Mapping) or pointer.endswith("/properties"):
+            continue
+        for name, schema in properties.items():
+            if isinstance(schema, Mapping):
+                yield f"{pointer}/properties/{_escape(str(name))}", str(name), schema
+
+
+def test_secret_looking_properties_are_marked_sensitive() -> None:
+    """A property named like a credential carries x-sensitive, or is listed as not secret.
+
+    A ``$ref`` to an object schema (``SignInAuthenticated.tokens``) is left to that schema,
+    which must then mark a property of its own.
+    """
+    problems = []
+    for pointer, name, schema in _properties():
+        if not _looks_secret(name, schema) or schema.get(SENSITIVE) is True:
+            continue
+        if pointer in NOT_SECRET:
+            continue
+        target, target_pointer = _resolve(schema, pointer)
+        if "$ref" in schema and isinstance(target, Mapping):
+            if not _marks_a_secret(target):
+                problems.append(f"{pointer} -> {target_pointer} marks no property x-sensitive")
+            continue
+        problems.append(f"{pointer}: add `{SENSITIVE}: true` or list it in NOT_SECRET")
+    assert not problems, "\n".join(problems)
+
+
+def test_sensitive_marks_are_well_formed() -> None:
+    """x-sensitive is `true`, on a property schema only; NOT_SECRET names real, unmarked ones."""
+    problems = [
+        f"{pointer}: {SENSITIVE} must be true on a property, got {node[SENSITIVE]!r}"
+        for node, pointer in _walk(SPEC)
+        if SENSITIVE in node
+        and (node[SENSITIVE] is not True or not re.search(r"/properties/[^/]+$", pointer))
+    ]
+    properties = {pointer: schema for pointer, _, schema in _properties()}
+    for pointer in NOT_SECRET:
+        if pointer not in properties:
+            problems.append(f"NOT_SECRET lists {pointer}, which is not a property")
+        elif properties[pointer].get(SENSITIVE) is True:
+            problems.append(f"NOT_SECRET lists {pointer}, which is marked {SENSITIVE}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_contract_marks_its_credentials() -> None:
+    """The credentials the SDK handles are marked: a rename can not drop a mark unnoticed."""
+    schemas = SPEC["components"]["schemas"]
+    expected = {
+        "TokenRequest": {"client_secret", "code", "code_verifier", "refresh_token"},
+        "TokenResponse": {"access_token", "refresh_token", "id_token"},
+        "RevocationRequest": {"token", "client_secret"},
+        "IntrospectionRequest": {"token", "client_secret"},
+        "SignInRequest": {"password"},
+        "MfaFactorEnrollment": {"secret", "otpauth_uri"},
+        "ApplicationSecret": {"client_secret"},
+        "WebhookSecret": {"signing_secret"},
+    }
+    for schema_name, names in expected.items():
+        marked = {
+            name
+            for name, prop in schemas[schema_name]["properties"].items()
+            if prop.get(SENSITIVE) is True
+        }
+        assert names <= marked, f"{schema_name}: {sorted(names - marked)} not marked"
+    for schema_name, name in (
+        ("ApplicationWithSecret", "client_secret"),
+        ("WebhookWithSecret", "signing_secret"),
+    ):
+        parts = schemas[schema_name]["allOf"]
+        assert any(
+            (part.get("properties") or {}).get(name, {}).get(SENSITIVE) is True for part in parts
+        ), f"{schema_name}.{name} not marked"

@@ -22,9 +22,9 @@ def _get_kwargs(
     body: ApplicationCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -33,9 +33,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -104,79 +104,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: ApplicationCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[ApplicationWithSecretEnvelope | Error]:
-    """Create an application
-
-     Registers a new OAuth client. The response is the only time the client secret is shown
-    (`client_secret`, null for public `spa` and `native` clients): store it immediately. `spa` and
-    `native` applications are public clients: `token_endpoint_auth_method` is forced to `none` and PKCE
-    is required. A redirect URI that is not an absolute https URL (http is allowed only for localhost
-    and, for `native`, custom schemes) fails with 422.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (ApplicationCreate): Body of createApplication. Omitted fields take the defaults for
-            the application's type.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[ApplicationWithSecretEnvelope | Error]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: ApplicationCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> ApplicationWithSecretEnvelope | Error | None:
-    """Create an application
-
-     Registers a new OAuth client. The response is the only time the client secret is shown
-    (`client_secret`, null for public `spa` and `native` clients): store it immediately. `spa` and
-    `native` applications are public clients: `token_endpoint_auth_method` is forced to `none` and PKCE
-    is required. A redirect URI that is not an absolute https URL (http is allowed only for localhost
-    and, for `native`, custom schemes) fails with 422.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (ApplicationCreate): Body of createApplication. Omitted fields take the defaults for
-            the application's type.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        ApplicationWithSecretEnvelope | Error
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -204,14 +131,14 @@ async def asyncio_detailed(
         Response[ApplicationWithSecretEnvelope | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -241,10 +168,11 @@ async def asyncio(
         ApplicationWithSecretEnvelope | Error
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -86,63 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    application_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[ApplicationEnvelope | Error]:
-    """Get an application
-
-     Returns one application. The client secret is never returned.
-
-    Args:
-        application_id (str): Identifier of the application (`app_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[ApplicationEnvelope | Error]
-    """
-
-    kwargs = _get_kwargs(
-        application_id=application_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    application_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> ApplicationEnvelope | Error | None:
-    """Get an application
-
-     Returns one application. The client secret is never returned.
-
-    Args:
-        application_id (str): Identifier of the application (`app_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        ApplicationEnvelope | Error
-    """
-
-    return sync_detailed(
-        application_id=application_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     application_id: str,
     *,
@@ -163,13 +106,13 @@ async def asyncio_detailed(
         Response[ApplicationEnvelope | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         application_id=application_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -192,9 +135,10 @@ async def asyncio(
         ApplicationEnvelope | Error
     """
 
-    return (
-        await asyncio_detailed(
-            application_id=application_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        application_id=application_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

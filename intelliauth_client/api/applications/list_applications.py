@@ -24,24 +24,24 @@ def _get_kwargs(
     type_: ApplicationType | Unset = UNSET,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    json_type_: str | Unset = UNSET
+    _json_type_: str | Unset = UNSET
     if not isinstance(type_, Unset):
-        json_type_ = type_.value
+        _json_type_ = type_.value
 
-    params["type"] = json_type_
+    _params["type"] = _json_type_
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/applications",
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -102,81 +102,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    type_: ApplicationType | Unset = UNSET,
-) -> Response[ApplicationList | Error]:
-    """List applications
-
-     Returns the tenant's applications, newest first, one page at a time. Secrets are never included.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        type_ (ApplicationType | Unset): Kind of OAuth client. `web`: server-side app that can
-            keep a secret; `spa`: browser app (public client, PKCE required); `native`: mobile or
-            desktop app (public client, PKCE required); `machine_to_machine`: backend service using
-            client_credentials.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[ApplicationList | Error]
-    """
-
-    kwargs = _get_kwargs(
-        cursor=cursor,
-        limit=limit,
-        type_=type_,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    type_: ApplicationType | Unset = UNSET,
-) -> ApplicationList | Error | None:
-    """List applications
-
-     Returns the tenant's applications, newest first, one page at a time. Secrets are never included.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        type_ (ApplicationType | Unset): Kind of OAuth client. `web`: server-side app that can
-            keep a secret; `spa`: browser app (public client, PKCE required); `native`: mobile or
-            desktop app (public client, PKCE required); `machine_to_machine`: backend service using
-            client_credentials.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        ApplicationList | Error
-    """
-
-    return sync_detailed(
-        client=client,
-        cursor=cursor,
-        limit=limit,
-        type_=type_,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -204,15 +129,15 @@ async def asyncio_detailed(
         Response[ApplicationList | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         cursor=cursor,
         limit=limit,
         type_=type_,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -242,11 +167,12 @@ async def asyncio(
         ApplicationList | Error
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            cursor=cursor,
-            limit=limit,
-            type_=type_,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+        type_=type_,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: SecretRotationRequest | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -35,9 +35,9 @@ def _get_kwargs(
     if not isinstance(body, Unset):
         _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -111,77 +111,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    application_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: SecretRotationRequest | Unset = UNSET,
-) -> Response[ApplicationSecretEnvelope | Error]:
-    """Rotate an application's client secret
-
-     Issues a new client secret and returns it once. The previous secret keeps working for
-    `grace_period_seconds` (default 0: it stops working at once). The body is optional. Emits the
-    `application.secret_rotated` webhook event. Public clients (`token_endpoint_auth_method: none`) have
-    no secret: rotating fails with 409 `conflict`.
-
-    Args:
-        application_id (str): Identifier of the application (`app_` followed by a ULID).
-        body (SecretRotationRequest | Unset): Options for rotating a client secret or a webhook
-            signing secret.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[ApplicationSecretEnvelope | Error]
-    """
-
-    kwargs = _get_kwargs(
-        application_id=application_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    application_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: SecretRotationRequest | Unset = UNSET,
-) -> ApplicationSecretEnvelope | Error | None:
-    """Rotate an application's client secret
-
-     Issues a new client secret and returns it once. The previous secret keeps working for
-    `grace_period_seconds` (default 0: it stops working at once). The body is optional. Emits the
-    `application.secret_rotated` webhook event. Public clients (`token_endpoint_auth_method: none`) have
-    no secret: rotating fails with 409 `conflict`.
-
-    Args:
-        application_id (str): Identifier of the application (`app_` followed by a ULID).
-        body (SecretRotationRequest | Unset): Options for rotating a client secret or a webhook
-            signing secret.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        ApplicationSecretEnvelope | Error
-    """
-
-    return sync_detailed(
-        application_id=application_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     application_id: str,
     *,
@@ -208,14 +137,14 @@ async def asyncio_detailed(
         Response[ApplicationSecretEnvelope | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         application_id=application_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -244,10 +173,11 @@ async def asyncio(
         ApplicationSecretEnvelope | Error
     """
 
-    return (
-        await asyncio_detailed(
-            application_id=application_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        application_id=application_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

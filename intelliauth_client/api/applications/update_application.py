@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: ApplicationUpdate,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -34,9 +34,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -105,73 +105,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    application_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: ApplicationUpdate,
-) -> Response[ApplicationEnvelope | Error]:
-    """Update an application
-
-     Changes the fields present in the body and returns the updated application. `type` and `client_id`
-    are immutable; arrays are replaced, not merged. An empty body fails with 422.
-
-    Args:
-        application_id (str): Identifier of the application (`app_` followed by a ULID).
-        body (ApplicationUpdate): Body of updateApplication (JSON merge semantics: only the fields
-            present change; arrays are replaced whole). `type` and `client_id` cannot change.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[ApplicationEnvelope | Error]
-    """
-
-    kwargs = _get_kwargs(
-        application_id=application_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    application_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: ApplicationUpdate,
-) -> ApplicationEnvelope | Error | None:
-    """Update an application
-
-     Changes the fields present in the body and returns the updated application. `type` and `client_id`
-    are immutable; arrays are replaced, not merged. An empty body fails with 422.
-
-    Args:
-        application_id (str): Identifier of the application (`app_` followed by a ULID).
-        body (ApplicationUpdate): Body of updateApplication (JSON merge semantics: only the fields
-            present change; arrays are replaced whole). `type` and `client_id` cannot change.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        ApplicationEnvelope | Error
-    """
-
-    return sync_detailed(
-        application_id=application_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     application_id: str,
     *,
@@ -196,14 +129,14 @@ async def asyncio_detailed(
         Response[ApplicationEnvelope | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         application_id=application_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -230,10 +163,11 @@ async def asyncio(
         ApplicationEnvelope | Error
     """
 
-    return (
-        await asyncio_detailed(
-            application_id=application_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        application_id=application_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

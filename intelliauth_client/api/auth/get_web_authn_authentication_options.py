@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: WebAuthnAuthenticationOptionsRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -32,9 +32,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -98,73 +98,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient | Client,
-    body: WebAuthnAuthenticationOptionsRequest,
-) -> Response[Error | WebAuthnAuthenticationOptionsEnvelope]:
-    """Start a passkey sign-in or MFA step
-
-     Step 1 of the WebAuthn authentication ceremony, either as the second factor of an `mfa_required`
-    sign-in (`mfa_flow_id`) or as a passwordless passkey sign-in (`client_id`, optionally `email`).
-    Returns a `ceremony_id` (valid 5 minutes) and the `PublicKeyCredentialRequestOptions` for
-    `navigator.credentials.get()`. Public.
-
-    Args:
-        body (WebAuthnAuthenticationOptionsRequest): Body of getWebAuthnAuthenticationOptions:
-            either an MFA step (`mfa_flow_id` from signIn) or a passwordless passkey sign-in
-            (`client_id`, and optionally `email` to restrict to that user's credentials).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebAuthnAuthenticationOptionsEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient | Client,
-    body: WebAuthnAuthenticationOptionsRequest,
-) -> Error | WebAuthnAuthenticationOptionsEnvelope | None:
-    """Start a passkey sign-in or MFA step
-
-     Step 1 of the WebAuthn authentication ceremony, either as the second factor of an `mfa_required`
-    sign-in (`mfa_flow_id`) or as a passwordless passkey sign-in (`client_id`, optionally `email`).
-    Returns a `ceremony_id` (valid 5 minutes) and the `PublicKeyCredentialRequestOptions` for
-    `navigator.credentials.get()`. Public.
-
-    Args:
-        body (WebAuthnAuthenticationOptionsRequest): Body of getWebAuthnAuthenticationOptions:
-            either an MFA step (`mfa_flow_id` from signIn) or a passwordless passkey sign-in
-            (`client_id`, and optionally `email` to restrict to that user's credentials).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebAuthnAuthenticationOptionsEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
@@ -180,7 +113,8 @@ async def asyncio_detailed(
     Args:
         body (WebAuthnAuthenticationOptionsRequest): Body of getWebAuthnAuthenticationOptions:
             either an MFA step (`mfa_flow_id` from signIn) or a passwordless passkey sign-in
-            (`client_id`, and optionally `email` to restrict to that user's credentials).
+            (`client_id`, and optionally `email` to restrict to that user's credentials). Send exactly
+            one of `mfa_flow_id` and `client_id`: both, or neither, is 422 `validation_failed`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -190,13 +124,13 @@ async def asyncio_detailed(
         Response[Error | WebAuthnAuthenticationOptionsEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -214,7 +148,8 @@ async def asyncio(
     Args:
         body (WebAuthnAuthenticationOptionsRequest): Body of getWebAuthnAuthenticationOptions:
             either an MFA step (`mfa_flow_id` from signIn) or a passwordless passkey sign-in
-            (`client_id`, and optionally `email` to restrict to that user's credentials).
+            (`client_id`, and optionally `email` to restrict to that user's credentials). Send exactly
+            one of `mfa_flow_id` and `client_id`: both, or neither, is 422 `validation_failed`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -224,9 +159,10 @@ async def asyncio(
         Error | WebAuthnAuthenticationOptionsEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

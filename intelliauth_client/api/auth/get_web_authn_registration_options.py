@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: WebAuthnRegistrationOptionsRequest | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -31,9 +31,9 @@ def _get_kwargs(
     if not isinstance(body, Unset):
         _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -97,67 +97,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: WebAuthnRegistrationOptionsRequest | Unset = UNSET,
-) -> Response[Error | WebAuthnRegistrationOptionsEnvelope]:
-    """Start registering a passkey
-
-     Step 1 of the WebAuthn registration ceremony for the signed-in user: returns a `ceremony_id` (valid
-    5 minutes) and the `PublicKeyCredentialCreationOptions` to pass to `navigator.credentials.create()`.
-    Then call verifyWebAuthnRegistration with the result.
-
-    Args:
-        body (WebAuthnRegistrationOptionsRequest | Unset): Body of getWebAuthnRegistrationOptions.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebAuthnRegistrationOptionsEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: WebAuthnRegistrationOptionsRequest | Unset = UNSET,
-) -> Error | WebAuthnRegistrationOptionsEnvelope | None:
-    """Start registering a passkey
-
-     Step 1 of the WebAuthn registration ceremony for the signed-in user: returns a `ceremony_id` (valid
-    5 minutes) and the `PublicKeyCredentialCreationOptions` to pass to `navigator.credentials.create()`.
-    Then call verifyWebAuthnRegistration with the result.
-
-    Args:
-        body (WebAuthnRegistrationOptionsRequest | Unset): Body of getWebAuthnRegistrationOptions.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebAuthnRegistrationOptionsEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -180,13 +119,13 @@ async def asyncio_detailed(
         Response[Error | WebAuthnRegistrationOptionsEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -211,9 +150,10 @@ async def asyncio(
         Error | WebAuthnRegistrationOptionsEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: SignInRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -30,9 +30,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -96,79 +96,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient | Client,
-    body: SignInRequest,
-) -> Response[Error | SignInResultEnvelope]:
-    """Sign in with email and password
-
-     Password sign-in for a first-party application (`client_id`). When the password is right and no
-    second factor is needed, the result is `status: authenticated` with the user, the new session and
-    its tokens (as from the token endpoint). When the sign-in policy requires MFA, the result is
-    `status: mfa_required` with an `mfa_flow_id` (valid 5 minutes) and the user's active factors;
-    continue with startMfaChallenge and verifyMfa (or the WebAuthn authentication ceremony with the
-    `mfa_flow_id`). No token is needed: the call is public and rate-limited per IP and per email. Wrong
-    credentials answer 401 `invalid_credentials` without telling whether the email exists; a locked or
-    suspended user gets 403 `account_locked`.
-
-    Args:
-        body (SignInRequest): Body of signIn: password sign-in on behalf of a first-party
-            application.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | SignInResultEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient | Client,
-    body: SignInRequest,
-) -> Error | SignInResultEnvelope | None:
-    """Sign in with email and password
-
-     Password sign-in for a first-party application (`client_id`). When the password is right and no
-    second factor is needed, the result is `status: authenticated` with the user, the new session and
-    its tokens (as from the token endpoint). When the sign-in policy requires MFA, the result is
-    `status: mfa_required` with an `mfa_flow_id` (valid 5 minutes) and the user's active factors;
-    continue with startMfaChallenge and verifyMfa (or the WebAuthn authentication ceremony with the
-    `mfa_flow_id`). No token is needed: the call is public and rate-limited per IP and per email. Wrong
-    credentials answer 401 `invalid_credentials` without telling whether the email exists; a locked or
-    suspended user gets 403 `account_locked`.
-
-    Args:
-        body (SignInRequest): Body of signIn: password sign-in on behalf of a first-party
-            application.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | SignInResultEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
@@ -197,13 +124,13 @@ async def asyncio_detailed(
         Response[Error | SignInResultEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -234,9 +161,10 @@ async def asyncio(
         Error | SignInResultEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -20,7 +20,7 @@ def _get_kwargs(
     *,
     body: SignOutRequest | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -30,9 +30,9 @@ def _get_kwargs(
     if not isinstance(body, Unset):
         _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -95,67 +95,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: SignOutRequest | Unset = UNSET,
-) -> Response[Any | Error]:
-    """Sign out
-
-     Ends the session of the bearer access token (and revokes `refresh_token` when given); with
-    `all_sessions: true`, every session of the user. Access tokens already issued stay valid until they
-    expire unless revoked at `/oauth2/revoke`; discard them. Idempotent.
-
-    Args:
-        body (SignOutRequest | Unset): Body of signOut.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: SignOutRequest | Unset = UNSET,
-) -> Any | Error | None:
-    """Sign out
-
-     Ends the session of the bearer access token (and revokes `refresh_token` when given); with
-    `all_sessions: true`, every session of the user. Access tokens already issued stay valid until they
-    expire unless revoked at `/oauth2/revoke`; discard them. Idempotent.
-
-    Args:
-        body (SignOutRequest | Unset): Body of signOut.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -178,13 +117,13 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -209,9 +148,10 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

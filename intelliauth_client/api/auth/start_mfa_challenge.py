@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: MfaChallengeRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -30,9 +30,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -101,71 +101,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient | Client,
-    body: MfaChallengeRequest,
-) -> Response[Error | MfaChallengeEnvelope]:
-    """Start an MFA challenge
-
-     Starts the second-factor step of an `mfa_required` sign-in for one of the flow's factors: sends a
-    one-time code for `sms` and `email` factors (re-sends when called again, at most every 30 seconds);
-    for `totp` it only records the choice. For `webauthn` factors use getWebAuthnAuthenticationOptions
-    with the `mfa_flow_id` instead (422). Public: the `mfa_flow_id` is the credential. An expired flow
-    answers 400 `flow_expired`.
-
-    Args:
-        body (MfaChallengeRequest): Body of startMfaChallenge.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | MfaChallengeEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient | Client,
-    body: MfaChallengeRequest,
-) -> Error | MfaChallengeEnvelope | None:
-    """Start an MFA challenge
-
-     Starts the second-factor step of an `mfa_required` sign-in for one of the flow's factors: sends a
-    one-time code for `sms` and `email` factors (re-sends when called again, at most every 30 seconds);
-    for `totp` it only records the choice. For `webauthn` factors use getWebAuthnAuthenticationOptions
-    with the `mfa_flow_id` instead (422). Public: the `mfa_flow_id` is the credential. An expired flow
-    answers 400 `flow_expired`.
-
-    Args:
-        body (MfaChallengeRequest): Body of startMfaChallenge.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | MfaChallengeEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
@@ -190,13 +125,13 @@ async def asyncio_detailed(
         Response[Error | MfaChallengeEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -223,9 +158,10 @@ async def asyncio(
         Error | MfaChallengeEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: WebAuthnAuthenticationVerifyRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -30,9 +30,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -96,69 +96,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient | Client,
-    body: WebAuthnAuthenticationVerifyRequest,
-) -> Response[Error | SignInAuthenticatedEnvelope]:
-    """Finish a passkey sign-in or MFA step
-
-     Step 2 of the WebAuthn authentication ceremony: verifies the assertion (challenge, origin,
-    signature, counter) and completes the sign-in; the answer is the same as an `authenticated` signIn.
-    A failed assertion answers 401 `invalid_credentials`; an expired ceremony 400 `flow_expired`.
-    Public.
-
-    Args:
-        body (WebAuthnAuthenticationVerifyRequest): Body of verifyWebAuthnAuthentication.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | SignInAuthenticatedEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient | Client,
-    body: WebAuthnAuthenticationVerifyRequest,
-) -> Error | SignInAuthenticatedEnvelope | None:
-    """Finish a passkey sign-in or MFA step
-
-     Step 2 of the WebAuthn authentication ceremony: verifies the assertion (challenge, origin,
-    signature, counter) and completes the sign-in; the answer is the same as an `authenticated` signIn.
-    A failed assertion answers 401 `invalid_credentials`; an expired ceremony 400 `flow_expired`.
-    Public.
-
-    Args:
-        body (WebAuthnAuthenticationVerifyRequest): Body of verifyWebAuthnAuthentication.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | SignInAuthenticatedEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
@@ -182,13 +119,13 @@ async def asyncio_detailed(
         Response[Error | SignInAuthenticatedEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -214,9 +151,10 @@ async def asyncio(
         Error | SignInAuthenticatedEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

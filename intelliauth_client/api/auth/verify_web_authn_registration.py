@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: WebAuthnRegistrationVerifyRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -30,9 +30,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -96,67 +96,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: WebAuthnRegistrationVerifyRequest,
-) -> Response[Error | MfaFactorEnvelope]:
-    """Finish registering a passkey
-
-     Step 2 of the WebAuthn registration ceremony: verifies the attestation against the ceremony's
-    challenge and origin and stores the credential as an active `webauthn` MFA factor of the signed-in
-    user. A failed verification answers 422 `validation_failed`; an expired ceremony 400 `flow_expired`.
-
-    Args:
-        body (WebAuthnRegistrationVerifyRequest): Body of verifyWebAuthnRegistration.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | MfaFactorEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: WebAuthnRegistrationVerifyRequest,
-) -> Error | MfaFactorEnvelope | None:
-    """Finish registering a passkey
-
-     Step 2 of the WebAuthn registration ceremony: verifies the attestation against the ceremony's
-    challenge and origin and stores the credential as an active `webauthn` MFA factor of the signed-in
-    user. A failed verification answers 422 `validation_failed`; an expired ceremony 400 `flow_expired`.
-
-    Args:
-        body (WebAuthnRegistrationVerifyRequest): Body of verifyWebAuthnRegistration.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | MfaFactorEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -179,13 +118,13 @@ async def asyncio_detailed(
         Response[Error | MfaFactorEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -210,9 +149,10 @@ async def asyncio(
         Error | MfaFactorEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

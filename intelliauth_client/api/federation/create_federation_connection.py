@@ -23,9 +23,9 @@ def _get_kwargs(
     body: OidcConnectionCreate | SamlConnectionCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -37,9 +37,9 @@ def _get_kwargs(
     else:
         _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -108,79 +108,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: OidcConnectionCreate | SamlConnectionCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | FederationConnectionEnvelope]:
-    """Create an SSO connection
-
-     Creates an OIDC or SAML connection, selected by `protocol`. For OIDC the issuer's discovery document
-    must be reachable (422 otherwise) and `client_secret` is stored encrypted and never returned. The
-    response carries the values to register at the IdP (`redirect_uri` for OIDC; `sp_entity_id`,
-    `acs_url`, `sp_metadata_url` for SAML). A domain already claimed by another connection fails with
-    409 `already_exists`.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (OidcConnectionCreate | SamlConnectionCreate): Body of createFederationConnection,
-            discriminated by `protocol`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | FederationConnectionEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: OidcConnectionCreate | SamlConnectionCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | FederationConnectionEnvelope | None:
-    """Create an SSO connection
-
-     Creates an OIDC or SAML connection, selected by `protocol`. For OIDC the issuer's discovery document
-    must be reachable (422 otherwise) and `client_secret` is stored encrypted and never returned. The
-    response carries the values to register at the IdP (`redirect_uri` for OIDC; `sp_entity_id`,
-    `acs_url`, `sp_metadata_url` for SAML). A domain already claimed by another connection fails with
-    409 `already_exists`.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (OidcConnectionCreate | SamlConnectionCreate): Body of createFederationConnection,
-            discriminated by `protocol`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | FederationConnectionEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -208,14 +135,14 @@ async def asyncio_detailed(
         Response[Error | FederationConnectionEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -245,10 +172,11 @@ async def asyncio(
         Error | FederationConnectionEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

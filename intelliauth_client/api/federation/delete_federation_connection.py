@@ -84,65 +84,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    connection_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Any | Error]:
-    """Delete an SSO connection
-
-     Deletes the connection. Users created through it remain; they can no longer sign in through this
-    IdP.
-
-    Args:
-        connection_id (str): Identifier of the connection (`fed_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        connection_id=connection_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    connection_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Any | Error | None:
-    """Delete an SSO connection
-
-     Deletes the connection. Users created through it remain; they can no longer sign in through this
-    IdP.
-
-    Args:
-        connection_id (str): Identifier of the connection (`fed_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        connection_id=connection_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     connection_id: str,
     *,
@@ -164,13 +105,13 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         connection_id=connection_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -194,9 +135,10 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            connection_id=connection_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        connection_id=connection_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

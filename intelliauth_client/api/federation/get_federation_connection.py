@@ -86,63 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    connection_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Error | FederationConnectionEnvelope]:
-    """Get an SSO connection
-
-     Returns one connection, discriminated by `protocol`. The OIDC client secret is never returned.
-
-    Args:
-        connection_id (str): Identifier of the connection (`fed_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | FederationConnectionEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        connection_id=connection_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    connection_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Error | FederationConnectionEnvelope | None:
-    """Get an SSO connection
-
-     Returns one connection, discriminated by `protocol`. The OIDC client secret is never returned.
-
-    Args:
-        connection_id (str): Identifier of the connection (`fed_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | FederationConnectionEnvelope
-    """
-
-    return sync_detailed(
-        connection_id=connection_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     connection_id: str,
     *,
@@ -163,13 +106,13 @@ async def asyncio_detailed(
         Response[Error | FederationConnectionEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         connection_id=connection_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -192,9 +135,10 @@ async def asyncio(
         Error | FederationConnectionEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            connection_id=connection_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        connection_id=connection_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

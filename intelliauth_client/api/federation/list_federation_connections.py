@@ -24,24 +24,24 @@ def _get_kwargs(
     protocol: FederationProtocol | Unset = UNSET,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    json_protocol: str | Unset = UNSET
+    _json_protocol: str | Unset = UNSET
     if not isinstance(protocol, Unset):
-        json_protocol = protocol.value
+        _json_protocol = protocol.value
 
-    params["protocol"] = json_protocol
+    _params["protocol"] = _json_protocol
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/federation/connections",
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -102,77 +102,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    protocol: FederationProtocol | Unset = UNSET,
-) -> Response[Error | FederationConnectionList]:
-    """List SSO connections
-
-     Returns the tenant's OIDC and SAML connections, newest first. Each item is discriminated by
-    `protocol`; OIDC client secrets are never returned.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        protocol (FederationProtocol | Unset): Protocol of an SSO connection.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | FederationConnectionList]
-    """
-
-    kwargs = _get_kwargs(
-        cursor=cursor,
-        limit=limit,
-        protocol=protocol,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    protocol: FederationProtocol | Unset = UNSET,
-) -> Error | FederationConnectionList | None:
-    """List SSO connections
-
-     Returns the tenant's OIDC and SAML connections, newest first. Each item is discriminated by
-    `protocol`; OIDC client secrets are never returned.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        protocol (FederationProtocol | Unset): Protocol of an SSO connection.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | FederationConnectionList
-    """
-
-    return sync_detailed(
-        client=client,
-        cursor=cursor,
-        limit=limit,
-        protocol=protocol,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -198,15 +127,15 @@ async def asyncio_detailed(
         Response[Error | FederationConnectionList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         cursor=cursor,
         limit=limit,
         protocol=protocol,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -234,11 +163,12 @@ async def asyncio(
         Error | FederationConnectionList
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            cursor=cursor,
-            limit=limit,
-            protocol=protocol,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+        protocol=protocol,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

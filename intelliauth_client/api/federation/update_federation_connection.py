@@ -24,7 +24,7 @@ def _get_kwargs(
     *,
     body: OidcConnectionUpdate | SamlConnectionUpdate,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -38,9 +38,9 @@ def _get_kwargs(
     else:
         _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -114,77 +114,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    connection_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: OidcConnectionUpdate | SamlConnectionUpdate,
-) -> Response[Error | FederationConnectionEnvelope]:
-    """Update an SSO connection
-
-     Changes the fields present in the body. `protocol` is required, selects the body variant and must
-    equal the connection's protocol (a connection cannot change protocol: 422). Send `client_secret`
-    only to replace the stored OIDC secret. A domain claimed by another connection fails with 409
-    `already_exists`.
-
-    Args:
-        connection_id (str): Identifier of the connection (`fed_` followed by a ULID).
-        body (OidcConnectionUpdate | SamlConnectionUpdate): Body of updateFederationConnection,
-            discriminated by `protocol`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | FederationConnectionEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        connection_id=connection_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    connection_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: OidcConnectionUpdate | SamlConnectionUpdate,
-) -> Error | FederationConnectionEnvelope | None:
-    """Update an SSO connection
-
-     Changes the fields present in the body. `protocol` is required, selects the body variant and must
-    equal the connection's protocol (a connection cannot change protocol: 422). Send `client_secret`
-    only to replace the stored OIDC secret. A domain claimed by another connection fails with 409
-    `already_exists`.
-
-    Args:
-        connection_id (str): Identifier of the connection (`fed_` followed by a ULID).
-        body (OidcConnectionUpdate | SamlConnectionUpdate): Body of updateFederationConnection,
-            discriminated by `protocol`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | FederationConnectionEnvelope
-    """
-
-    return sync_detailed(
-        connection_id=connection_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     connection_id: str,
     *,
@@ -211,14 +140,14 @@ async def asyncio_detailed(
         Response[Error | FederationConnectionEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         connection_id=connection_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -247,10 +176,11 @@ async def asyncio(
         Error | FederationConnectionEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            connection_id=connection_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        connection_id=connection_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -24,9 +24,9 @@ def _get_kwargs(
     body: GroupMemberAdd,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -37,9 +37,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -113,77 +113,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: GroupMemberAdd,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | GroupMemberEnvelope]:
-    """Add a member to a group
-
-     Adds a user to a group and emits `group.member_added`. 404 when the group or the user does not
-    exist; 409 `already_exists` when the user is already a member.
-
-    Args:
-        group_id (str): A group id.
-        idempotency_key (str | Unset):
-        body (GroupMemberAdd): Body of addGroupMember.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | GroupMemberEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        group_id=group_id,
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: GroupMemberAdd,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | GroupMemberEnvelope | None:
-    """Add a member to a group
-
-     Adds a user to a group and emits `group.member_added`. 404 when the group or the user does not
-    exist; 409 `already_exists` when the user is already a member.
-
-    Args:
-        group_id (str): A group id.
-        idempotency_key (str | Unset):
-        body (GroupMemberAdd): Body of addGroupMember.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | GroupMemberEnvelope
-    """
-
-    return sync_detailed(
-        group_id=group_id,
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     group_id: str,
     *,
@@ -209,15 +138,15 @@ async def asyncio_detailed(
         Response[Error | GroupMemberEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         group_id=group_id,
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -245,11 +174,12 @@ async def asyncio(
         Error | GroupMemberEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            group_id=group_id,
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        group_id=group_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

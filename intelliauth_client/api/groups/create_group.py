@@ -22,9 +22,9 @@ def _get_kwargs(
     body: GroupCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -33,9 +33,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -104,71 +104,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: GroupCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | GroupEnvelope]:
-    """Create a group
-
-     Creates an empty group. 409 `already_exists` when the name is taken. Send an `Idempotency-Key` to
-    retry safely.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (GroupCreate): Body of createGroup.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | GroupEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: GroupCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | GroupEnvelope | None:
-    """Create a group
-
-     Creates an empty group. 409 `already_exists` when the name is taken. Send an `Idempotency-Key` to
-    retry safely.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (GroupCreate): Body of createGroup.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | GroupEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -192,14 +127,14 @@ async def asyncio_detailed(
         Response[Error | GroupEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -225,10 +160,11 @@ async def asyncio(
         Error | GroupEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -86,63 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Error | GroupEnvelope]:
-    """Get a group
-
-     One group by id.
-
-    Args:
-        group_id (str): A group id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | GroupEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        group_id=group_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Error | GroupEnvelope | None:
-    """Get a group
-
-     One group by id.
-
-    Args:
-        group_id (str): A group id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | GroupEnvelope
-    """
-
-    return sync_detailed(
-        group_id=group_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     group_id: str,
     *,
@@ -163,13 +106,13 @@ async def asyncio_detailed(
         Response[Error | GroupEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         group_id=group_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -192,9 +135,10 @@ async def asyncio(
         Error | GroupEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            group_id=group_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        group_id=group_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

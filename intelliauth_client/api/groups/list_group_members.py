@@ -24,20 +24,20 @@ def _get_kwargs(
     limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/groups/{group_id}/members".format(
             group_id=quote(str(group_id), safe=""),
         ),
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -103,75 +103,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-) -> Response[Error | GroupMemberList]:
-    """List a group's members
-
-     The group's members, most recently added first.
-
-    Args:
-        group_id (str): A group id.
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | GroupMemberList]
-    """
-
-    kwargs = _get_kwargs(
-        group_id=group_id,
-        cursor=cursor,
-        limit=limit,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-) -> Error | GroupMemberList | None:
-    """List a group's members
-
-     The group's members, most recently added first.
-
-    Args:
-        group_id (str): A group id.
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | GroupMemberList
-    """
-
-    return sync_detailed(
-        group_id=group_id,
-        client=client,
-        cursor=cursor,
-        limit=limit,
-    ).parsed
-
-
 async def asyncio_detailed(
     group_id: str,
     *,
@@ -196,15 +127,15 @@ async def asyncio_detailed(
         Response[Error | GroupMemberList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         group_id=group_id,
         cursor=cursor,
         limit=limit,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -231,11 +162,12 @@ async def asyncio(
         Error | GroupMemberList
     """
 
-    return (
-        await asyncio_detailed(
-            group_id=group_id,
-            client=client,
-            cursor=cursor,
-            limit=limit,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        group_id=group_id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

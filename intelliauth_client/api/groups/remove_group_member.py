@@ -86,71 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    group_id: str,
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Any | Error]:
-    """Remove a member from a group
-
-     Removes a user from a group and emits `group.member_removed`. 404 when the group does not exist or
-    the user is not a member.
-
-    Args:
-        group_id (str): A group id.
-        user_id (str): A user id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        group_id=group_id,
-        user_id=user_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    group_id: str,
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Any | Error | None:
-    """Remove a member from a group
-
-     Removes a user from a group and emits `group.member_removed`. 404 when the group does not exist or
-    the user is not a member.
-
-    Args:
-        group_id (str): A group id.
-        user_id (str): A user id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        group_id=group_id,
-        user_id=user_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     group_id: str,
     user_id: str,
@@ -174,14 +109,14 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         group_id=group_id,
         user_id=user_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -207,10 +142,11 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            group_id=group_id,
-            user_id=user_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        group_id=group_id,
+        user_id=user_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

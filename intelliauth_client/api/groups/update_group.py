@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: GroupUpdate,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -34,9 +34,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -110,71 +110,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: GroupUpdate,
-) -> Response[Error | GroupEnvelope]:
-    """Update a group
-
-     Renames a group or changes its description. 409 `already_exists` when the new name is taken.
-
-    Args:
-        group_id (str): A group id.
-        body (GroupUpdate): Body of updateGroup: only the fields present change; `description:
-            null` clears it.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | GroupEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        group_id=group_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    group_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: GroupUpdate,
-) -> Error | GroupEnvelope | None:
-    """Update a group
-
-     Renames a group or changes its description. 409 `already_exists` when the new name is taken.
-
-    Args:
-        group_id (str): A group id.
-        body (GroupUpdate): Body of updateGroup: only the fields present change; `description:
-            null` clears it.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | GroupEnvelope
-    """
-
-    return sync_detailed(
-        group_id=group_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     group_id: str,
     *,
@@ -198,14 +133,14 @@ async def asyncio_detailed(
         Response[Error | GroupEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         group_id=group_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -231,10 +166,11 @@ async def asyncio(
         Error | GroupEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            group_id=group_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        group_id=group_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

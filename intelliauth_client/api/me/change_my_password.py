@@ -20,7 +20,7 @@ def _get_kwargs(
     *,
     body: PasswordChangeRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -29,9 +29,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -94,69 +94,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: PasswordChangeRequest,
-) -> Response[Any | Error]:
-    """Change my password
-
-     Changes the signed-in user's password. The current password must be given (403 `invalid_credentials`
-    when wrong); the new one must satisfy the policy (422 `validation_failed`, with `details.fields`).
-    Every other session of the user is revoked.
-
-    Args:
-        body (PasswordChangeRequest): Body of changeMyPassword. On success every other session of
-            the user is revoked.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: PasswordChangeRequest,
-) -> Any | Error | None:
-    """Change my password
-
-     Changes the signed-in user's password. The current password must be given (403 `invalid_credentials`
-    when wrong); the new one must satisfy the policy (422 `validation_failed`, with `details.fields`).
-    Every other session of the user is revoked.
-
-    Args:
-        body (PasswordChangeRequest): Body of changeMyPassword. On success every other session of
-            the user is revoked.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -180,13 +117,13 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -212,9 +149,10 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -89,65 +89,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    factor_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Any | Error]:
-    """Delete one of my MFA factors
-
-     Removes an MFA factor of the signed-in user. 409 `conflict` when it is the last active factor and
-    the tenant's policy requires MFA.
-
-    Args:
-        factor_id (str): An MFA factor id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        factor_id=factor_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    factor_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Any | Error | None:
-    """Delete one of my MFA factors
-
-     Removes an MFA factor of the signed-in user. 409 `conflict` when it is the last active factor and
-    the tenant's policy requires MFA.
-
-    Args:
-        factor_id (str): An MFA factor id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        factor_id=factor_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     factor_id: str,
     *,
@@ -169,13 +110,13 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         factor_id=factor_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -199,9 +140,10 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            factor_id=factor_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        factor_id=factor_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -24,9 +24,9 @@ def _get_kwargs(
     body: EmailEnrollRequest | SmsEnrollRequest | TotpEnrollRequest,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -40,9 +40,9 @@ def _get_kwargs(
     else:
         _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -111,81 +111,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: EmailEnrollRequest | SmsEnrollRequest | TotpEnrollRequest,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | MfaFactorEnrollmentEnvelope]:
-    """Enroll an MFA factor
-
-     Starts enrolling a TOTP, SMS or email factor for the signed-in user. The factor is
-    `pending_verification` until verifyMfaFactorEnrollment succeeds (within `expires_at`, 10 minutes).
-    For TOTP the response carries the secret and `otpauth://` URI once; for SMS/email a code is sent.
-    WebAuthn factors use the WebAuthn registration ceremony. 409 `already_exists` when the same phone
-    number or email is already a factor.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (EmailEnrollRequest | SmsEnrollRequest | TotpEnrollRequest): Body of enrollMfaFactor,
-            discriminated by `type`. WebAuthn factors are enrolled with the WebAuthn registration
-            ceremony instead (`/api/v1/auth/webauthn/registration/*`).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | MfaFactorEnrollmentEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: EmailEnrollRequest | SmsEnrollRequest | TotpEnrollRequest,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | MfaFactorEnrollmentEnvelope | None:
-    """Enroll an MFA factor
-
-     Starts enrolling a TOTP, SMS or email factor for the signed-in user. The factor is
-    `pending_verification` until verifyMfaFactorEnrollment succeeds (within `expires_at`, 10 minutes).
-    For TOTP the response carries the secret and `otpauth://` URI once; for SMS/email a code is sent.
-    WebAuthn factors use the WebAuthn registration ceremony. 409 `already_exists` when the same phone
-    number or email is already a factor.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (EmailEnrollRequest | SmsEnrollRequest | TotpEnrollRequest): Body of enrollMfaFactor,
-            discriminated by `type`. WebAuthn factors are enrolled with the WebAuthn registration
-            ceremony instead (`/api/v1/auth/webauthn/registration/*`).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | MfaFactorEnrollmentEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -214,14 +139,14 @@ async def asyncio_detailed(
         Response[Error | MfaFactorEnrollmentEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -252,10 +177,11 @@ async def asyncio(
         Error | MfaFactorEnrollmentEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

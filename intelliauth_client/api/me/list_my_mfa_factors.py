@@ -22,18 +22,18 @@ def _get_kwargs(
     limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/me/mfa-factors",
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -94,69 +94,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-) -> Response[Error | MfaFactorList]:
-    """List my MFA factors
-
-     The signed-in user's MFA factors (active and pending verification), oldest first.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | MfaFactorList]
-    """
-
-    kwargs = _get_kwargs(
-        cursor=cursor,
-        limit=limit,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-) -> Error | MfaFactorList | None:
-    """List my MFA factors
-
-     The signed-in user's MFA factors (active and pending verification), oldest first.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | MfaFactorList
-    """
-
-    return sync_detailed(
-        client=client,
-        cursor=cursor,
-        limit=limit,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -179,14 +116,14 @@ async def asyncio_detailed(
         Response[Error | MfaFactorList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         cursor=cursor,
         limit=limit,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -211,10 +148,11 @@ async def asyncio(
         Error | MfaFactorList
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            cursor=cursor,
-            limit=limit,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: ProfileUpdate,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -30,9 +30,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -96,67 +96,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: ProfileUpdate,
-) -> Response[Error | UserEnvelope]:
-    """Update my profile
-
-     Changes the signed-in user's own profile fields (merge semantics: only the fields present change;
-    `null` clears). Email and status can only be changed by an admin (updateUser).
-
-    Args:
-        body (ProfileUpdate): Body of updateMyProfile: only the fields present change; `null`
-            clears a nullable field. Email and status are changed by an admin only.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | UserEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: ProfileUpdate,
-) -> Error | UserEnvelope | None:
-    """Update my profile
-
-     Changes the signed-in user's own profile fields (merge semantics: only the fields present change;
-    `null` clears). Email and status can only be changed by an admin (updateUser).
-
-    Args:
-        body (ProfileUpdate): Body of updateMyProfile: only the fields present change; `null`
-            clears a nullable field. Email and status are changed by an admin only.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | UserEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -179,13 +118,13 @@ async def asyncio_detailed(
         Response[Error | UserEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -210,9 +149,10 @@ async def asyncio(
         Error | UserEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

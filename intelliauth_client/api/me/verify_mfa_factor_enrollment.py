@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: MfaFactorVerifyRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -34,9 +34,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -110,73 +110,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    factor_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: MfaFactorVerifyRequest,
-) -> Response[Error | MfaFactorEnvelope]:
-    """Verify a pending MFA factor
-
-     Completes an enrollment by checking the first code from the new factor; the factor becomes `active`.
-    A wrong code answers 401 `invalid_mfa_code`; an expired enrollment 400 `flow_expired`; a factor that
-    is already active 409 `conflict`.
-
-    Args:
-        factor_id (str): An MFA factor id.
-        body (MfaFactorVerifyRequest): Body of verifyMfaFactorEnrollment.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | MfaFactorEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        factor_id=factor_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    factor_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: MfaFactorVerifyRequest,
-) -> Error | MfaFactorEnvelope | None:
-    """Verify a pending MFA factor
-
-     Completes an enrollment by checking the first code from the new factor; the factor becomes `active`.
-    A wrong code answers 401 `invalid_mfa_code`; an expired enrollment 400 `flow_expired`; a factor that
-    is already active 409 `conflict`.
-
-    Args:
-        factor_id (str): An MFA factor id.
-        body (MfaFactorVerifyRequest): Body of verifyMfaFactorEnrollment.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | MfaFactorEnvelope
-    """
-
-    return sync_detailed(
-        factor_id=factor_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     factor_id: str,
     *,
@@ -201,14 +134,14 @@ async def asyncio_detailed(
         Response[Error | MfaFactorEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         factor_id=factor_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -235,10 +168,11 @@ async def asyncio(
         Error | MfaFactorEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            factor_id=factor_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        factor_id=factor_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -32,40 +32,40 @@ def _get_kwargs(
     login_hint: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    json_response_type = response_type.value
-    params["response_type"] = json_response_type
+    _json_response_type = response_type.value
+    _params["response_type"] = _json_response_type
 
-    params["client_id"] = client_id
+    _params["client_id"] = client_id
 
-    params["redirect_uri"] = redirect_uri
+    _params["redirect_uri"] = redirect_uri
 
-    params["scope"] = scope
+    _params["scope"] = scope
 
-    params["state"] = state
+    _params["state"] = state
 
-    params["code_challenge"] = code_challenge
+    _params["code_challenge"] = code_challenge
 
-    json_code_challenge_method = code_challenge_method.value
-    params["code_challenge_method"] = json_code_challenge_method
+    _json_code_challenge_method = code_challenge_method.value
+    _params["code_challenge_method"] = _json_code_challenge_method
 
-    params["nonce"] = nonce
+    _params["nonce"] = nonce
 
-    json_prompt: str | Unset = UNSET
+    _json_prompt: str | Unset = UNSET
     if not isinstance(prompt, Unset):
-        json_prompt = prompt.value
+        _json_prompt = prompt.value
 
-    params["prompt"] = json_prompt
+    _params["prompt"] = _json_prompt
 
-    params["login_hint"] = login_hint
+    _params["login_hint"] = login_hint
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/oauth2/authorize",
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -115,135 +115,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient | Client,
-    response_type: ResponseType,
-    client_id: str,
-    redirect_uri: str,
-    scope: str,
-    state: str,
-    code_challenge: str,
-    code_challenge_method: CodeChallengeMethod,
-    nonce: str | Unset = UNSET,
-    prompt: Prompt | Unset = UNSET,
-    login_hint: str | Unset = UNSET,
-) -> Response[Any | OAuthErrorResponse]:
-    """Start an authorization code flow (browser redirect)
-
-     The authorization endpoint (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1, PKCE RFC 7636). Open
-    this URL in the user's browser, not from a backend. The user signs in (and completes MFA) on the
-    hosted pages; the server then redirects with `302` to `redirect_uri?code=...&state=...` or, on an
-    error it can report to the client, to `redirect_uri?error=...&error_description=...&state=...` (RFC
-    6749 section 4.1.2.1). When `client_id` or `redirect_uri` is invalid the server must not redirect
-    and answers `400` itself (an HTML page for browsers, or an `OAuthError` JSON body when the request's
-    `Accept` prefers `application/json`). Exchange the code at `POST /oauth2/token` within 60 seconds,
-    with the PKCE `code_verifier`.
-
-    Args:
-        response_type (ResponseType): OAuth 2.0 `response_type`; only the authorization code flow
-            is supported.
-        client_id (str):
-        redirect_uri (str):
-        scope (str):
-        state (str):
-        code_challenge (str):
-        code_challenge_method (CodeChallengeMethod): PKCE code challenge method (RFC 7636 section
-            4.3); only `S256` is accepted.
-        nonce (str | Unset):
-        prompt (Prompt | Unset): OIDC `prompt` values (OIDC Core section 3.1.2.1).
-        login_hint (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | OAuthErrorResponse]
-    """
-
-    kwargs = _get_kwargs(
-        response_type=response_type,
-        client_id=client_id,
-        redirect_uri=redirect_uri,
-        scope=scope,
-        state=state,
-        code_challenge=code_challenge,
-        code_challenge_method=code_challenge_method,
-        nonce=nonce,
-        prompt=prompt,
-        login_hint=login_hint,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient | Client,
-    response_type: ResponseType,
-    client_id: str,
-    redirect_uri: str,
-    scope: str,
-    state: str,
-    code_challenge: str,
-    code_challenge_method: CodeChallengeMethod,
-    nonce: str | Unset = UNSET,
-    prompt: Prompt | Unset = UNSET,
-    login_hint: str | Unset = UNSET,
-) -> Any | OAuthErrorResponse | None:
-    """Start an authorization code flow (browser redirect)
-
-     The authorization endpoint (RFC 6749 section 4.1.1, OIDC Core section 3.1.2.1, PKCE RFC 7636). Open
-    this URL in the user's browser, not from a backend. The user signs in (and completes MFA) on the
-    hosted pages; the server then redirects with `302` to `redirect_uri?code=...&state=...` or, on an
-    error it can report to the client, to `redirect_uri?error=...&error_description=...&state=...` (RFC
-    6749 section 4.1.2.1). When `client_id` or `redirect_uri` is invalid the server must not redirect
-    and answers `400` itself (an HTML page for browsers, or an `OAuthError` JSON body when the request's
-    `Accept` prefers `application/json`). Exchange the code at `POST /oauth2/token` within 60 seconds,
-    with the PKCE `code_verifier`.
-
-    Args:
-        response_type (ResponseType): OAuth 2.0 `response_type`; only the authorization code flow
-            is supported.
-        client_id (str):
-        redirect_uri (str):
-        scope (str):
-        state (str):
-        code_challenge (str):
-        code_challenge_method (CodeChallengeMethod): PKCE code challenge method (RFC 7636 section
-            4.3); only `S256` is accepted.
-        nonce (str | Unset):
-        prompt (Prompt | Unset): OIDC `prompt` values (OIDC Core section 3.1.2.1).
-        login_hint (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | OAuthErrorResponse
-    """
-
-    return sync_detailed(
-        client=client,
-        response_type=response_type,
-        client_id=client_id,
-        redirect_uri=redirect_uri,
-        scope=scope,
-        state=state,
-        code_challenge=code_challenge,
-        code_challenge_method=code_challenge_method,
-        nonce=nonce,
-        prompt=prompt,
-        login_hint=login_hint,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
@@ -291,7 +162,7 @@ async def asyncio_detailed(
         Response[Any | OAuthErrorResponse]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         response_type=response_type,
         client_id=client_id,
         redirect_uri=redirect_uri,
@@ -304,9 +175,9 @@ async def asyncio_detailed(
         login_hint=login_hint,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -356,18 +227,19 @@ async def asyncio(
         Any | OAuthErrorResponse
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            response_type=response_type,
-            client_id=client_id,
-            redirect_uri=redirect_uri,
-            scope=scope,
-            state=state,
-            code_challenge=code_challenge,
-            code_challenge_method=code_challenge_method,
-            nonce=nonce,
-            prompt=prompt,
-            login_hint=login_hint,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        response_type=response_type,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=scope,
+        state=state,
+        code_challenge=code_challenge,
+        code_challenge_method=code_challenge_method,
+        nonce=nonce,
+        prompt=prompt,
+        login_hint=login_hint,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -66,56 +66,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient | Client,
-) -> Response[OAuthErrorResponse | OpenIdConfiguration]:
-    """Get the OpenID Provider configuration
-
-     OIDC Discovery 1.0 / RFC 8414 metadata of the tenant: its issuer, endpoints, supported scopes,
-    grants, PKCE methods and signing algorithms. Public, cacheable (`Cache-Control: public, max-
-    age=3600`). Not enveloped.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[OAuthErrorResponse | OpenIdConfiguration]
-    """
-
-    kwargs = _get_kwargs()
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient | Client,
-) -> OAuthErrorResponse | OpenIdConfiguration | None:
-    """Get the OpenID Provider configuration
-
-     OIDC Discovery 1.0 / RFC 8414 metadata of the tenant: its issuer, endpoints, supported scopes,
-    grants, PKCE methods and signing algorithms. Public, cacheable (`Cache-Control: public, max-
-    age=3600`). Not enveloped.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        OAuthErrorResponse | OpenIdConfiguration
-    """
-
-    return sync_detailed(
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
@@ -134,11 +84,11 @@ async def asyncio_detailed(
         Response[OAuthErrorResponse | OpenIdConfiguration]
     """
 
-    kwargs = _get_kwargs()
+    _request = _get_kwargs()
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -159,8 +109,8 @@ async def asyncio(
         OAuthErrorResponse | OpenIdConfiguration
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs()
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -76,58 +76,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-) -> Response[OAuthErrorResponse | UserInfo]:
-    """Get the signed-in user's claims
-
-     OIDC UserInfo endpoint (OIDC Core section 5.3). Returns the claims of the user the bearer access
-    token was issued for, filtered by its scopes (`openid` required; `profile` and `email` add claims).
-    Not enveloped. Errors follow RFC 6750 (`invalid_token` 401, `insufficient_scope` 403) with a `WWW-
-    Authenticate` header.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[OAuthErrorResponse | UserInfo]
-    """
-
-    kwargs = _get_kwargs()
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-) -> OAuthErrorResponse | UserInfo | None:
-    """Get the signed-in user's claims
-
-     OIDC UserInfo endpoint (OIDC Core section 5.3). Returns the claims of the user the bearer access
-    token was issued for, filtered by its scopes (`openid` required; `profile` and `email` add claims).
-    Not enveloped. Errors follow RFC 6750 (`invalid_token` 401, `insufficient_scope` 403) with a `WWW-
-    Authenticate` header.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        OAuthErrorResponse | UserInfo
-    """
-
-    return sync_detailed(
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -147,11 +95,11 @@ async def asyncio_detailed(
         Response[OAuthErrorResponse | UserInfo]
     """
 
-    kwargs = _get_kwargs()
+    _request = _get_kwargs()
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -173,8 +121,8 @@ async def asyncio(
         OAuthErrorResponse | UserInfo
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs()
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: IntrospectionRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -29,9 +29,9 @@ def _get_kwargs(
     }
 
     _kwargs["data"] = body.to_dict()
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    _headers["Content-Type"] = "application/x-www-form-urlencoded"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -85,71 +85,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: IntrospectionRequest,
-) -> Response[IntrospectionResponse | OAuthErrorResponse]:
-    """Introspect a token
-
-     Token introspection (RFC 7662): whether a token is active, and its metadata. For resource servers
-    that cannot validate JWTs locally or must see revocation immediately. The caller authenticates as a
-    confidential client (basic or `client_secret_post`) or with a bearer token.
-
-    Args:
-        body (IntrospectionRequest): Form body of `POST /oauth2/introspect` (RFC 7662 section
-            2.1). The caller authenticates as a confidential client (basic or post) or with a bearer
-            token carrying any `*:read` scope.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[IntrospectionResponse | OAuthErrorResponse]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: IntrospectionRequest,
-) -> IntrospectionResponse | OAuthErrorResponse | None:
-    """Introspect a token
-
-     Token introspection (RFC 7662): whether a token is active, and its metadata. For resource servers
-    that cannot validate JWTs locally or must see revocation immediately. The caller authenticates as a
-    confidential client (basic or `client_secret_post`) or with a bearer token.
-
-    Args:
-        body (IntrospectionRequest): Form body of `POST /oauth2/introspect` (RFC 7662 section
-            2.1). The caller authenticates as a confidential client (basic or post) or with a bearer
-            token carrying any `*:read` scope.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        IntrospectionResponse | OAuthErrorResponse
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -174,13 +109,13 @@ async def asyncio_detailed(
         Response[IntrospectionResponse | OAuthErrorResponse]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -207,9 +142,10 @@ async def asyncio(
         IntrospectionResponse | OAuthErrorResponse
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

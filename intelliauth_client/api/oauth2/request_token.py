@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: TokenRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -29,9 +29,9 @@ def _get_kwargs(
     }
 
     _kwargs["data"] = body.to_dict()
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    _headers["Content-Type"] = "application/x-www-form-urlencoded"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -85,95 +85,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: TokenRequest,
-) -> Response[OAuthErrorResponse | TokenResponse]:
-    """Request an access token
-
-     The token endpoint (RFC 6749 section 3.2) for the `client_credentials`, `authorization_code` (PKCE
-    `code_verifier` required, RFC 7636 section 4.5) and `refresh_token` grants. Authenticate the client
-    with `client_secret_basic` (HTTP Basic) or `client_secret_post` (`client_id` and `client_secret` in
-    the form); public clients send only `client_id` (the empty security requirement covers both body-
-    based forms). Responses carry `Cache-Control: no-store`. Cache a client-credentials token for
-    `expires_in` minus a safety margin; no refresh token is issued for that grant.
-
-    Args:
-        body (TokenRequest): Form body of `POST /oauth2/token` (`application/x-www-form-
-            urlencoded`). Fields by `grant_type`:
-
-            - `client_credentials`: `scope` (optional), `audience` (optional). Confidential clients
-            only.
-            - `authorization_code`: `code`, `redirect_uri` (the same as in the authorization request),
-            `code_verifier` (PKCE, required for every client).
-            - `refresh_token`: `refresh_token`, optional `scope` (a subset of the original grant).
-
-            Client authentication: `client_secret_basic` (the `Authorization: Basic` header, then omit
-            `client_secret`) or `client_secret_post` (`client_id` and `client_secret` here); public
-            clients send only `client_id`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[OAuthErrorResponse | TokenResponse]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: TokenRequest,
-) -> OAuthErrorResponse | TokenResponse | None:
-    """Request an access token
-
-     The token endpoint (RFC 6749 section 3.2) for the `client_credentials`, `authorization_code` (PKCE
-    `code_verifier` required, RFC 7636 section 4.5) and `refresh_token` grants. Authenticate the client
-    with `client_secret_basic` (HTTP Basic) or `client_secret_post` (`client_id` and `client_secret` in
-    the form); public clients send only `client_id` (the empty security requirement covers both body-
-    based forms). Responses carry `Cache-Control: no-store`. Cache a client-credentials token for
-    `expires_in` minus a safety margin; no refresh token is issued for that grant.
-
-    Args:
-        body (TokenRequest): Form body of `POST /oauth2/token` (`application/x-www-form-
-            urlencoded`). Fields by `grant_type`:
-
-            - `client_credentials`: `scope` (optional), `audience` (optional). Confidential clients
-            only.
-            - `authorization_code`: `code`, `redirect_uri` (the same as in the authorization request),
-            `code_verifier` (PKCE, required for every client).
-            - `refresh_token`: `refresh_token`, optional `scope` (a subset of the original grant).
-
-            Client authentication: `client_secret_basic` (the `Authorization: Basic` header, then omit
-            `client_secret`) or `client_secret_post` (`client_id` and `client_secret` here); public
-            clients send only `client_id`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        OAuthErrorResponse | TokenResponse
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -210,13 +121,13 @@ async def asyncio_detailed(
         Response[OAuthErrorResponse | TokenResponse]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -255,9 +166,10 @@ async def asyncio(
         OAuthErrorResponse | TokenResponse
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

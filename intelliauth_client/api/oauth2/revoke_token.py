@@ -20,7 +20,7 @@ def _get_kwargs(
     *,
     body: RevocationRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -28,9 +28,9 @@ def _get_kwargs(
     }
 
     _kwargs["data"] = body.to_dict()
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    _headers["Content-Type"] = "application/x-www-form-urlencoded"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -83,71 +83,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: RevocationRequest,
-) -> Response[Any | OAuthErrorResponse]:
-    """Revoke a token
-
-     Token revocation (RFC 7009). Revokes an access or refresh token issued to the authenticated client;
-    revoking a refresh token also revokes its access tokens and ends the session. Answers `200` with an
-    empty body even when the token was unknown or already invalid (section 2.2), so the call is
-    idempotent. Client authentication as for the token endpoint.
-
-    Args:
-        body (RevocationRequest): Form body of `POST /oauth2/revoke` (RFC 7009 section 2.1).
-            Client authentication as for the token endpoint.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | OAuthErrorResponse]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: RevocationRequest,
-) -> Any | OAuthErrorResponse | None:
-    """Revoke a token
-
-     Token revocation (RFC 7009). Revokes an access or refresh token issued to the authenticated client;
-    revoking a refresh token also revokes its access tokens and ends the session. Answers `200` with an
-    empty body even when the token was unknown or already invalid (section 2.2), so the call is
-    idempotent. Client authentication as for the token endpoint.
-
-    Args:
-        body (RevocationRequest): Form body of `POST /oauth2/revoke` (RFC 7009 section 2.1).
-            Client authentication as for the token endpoint.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | OAuthErrorResponse
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -172,13 +107,13 @@ async def asyncio_detailed(
         Response[Any | OAuthErrorResponse]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -205,9 +140,10 @@ async def asyncio(
         Any | OAuthErrorResponse
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -22,9 +22,9 @@ def _get_kwargs(
     body: ResourceTypeCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -33,9 +33,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -104,75 +104,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: ResourceTypeCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | ResourceTypeEnvelope]:
-    """Create a resource type
-
-     Defines a resource type: its relations (with the subjects each accepts) and its permissions
-    (expressions over relations, permissions and `relation->permission` arrows). A type referenced in
-    `allowed_subjects` or through an arrow must already exist or be this type. Invalid expressions,
-    unknown names and cycles fail with 422; an existing name fails with 409 `already_exists`.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (ResourceTypeCreate): Body of createResourceType.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | ResourceTypeEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: ResourceTypeCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | ResourceTypeEnvelope | None:
-    """Create a resource type
-
-     Defines a resource type: its relations (with the subjects each accepts) and its permissions
-    (expressions over relations, permissions and `relation->permission` arrows). A type referenced in
-    `allowed_subjects` or through an arrow must already exist or be this type. Invalid expressions,
-    unknown names and cycles fail with 422; an existing name fails with 409 `already_exists`.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (ResourceTypeCreate): Body of createResourceType.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | ResourceTypeEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -198,14 +129,14 @@ async def asyncio_detailed(
         Response[Error | ResourceTypeEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -233,10 +164,11 @@ async def asyncio(
         Error | ResourceTypeEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

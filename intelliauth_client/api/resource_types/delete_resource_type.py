@@ -89,65 +89,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    resource_type_name: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Any | Error]:
-    """Delete a resource type
-
-     Deletes a resource type that has no resources and is not referenced by another type's relations or
-    arrows; otherwise fails with 409 `conflict`.
-
-    Args:
-        resource_type_name (str):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        resource_type_name=resource_type_name,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    resource_type_name: str,
-    *,
-    client: AuthenticatedClient,
-) -> Any | Error | None:
-    """Delete a resource type
-
-     Deletes a resource type that has no resources and is not referenced by another type's relations or
-    arrows; otherwise fails with 409 `conflict`.
-
-    Args:
-        resource_type_name (str):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        resource_type_name=resource_type_name,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     resource_type_name: str,
     *,
@@ -169,13 +110,13 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         resource_type_name=resource_type_name,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -199,9 +140,10 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            resource_type_name=resource_type_name,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        resource_type_name=resource_type_name,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

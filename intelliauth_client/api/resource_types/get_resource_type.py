@@ -86,63 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    resource_type_name: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Error | ResourceTypeEnvelope]:
-    """Get a resource type
-
-     Returns one resource type with its relations and permissions.
-
-    Args:
-        resource_type_name (str):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | ResourceTypeEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        resource_type_name=resource_type_name,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    resource_type_name: str,
-    *,
-    client: AuthenticatedClient,
-) -> Error | ResourceTypeEnvelope | None:
-    """Get a resource type
-
-     Returns one resource type with its relations and permissions.
-
-    Args:
-        resource_type_name (str):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | ResourceTypeEnvelope
-    """
-
-    return sync_detailed(
-        resource_type_name=resource_type_name,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     resource_type_name: str,
     *,
@@ -163,13 +106,13 @@ async def asyncio_detailed(
         Response[Error | ResourceTypeEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         resource_type_name=resource_type_name,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -192,9 +135,10 @@ async def asyncio(
         Error | ResourceTypeEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            resource_type_name=resource_type_name,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        resource_type_name=resource_type_name,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: ResourceTypeUpdate,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -34,9 +34,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -110,77 +110,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    resource_type_name: str,
-    *,
-    client: AuthenticatedClient,
-    body: ResourceTypeUpdate,
-) -> Response[Error | ResourceTypeEnvelope]:
-    """Update a resource type
-
-     Replaces the description, relations or permissions present in the body; the name is immutable.
-    Changes take effect for every later check. Removing a relation still used by relation tuples fails
-    with 409 `conflict`; invalid expressions fail with 422.
-
-    Args:
-        resource_type_name (str):
-        body (ResourceTypeUpdate): Body of updateResourceType. `relations` and `permissions`
-            replace the current lists whole. Removing a relation that existing relation tuples use
-            fails with 409 `conflict`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | ResourceTypeEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        resource_type_name=resource_type_name,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    resource_type_name: str,
-    *,
-    client: AuthenticatedClient,
-    body: ResourceTypeUpdate,
-) -> Error | ResourceTypeEnvelope | None:
-    """Update a resource type
-
-     Replaces the description, relations or permissions present in the body; the name is immutable.
-    Changes take effect for every later check. Removing a relation still used by relation tuples fails
-    with 409 `conflict`; invalid expressions fail with 422.
-
-    Args:
-        resource_type_name (str):
-        body (ResourceTypeUpdate): Body of updateResourceType. `relations` and `permissions`
-            replace the current lists whole. Removing a relation that existing relation tuples use
-            fails with 409 `conflict`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | ResourceTypeEnvelope
-    """
-
-    return sync_detailed(
-        resource_type_name=resource_type_name,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     resource_type_name: str,
     *,
@@ -207,14 +136,14 @@ async def asyncio_detailed(
         Response[Error | ResourceTypeEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         resource_type_name=resource_type_name,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -243,10 +172,11 @@ async def asyncio(
         Error | ResourceTypeEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            resource_type_name=resource_type_name,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        resource_type_name=resource_type_name,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: BatchPermissionCheckRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -30,9 +30,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -101,69 +101,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: BatchPermissionCheckRequest,
-) -> Response[BatchPermissionCheckResultEnvelope | Error]:
-    """Check several permissions at once
-
-     Evaluates up to 100 checks against one consistent snapshot and returns the answers in request order.
-    If any check names an unknown resource (404) or permission (422), the whole batch fails and
-    `details.index` gives the offending check's position.
-
-    Args:
-        body (BatchPermissionCheckRequest): Up to 100 checks evaluated against one consistent
-            snapshot.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[BatchPermissionCheckResultEnvelope | Error]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: BatchPermissionCheckRequest,
-) -> BatchPermissionCheckResultEnvelope | Error | None:
-    """Check several permissions at once
-
-     Evaluates up to 100 checks against one consistent snapshot and returns the answers in request order.
-    If any check names an unknown resource (404) or permission (422), the whole batch fails and
-    `details.index` gives the offending check's position.
-
-    Args:
-        body (BatchPermissionCheckRequest): Up to 100 checks evaluated against one consistent
-            snapshot.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        BatchPermissionCheckResultEnvelope | Error
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -187,13 +124,13 @@ async def asyncio_detailed(
         Response[BatchPermissionCheckResultEnvelope | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -219,9 +156,10 @@ async def asyncio(
         BatchPermissionCheckResultEnvelope | Error
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

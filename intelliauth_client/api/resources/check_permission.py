@@ -21,7 +21,7 @@ def _get_kwargs(
     *,
     body: PermissionCheckRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -30,9 +30,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -101,69 +101,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: PermissionCheckRequest,
-) -> Response[Error | PermissionCheckResultEnvelope]:
-    """Check a permission
-
-     Evaluates whether the subject has the permission (or relation) on the resource, following group
-    membership, usersets and `relation->permission` arrows. A denial is a 200 with `allowed: false`, not
-    an error. Fails with 404 when the resource does not exist and 422 when the permission is not defined
-    by its type.
-
-    Args:
-        body (PermissionCheckRequest): Does `subject` have `permission` on the resource?
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | PermissionCheckResultEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: PermissionCheckRequest,
-) -> Error | PermissionCheckResultEnvelope | None:
-    """Check a permission
-
-     Evaluates whether the subject has the permission (or relation) on the resource, following group
-    membership, usersets and `relation->permission` arrows. A denial is a 200 with `allowed: false`, not
-    an error. Fails with 404 when the resource does not exist and 422 when the permission is not defined
-    by its type.
-
-    Args:
-        body (PermissionCheckRequest): Does `subject` have `permission` on the resource?
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | PermissionCheckResultEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -187,13 +124,13 @@ async def asyncio_detailed(
         Response[Error | PermissionCheckResultEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -219,9 +156,10 @@ async def asyncio(
         Error | PermissionCheckResultEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

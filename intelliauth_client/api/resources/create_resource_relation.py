@@ -24,9 +24,9 @@ def _get_kwargs(
     body: RelationCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -37,9 +37,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -113,83 +113,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    resource_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: RelationCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | RelationEnvelope]:
-    """Add a relation to a resource
-
-     Writes a relation tuple `resource#relation@subject`. The subject must match one of the relation's
-    `allowed_subjects` (422 otherwise); a duplicate tuple fails with 409 `already_exists`. Visible to
-    checks as soon as the response is sent.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-        idempotency_key (str | Unset):
-        body (RelationCreate): Body of createResourceRelation. The relation must be defined by the
-            resource's type and the subject must match one of its `allowed_subjects` (422 otherwise);
-            an identical tuple fails with 409 `already_exists`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | RelationEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        resource_id=resource_id,
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    resource_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: RelationCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | RelationEnvelope | None:
-    """Add a relation to a resource
-
-     Writes a relation tuple `resource#relation@subject`. The subject must match one of the relation's
-    `allowed_subjects` (422 otherwise); a duplicate tuple fails with 409 `already_exists`. Visible to
-    checks as soon as the response is sent.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-        idempotency_key (str | Unset):
-        body (RelationCreate): Body of createResourceRelation. The relation must be defined by the
-            resource's type and the subject must match one of its `allowed_subjects` (422 otherwise);
-            an identical tuple fails with 409 `already_exists`.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | RelationEnvelope
-    """
-
-    return sync_detailed(
-        resource_id=resource_id,
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     resource_id: str,
     *,
@@ -218,15 +141,15 @@ async def asyncio_detailed(
         Response[Error | RelationEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         resource_id=resource_id,
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -257,11 +180,12 @@ async def asyncio(
         Error | RelationEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            resource_id=resource_id,
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        resource_id=resource_id,
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

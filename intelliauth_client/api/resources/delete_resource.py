@@ -84,65 +84,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    resource_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Any | Error]:
-    """Delete a resource
-
-     Deletes the resource together with every relation tuple on it and every tuple that names it as a
-    subject.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        resource_id=resource_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    resource_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Any | Error | None:
-    """Delete a resource
-
-     Deletes the resource together with every relation tuple on it and every tuple that names it as a
-    subject.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        resource_id=resource_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     resource_id: str,
     *,
@@ -164,13 +105,13 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         resource_id=resource_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -194,9 +135,10 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            resource_id=resource_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        resource_id=resource_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -86,69 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    resource_id: str,
-    relation_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Any | Error]:
-    """Remove a relation from a resource
-
-     Deletes one relation tuple of the resource. Checks stop seeing it as soon as the response is sent.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-        relation_id (str): Identifier of the relation tuple (`rel_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        resource_id=resource_id,
-        relation_id=relation_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    resource_id: str,
-    relation_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Any | Error | None:
-    """Remove a relation from a resource
-
-     Deletes one relation tuple of the resource. Checks stop seeing it as soon as the response is sent.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-        relation_id (str): Identifier of the relation tuple (`rel_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        resource_id=resource_id,
-        relation_id=relation_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     resource_id: str,
     relation_id: str,
@@ -171,14 +108,14 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         resource_id=resource_id,
         relation_id=relation_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -203,10 +140,11 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            resource_id=resource_id,
-            relation_id=relation_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        resource_id=resource_id,
+        relation_id=relation_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

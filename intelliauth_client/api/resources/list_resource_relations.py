@@ -25,22 +25,22 @@ def _get_kwargs(
     relation: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    params["relation"] = relation
+    _params["relation"] = relation
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/resources/{resource_id}/relations".format(
             resource_id=quote(str(resource_id), safe=""),
         ),
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -106,83 +106,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    resource_id: str,
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    relation: str | Unset = UNSET,
-) -> Response[Error | RelationList]:
-    """List a resource's relations
-
-     Returns the relation tuples written directly on the resource (not computed permissions), oldest
-    first.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        relation (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | RelationList]
-    """
-
-    kwargs = _get_kwargs(
-        resource_id=resource_id,
-        cursor=cursor,
-        limit=limit,
-        relation=relation,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    resource_id: str,
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    relation: str | Unset = UNSET,
-) -> Error | RelationList | None:
-    """List a resource's relations
-
-     Returns the relation tuples written directly on the resource (not computed permissions), oldest
-    first.
-
-    Args:
-        resource_id (str): Identifier of the resource (`res_` followed by a ULID).
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        relation (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | RelationList
-    """
-
-    return sync_detailed(
-        resource_id=resource_id,
-        client=client,
-        cursor=cursor,
-        limit=limit,
-        relation=relation,
-    ).parsed
-
-
 async def asyncio_detailed(
     resource_id: str,
     *,
@@ -210,16 +133,16 @@ async def asyncio_detailed(
         Response[Error | RelationList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         resource_id=resource_id,
         cursor=cursor,
         limit=limit,
         relation=relation,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -249,12 +172,13 @@ async def asyncio(
         Error | RelationList
     """
 
-    return (
-        await asyncio_detailed(
-            resource_id=resource_id,
-            client=client,
-            cursor=cursor,
-            limit=limit,
-            relation=relation,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        resource_id=resource_id,
+        cursor=cursor,
+        limit=limit,
+        relation=relation,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -24,22 +24,22 @@ def _get_kwargs(
     external_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    params["type"] = type_
+    _params["type"] = type_
 
-    params["external_id"] = external_id
+    _params["external_id"] = external_id
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/resources",
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -100,81 +100,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    type_: str | Unset = UNSET,
-    external_id: str | Unset = UNSET,
-) -> Response[Error | ResourceList]:
-    """List resources
-
-     Returns resources, newest first, optionally filtered by type and external id.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        type_ (str | Unset):
-        external_id (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | ResourceList]
-    """
-
-    kwargs = _get_kwargs(
-        cursor=cursor,
-        limit=limit,
-        type_=type_,
-        external_id=external_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    type_: str | Unset = UNSET,
-    external_id: str | Unset = UNSET,
-) -> Error | ResourceList | None:
-    """List resources
-
-     Returns resources, newest first, optionally filtered by type and external id.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        type_ (str | Unset):
-        external_id (str | Unset):
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | ResourceList
-    """
-
-    return sync_detailed(
-        client=client,
-        cursor=cursor,
-        limit=limit,
-        type_=type_,
-        external_id=external_id,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -201,16 +126,16 @@ async def asyncio_detailed(
         Response[Error | ResourceList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         cursor=cursor,
         limit=limit,
         type_=type_,
         external_id=external_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -239,12 +164,13 @@ async def asyncio(
         Error | ResourceList
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            cursor=cursor,
-            limit=limit,
-            type_=type_,
-            external_id=external_id,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+        type_=type_,
+        external_id=external_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

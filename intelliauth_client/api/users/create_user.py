@@ -22,9 +22,9 @@ def _get_kwargs(
     body: UserCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -33,9 +33,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -104,77 +104,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: UserCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | UserEnvelope]:
-    """Create a user
-
-     Creates a user. With `password` the user is `active`; without it `staged` (and invited when
-    `send_invitation` is true). 409 `already_exists` when the email is taken. Send an `Idempotency-Key`
-    to retry safely.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (UserCreate): Body of createUser (and one entry of an import). Without `password` the
-            user is `staged` until they accept the invitation (when `send_invitation` is true) or an
-            admin sets a credential.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | UserEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: UserCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | UserEnvelope | None:
-    """Create a user
-
-     Creates a user. With `password` the user is `active`; without it `staged` (and invited when
-    `send_invitation` is true). 409 `already_exists` when the email is taken. Send an `Idempotency-Key`
-    to retry safely.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (UserCreate): Body of createUser (and one entry of an import). Without `password` the
-            user is `staged` until they accept the invitation (when `send_invitation` is true) or an
-            admin sets a credential.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | UserEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -201,14 +130,14 @@ async def asyncio_detailed(
         Response[Error | UserEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -237,10 +166,11 @@ async def asyncio(
         Error | UserEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -84,65 +84,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Any | Error]:
-    """Delete a user
-
-     Deletes a user: revokes their sessions and tokens, removes them from every group and relation, and
-    emits `user.deleted`. Irreversible.
-
-    Args:
-        user_id (str): A user id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Any | Error]
-    """
-
-    kwargs = _get_kwargs(
-        user_id=user_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Any | Error | None:
-    """Delete a user
-
-     Deletes a user: revokes their sessions and tokens, removes them from every group and relation, and
-    emits `user.deleted`. Irreversible.
-
-    Args:
-        user_id (str): A user id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Any | Error
-    """
-
-    return sync_detailed(
-        user_id=user_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     user_id: str,
     *,
@@ -164,13 +105,13 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         user_id=user_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -194,9 +135,10 @@ async def asyncio(
         Any | Error
     """
 
-    return (
-        await asyncio_detailed(
-            user_id=user_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        user_id=user_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

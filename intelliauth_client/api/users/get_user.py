@@ -86,63 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Error | UserEnvelope]:
-    """Get a user
-
-     One user by id.
-
-    Args:
-        user_id (str): A user id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | UserEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        user_id=user_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Error | UserEnvelope | None:
-    """Get a user
-
-     One user by id.
-
-    Args:
-        user_id (str): A user id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | UserEnvelope
-    """
-
-    return sync_detailed(
-        user_id=user_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     user_id: str,
     *,
@@ -163,13 +106,13 @@ async def asyncio_detailed(
         Response[Error | UserEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         user_id=user_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -192,9 +135,10 @@ async def asyncio(
         Error | UserEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            user_id=user_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        user_id=user_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -86,63 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    import_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Error | UserImportJobEnvelope]:
-    """Get a user import job
-
-     The state and counts of an import job. Jobs are kept for 30 days.
-
-    Args:
-        import_id (str): A user import job id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | UserImportJobEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        import_id=import_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    import_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Error | UserImportJobEnvelope | None:
-    """Get a user import job
-
-     The state and counts of an import job. Jobs are kept for 30 days.
-
-    Args:
-        import_id (str): A user import job id.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | UserImportJobEnvelope
-    """
-
-    return sync_detailed(
-        import_id=import_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     import_id: str,
     *,
@@ -163,13 +106,13 @@ async def asyncio_detailed(
         Response[Error | UserImportJobEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         import_id=import_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -192,9 +135,10 @@ async def asyncio(
         Error | UserImportJobEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            import_id=import_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        import_id=import_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

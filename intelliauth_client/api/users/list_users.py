@@ -28,33 +28,33 @@ def _get_kwargs(
     limit: int | Unset = 50,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["email"] = email
+    _params["email"] = email
 
-    json_status: str | Unset = UNSET
+    _json_status: str | Unset = UNSET
     if not isinstance(status, Unset):
-        json_status = status.value
+        _json_status = status.value
 
-    params["status"] = json_status
+    _params["status"] = _json_status
 
-    params["q"] = q
+    _params["q"] = q
 
-    json_created_after: str | Unset = UNSET
+    _json_created_after: str | Unset = UNSET
     if not isinstance(created_after, Unset):
-        json_created_after = created_after.isoformat()
-    params["created_after"] = json_created_after
+        _json_created_after = created_after.isoformat()
+    _params["created_after"] = _json_created_after
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/users",
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -115,99 +115,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    email: str | Unset = UNSET,
-    status: UserStatus | Unset = UNSET,
-    q: str | Unset = UNSET,
-    created_after: datetime.datetime | Unset = UNSET,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-) -> Response[Error | UserList]:
-    """List users
-
-     The tenant's users, newest first, filtered by every filter given (AND).
-
-    Args:
-        email (str | Unset):
-        status (UserStatus | Unset): Lifecycle state of a user: `staged` (created, no credential
-            yet, invitation pending), `active`, `suspended` (by an admin; cannot sign in), `locked`
-            (too many failed sign-ins; unlocks automatically or by an admin), `deprovisioned` (being
-            deleted).
-        q (str | Unset):
-        created_after (datetime.datetime | Unset):
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | UserList]
-    """
-
-    kwargs = _get_kwargs(
-        email=email,
-        status=status,
-        q=q,
-        created_after=created_after,
-        cursor=cursor,
-        limit=limit,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    email: str | Unset = UNSET,
-    status: UserStatus | Unset = UNSET,
-    q: str | Unset = UNSET,
-    created_after: datetime.datetime | Unset = UNSET,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-) -> Error | UserList | None:
-    """List users
-
-     The tenant's users, newest first, filtered by every filter given (AND).
-
-    Args:
-        email (str | Unset):
-        status (UserStatus | Unset): Lifecycle state of a user: `staged` (created, no credential
-            yet, invitation pending), `active`, `suspended` (by an admin; cannot sign in), `locked`
-            (too many failed sign-ins; unlocks automatically or by an admin), `deprovisioned` (being
-            deleted).
-        q (str | Unset):
-        created_after (datetime.datetime | Unset):
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | UserList
-    """
-
-    return sync_detailed(
-        client=client,
-        email=email,
-        status=status,
-        q=q,
-        created_after=created_after,
-        cursor=cursor,
-        limit=limit,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -241,7 +148,7 @@ async def asyncio_detailed(
         Response[Error | UserList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         email=email,
         status=status,
         q=q,
@@ -250,9 +157,9 @@ async def asyncio_detailed(
         limit=limit,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -288,14 +195,15 @@ async def asyncio(
         Error | UserList
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            email=email,
-            status=status,
-            q=q,
-            created_after=created_after,
-            cursor=cursor,
-            limit=limit,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        email=email,
+        status=status,
+        q=q,
+        created_after=created_after,
+        cursor=cursor,
+        limit=limit,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: UserUpdate,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -34,9 +34,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -110,79 +110,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: UserUpdate,
-) -> Response[Error | UserEnvelope]:
-    """Update a user
-
-     Changes a user (merge semantics: only the fields present change; `null` clears a nullable field).
-    Suspending (`status: suspended`) revokes the user's sessions. 409 `already_exists` when the new
-    email is taken.
-
-    Args:
-        user_id (str): A user id.
-        body (UserUpdate): Body of updateUser (JSON merge semantics): only the fields present
-            change; `null` clears a nullable field. `status` may only be set to `active` or
-            `suspended`. Changing `email` resets `email_verified` to false unless `email_verified` is
-            also given.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | UserEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        user_id=user_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    user_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: UserUpdate,
-) -> Error | UserEnvelope | None:
-    """Update a user
-
-     Changes a user (merge semantics: only the fields present change; `null` clears a nullable field).
-    Suspending (`status: suspended`) revokes the user's sessions. 409 `already_exists` when the new
-    email is taken.
-
-    Args:
-        user_id (str): A user id.
-        body (UserUpdate): Body of updateUser (JSON merge semantics): only the fields present
-            change; `null` clears a nullable field. `status` may only be set to `active` or
-            `suspended`. Changing `email` resets `email_verified` to false unless `email_verified` is
-            also given.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | UserEnvelope
-    """
-
-    return sync_detailed(
-        user_id=user_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     user_id: str,
     *,
@@ -210,14 +137,14 @@ async def asyncio_detailed(
         Response[Error | UserEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         user_id=user_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -247,10 +174,11 @@ async def asyncio(
         Error | UserEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            user_id=user_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        user_id=user_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

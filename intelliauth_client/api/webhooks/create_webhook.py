@@ -22,9 +22,9 @@ def _get_kwargs(
     body: WebhookCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
-        headers["Idempotency-Key"] = idempotency_key
+        _headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -33,9 +33,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -104,117 +104,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    body: WebhookCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Response[Error | WebhookWithSecretEnvelope]:
-    """Create a webhook subscription
-
-     Subscribes an HTTPS endpoint to event types. The response is the only time the signing secret
-    (`signing_secret`) is shown: store it to verify deliveries. The endpoint is not called at creation;
-    use sendTestWebhook to try it.
-
-    **Signing.** Every delivery is an HTTPS `POST` with a JSON body (`Content-Type: application/json`)
-    and these headers:
-
-    - `IntelliAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`: `t` is when this attempt was
-    signed; `v1` is the lowercase hex HMAC-SHA256, keyed with the subscription's signing secret (the
-    whole `whsec_...` string as UTF-8 bytes), of the signed payload `"<t>.<raw body>"` (the decimal
-    timestamp, a full stop, then the exact request body bytes). While a rotated secret is in its grace
-    period the header carries one `v1=` entry per valid secret (`t=...,v1=<new>,v1=<old>`); accept the
-    delivery when any entry matches.
-    - `IntelliAuth-Event-Id`: the event's `id` (`evt_...`), identical on every retry of the same event:
-    use it to de-duplicate.
-    - `IntelliAuth-Event-Type`: the event's `type`.
-
-    To verify: recompute the HMAC over the raw body bytes (before parsing JSON), compare in constant
-    time, and reject the delivery when `|now - t|` exceeds a tolerance of 300 seconds (recommended) to
-    stop replays.
-
-    **Acknowledging.** Answer any 2xx within 10 seconds. Any other status, a timeout or a connection
-    error is a failed attempt; the platform retries after 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h
-    (8 attempts), then marks the delivery `failed`. After 3 days of consecutive failures the
-    subscription becomes `disabled`. Events can arrive out of order and more than once.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (WebhookCreate): Body of createWebhook.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebhookWithSecretEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        body=body,
-        idempotency_key=idempotency_key,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    body: WebhookCreate,
-    idempotency_key: str | Unset = UNSET,
-) -> Error | WebhookWithSecretEnvelope | None:
-    """Create a webhook subscription
-
-     Subscribes an HTTPS endpoint to event types. The response is the only time the signing secret
-    (`signing_secret`) is shown: store it to verify deliveries. The endpoint is not called at creation;
-    use sendTestWebhook to try it.
-
-    **Signing.** Every delivery is an HTTPS `POST` with a JSON body (`Content-Type: application/json`)
-    and these headers:
-
-    - `IntelliAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`: `t` is when this attempt was
-    signed; `v1` is the lowercase hex HMAC-SHA256, keyed with the subscription's signing secret (the
-    whole `whsec_...` string as UTF-8 bytes), of the signed payload `"<t>.<raw body>"` (the decimal
-    timestamp, a full stop, then the exact request body bytes). While a rotated secret is in its grace
-    period the header carries one `v1=` entry per valid secret (`t=...,v1=<new>,v1=<old>`); accept the
-    delivery when any entry matches.
-    - `IntelliAuth-Event-Id`: the event's `id` (`evt_...`), identical on every retry of the same event:
-    use it to de-duplicate.
-    - `IntelliAuth-Event-Type`: the event's `type`.
-
-    To verify: recompute the HMAC over the raw body bytes (before parsing JSON), compare in constant
-    time, and reject the delivery when `|now - t|` exceeds a tolerance of 300 seconds (recommended) to
-    stop replays.
-
-    **Acknowledging.** Answer any 2xx within 10 seconds. Any other status, a timeout or a connection
-    error is a failed attempt; the platform retries after 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h
-    (8 attempts), then marks the delivery `failed`. After 3 days of consecutive failures the
-    subscription becomes `disabled`. Events can arrive out of order and more than once.
-
-    Args:
-        idempotency_key (str | Unset):
-        body (WebhookCreate): Body of createWebhook.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebhookWithSecretEnvelope
-    """
-
-    return sync_detailed(
-        client=client,
-        body=body,
-        idempotency_key=idempotency_key,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -261,14 +150,14 @@ async def asyncio_detailed(
         Response[Error | WebhookWithSecretEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -317,10 +206,11 @@ async def asyncio(
         Error | WebhookWithSecretEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            body=body,
-            idempotency_key=idempotency_key,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -86,63 +86,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Error | WebhookEnvelope]:
-    """Get a webhook subscription
-
-     Returns one subscription. The signing secret is never returned.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebhookEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        webhook_id=webhook_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Error | WebhookEnvelope | None:
-    """Get a webhook subscription
-
-     Returns one subscription. The signing secret is never returned.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebhookEnvelope
-    """
-
-    return sync_detailed(
-        webhook_id=webhook_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     webhook_id: str,
     *,
@@ -163,13 +106,13 @@ async def asyncio_detailed(
         Response[Error | WebhookEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         webhook_id=webhook_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -192,9 +135,10 @@ async def asyncio(
         Error | WebhookEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            webhook_id=webhook_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        webhook_id=webhook_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -28,32 +28,32 @@ def _get_kwargs(
     event_type: WebhookEventType | Unset = UNSET,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    json_status: str | Unset = UNSET
+    _json_status: str | Unset = UNSET
     if not isinstance(status, Unset):
-        json_status = status.value
+        _json_status = status.value
 
-    params["status"] = json_status
+    _params["status"] = _json_status
 
-    json_event_type: str | Unset = UNSET
+    _json_event_type: str | Unset = UNSET
     if not isinstance(event_type, Unset):
-        json_event_type = event_type.value
+        _json_event_type = event_type.value
 
-    params["event_type"] = json_event_type
+    _params["event_type"] = _json_event_type
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/webhooks/{webhook_id}/deliveries".format(
             webhook_id=quote(str(webhook_id), safe=""),
         ),
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -119,93 +119,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    status: WebhookDeliveryStatus | Unset = UNSET,
-    event_type: WebhookEventType | Unset = UNSET,
-) -> Response[Error | WebhookDeliveryList]:
-    """List a subscription's deliveries
-
-     Returns the deliveries made to the subscription in the last 30 days, newest first.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        status (WebhookDeliveryStatus | Unset): State of one delivery. `pending`: not yet
-            acknowledged, another attempt is scheduled; `succeeded`: the endpoint answered 2xx;
-            `failed`: every attempt failed.
-        event_type (WebhookEventType | Unset): Type of a webhook event; also the value of the
-            `IntelliAuth-Event-Type` delivery header.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebhookDeliveryList]
-    """
-
-    kwargs = _get_kwargs(
-        webhook_id=webhook_id,
-        cursor=cursor,
-        limit=limit,
-        status=status,
-        event_type=event_type,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    status: WebhookDeliveryStatus | Unset = UNSET,
-    event_type: WebhookEventType | Unset = UNSET,
-) -> Error | WebhookDeliveryList | None:
-    """List a subscription's deliveries
-
-     Returns the deliveries made to the subscription in the last 30 days, newest first.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        status (WebhookDeliveryStatus | Unset): State of one delivery. `pending`: not yet
-            acknowledged, another attempt is scheduled; `succeeded`: the endpoint answered 2xx;
-            `failed`: every attempt failed.
-        event_type (WebhookEventType | Unset): Type of a webhook event; also the value of the
-            `IntelliAuth-Event-Type` delivery header.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebhookDeliveryList
-    """
-
-    return sync_detailed(
-        webhook_id=webhook_id,
-        client=client,
-        cursor=cursor,
-        limit=limit,
-        status=status,
-        event_type=event_type,
-    ).parsed
-
-
 async def asyncio_detailed(
     webhook_id: str,
     *,
@@ -237,7 +150,7 @@ async def asyncio_detailed(
         Response[Error | WebhookDeliveryList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         webhook_id=webhook_id,
         cursor=cursor,
         limit=limit,
@@ -245,9 +158,9 @@ async def asyncio_detailed(
         event_type=event_type,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -281,13 +194,14 @@ async def asyncio(
         Error | WebhookDeliveryList
     """
 
-    return (
-        await asyncio_detailed(
-            webhook_id=webhook_id,
-            client=client,
-            cursor=cursor,
-            limit=limit,
-            status=status,
-            event_type=event_type,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        webhook_id=webhook_id,
+        cursor=cursor,
+        limit=limit,
+        status=status,
+        event_type=event_type,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -24,24 +24,24 @@ def _get_kwargs(
     status: WebhookStatus | Unset = UNSET,
 ) -> dict[str, Any]:
 
-    params: dict[str, Any] = {}
+    _params: dict[str, Any] = {}
 
-    params["cursor"] = cursor
+    _params["cursor"] = cursor
 
-    params["limit"] = limit
+    _params["limit"] = limit
 
-    json_status: str | Unset = UNSET
+    _json_status: str | Unset = UNSET
     if not isinstance(status, Unset):
-        json_status = status.value
+        _json_status = status.value
 
-    params["status"] = json_status
+    _params["status"] = _json_status
 
-    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+    _params = {k: v for k, v in _params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/webhooks",
-        "params": params,
+        "params": _params,
     }
 
     return _kwargs
@@ -102,79 +102,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    status: WebhookStatus | Unset = UNSET,
-) -> Response[Error | WebhookList]:
-    """List webhook subscriptions
-
-     Returns the tenant's webhook subscriptions, newest first. Signing secrets are never included.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        status (WebhookStatus | Unset): State of a subscription. `active`: events are delivered;
-            `paused`: set by you, events are not recorded; `disabled`: set by the platform after 3
-            days of consecutive failed deliveries (set `active` again to resume).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebhookList]
-    """
-
-    kwargs = _get_kwargs(
-        cursor=cursor,
-        limit=limit,
-        status=status,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    *,
-    client: AuthenticatedClient,
-    cursor: str | Unset = UNSET,
-    limit: int | Unset = 50,
-    status: WebhookStatus | Unset = UNSET,
-) -> Error | WebhookList | None:
-    """List webhook subscriptions
-
-     Returns the tenant's webhook subscriptions, newest first. Signing secrets are never included.
-
-    Args:
-        cursor (str | Unset):
-        limit (int | Unset):  Default: 50.
-        status (WebhookStatus | Unset): State of a subscription. `active`: events are delivered;
-            `paused`: set by you, events are not recorded; `disabled`: set by the platform after 3
-            days of consecutive failed deliveries (set `active` again to resume).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebhookList
-    """
-
-    return sync_detailed(
-        client=client,
-        cursor=cursor,
-        limit=limit,
-        status=status,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
@@ -201,15 +128,15 @@ async def asyncio_detailed(
         Response[Error | WebhookList]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         cursor=cursor,
         limit=limit,
         status=status,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -238,11 +165,12 @@ async def asyncio(
         Error | WebhookList
     """
 
-    return (
-        await asyncio_detailed(
-            client=client,
-            cursor=cursor,
-            limit=limit,
-            status=status,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+        status=status,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

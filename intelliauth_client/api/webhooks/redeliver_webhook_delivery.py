@@ -93,73 +93,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    webhook_id: str,
-    delivery_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Response[Error | WebhookDeliveryEnvelope]:
-    """Redeliver an event
-
-     Queues a new delivery of the same event (same `IntelliAuth-Event-Id`, freshly signed) to the
-    subscription and returns it with status `pending`. Fails with 409 `conflict` while the subscription
-    is `paused`.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        delivery_id (str): Identifier of the delivery (`dlv_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebhookDeliveryEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        webhook_id=webhook_id,
-        delivery_id=delivery_id,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    webhook_id: str,
-    delivery_id: str,
-    *,
-    client: AuthenticatedClient,
-) -> Error | WebhookDeliveryEnvelope | None:
-    """Redeliver an event
-
-     Queues a new delivery of the same event (same `IntelliAuth-Event-Id`, freshly signed) to the
-    subscription and returns it with status `pending`. Fails with 409 `conflict` while the subscription
-    is `paused`.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        delivery_id (str): Identifier of the delivery (`dlv_` followed by a ULID).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebhookDeliveryEnvelope
-    """
-
-    return sync_detailed(
-        webhook_id=webhook_id,
-        delivery_id=delivery_id,
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     webhook_id: str,
     delivery_id: str,
@@ -184,14 +117,14 @@ async def asyncio_detailed(
         Response[Error | WebhookDeliveryEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         webhook_id=webhook_id,
         delivery_id=delivery_id,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -218,10 +151,11 @@ async def asyncio(
         Error | WebhookDeliveryEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            webhook_id=webhook_id,
-            delivery_id=delivery_id,
-            client=client,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        webhook_id=webhook_id,
+        delivery_id=delivery_id,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: WebhookTestRequest,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -34,9 +34,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -105,119 +105,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: WebhookTestRequest,
-) -> Response[Error | WebhookDeliveryEnvelope]:
-    """Send a test event
-
-     Sends a synthetic event of `event_type` (with sample data) to the endpoint, signed with the current
-    secret exactly like a real delivery, waits up to 10 seconds for the answer and returns the delivery
-    (`test: true`, status `succeeded` or `failed`; test deliveries are not retried). Works for `paused`
-    and `disabled` subscriptions too.
-
-    **Signing.** Every delivery is an HTTPS `POST` with a JSON body (`Content-Type: application/json`)
-    and these headers:
-
-    - `IntelliAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`: `t` is when this attempt was
-    signed; `v1` is the lowercase hex HMAC-SHA256, keyed with the subscription's signing secret (the
-    whole `whsec_...` string as UTF-8 bytes), of the signed payload `"<t>.<raw body>"` (the decimal
-    timestamp, a full stop, then the exact request body bytes). While a rotated secret is in its grace
-    period the header carries one `v1=` entry per valid secret (`t=...,v1=<new>,v1=<old>`); accept the
-    delivery when any entry matches.
-    - `IntelliAuth-Event-Id`: the event's `id` (`evt_...`), identical on every retry of the same event:
-    use it to de-duplicate.
-    - `IntelliAuth-Event-Type`: the event's `type`.
-
-    To verify: recompute the HMAC over the raw body bytes (before parsing JSON), compare in constant
-    time, and reject the delivery when `|now - t|` exceeds a tolerance of 300 seconds (recommended) to
-    stop replays.
-
-    **Acknowledging.** Answer any 2xx within 10 seconds. Any other status, a timeout or a connection
-    error is a failed attempt; the platform retries after 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h
-    (8 attempts), then marks the delivery `failed`. After 3 days of consecutive failures the
-    subscription becomes `disabled`. Events can arrive out of order and more than once.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        body (WebhookTestRequest): Body of sendTestWebhook.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebhookDeliveryEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        webhook_id=webhook_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: WebhookTestRequest,
-) -> Error | WebhookDeliveryEnvelope | None:
-    """Send a test event
-
-     Sends a synthetic event of `event_type` (with sample data) to the endpoint, signed with the current
-    secret exactly like a real delivery, waits up to 10 seconds for the answer and returns the delivery
-    (`test: true`, status `succeeded` or `failed`; test deliveries are not retried). Works for `paused`
-    and `disabled` subscriptions too.
-
-    **Signing.** Every delivery is an HTTPS `POST` with a JSON body (`Content-Type: application/json`)
-    and these headers:
-
-    - `IntelliAuth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`: `t` is when this attempt was
-    signed; `v1` is the lowercase hex HMAC-SHA256, keyed with the subscription's signing secret (the
-    whole `whsec_...` string as UTF-8 bytes), of the signed payload `"<t>.<raw body>"` (the decimal
-    timestamp, a full stop, then the exact request body bytes). While a rotated secret is in its grace
-    period the header carries one `v1=` entry per valid secret (`t=...,v1=<new>,v1=<old>`); accept the
-    delivery when any entry matches.
-    - `IntelliAuth-Event-Id`: the event's `id` (`evt_...`), identical on every retry of the same event:
-    use it to de-duplicate.
-    - `IntelliAuth-Event-Type`: the event's `type`.
-
-    To verify: recompute the HMAC over the raw body bytes (before parsing JSON), compare in constant
-    time, and reject the delivery when `|now - t|` exceeds a tolerance of 300 seconds (recommended) to
-    stop replays.
-
-    **Acknowledging.** Answer any 2xx within 10 seconds. Any other status, a timeout or a connection
-    error is a failed attempt; the platform retries after 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h
-    (8 attempts), then marks the delivery `failed`. After 3 days of consecutive failures the
-    subscription becomes `disabled`. Events can arrive out of order and more than once.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        body (WebhookTestRequest): Body of sendTestWebhook.
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebhookDeliveryEnvelope
-    """
-
-    return sync_detailed(
-        webhook_id=webhook_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     webhook_id: str,
     *,
@@ -265,14 +152,14 @@ async def asyncio_detailed(
         Response[Error | WebhookDeliveryEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         webhook_id=webhook_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -322,10 +209,11 @@ async def asyncio(
         Error | WebhookDeliveryEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            webhook_id=webhook_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        webhook_id=webhook_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)

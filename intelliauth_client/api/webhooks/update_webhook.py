@@ -23,7 +23,7 @@ def _get_kwargs(
     *,
     body: WebhookUpdate,
 ) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+    _headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -34,9 +34,9 @@ def _get_kwargs(
 
     _kwargs["json"] = body.to_dict()
 
-    headers["Content-Type"] = "application/json"
+    _headers["Content-Type"] = "application/json"
 
-    _kwargs["headers"] = headers
+    _kwargs["headers"] = _headers
     return _kwargs
 
 
@@ -105,75 +105,6 @@ def _build_response(
     )
 
 
-def sync_detailed(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: WebhookUpdate,
-) -> Response[Error | WebhookEnvelope]:
-    """Update a webhook subscription
-
-     Changes the fields present in the body. Set `status` to `paused` to stop deliveries or to `active`
-    to resume a paused or `disabled` subscription (pending deliveries are not replayed). Setting
-    `disabled` fails with 422.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        body (WebhookUpdate): Body of updateWebhook: the fields present replace the stored values.
-            `status` may be set to `active` or `paused` (`disabled` is platform-only: 422).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Response[Error | WebhookEnvelope]
-    """
-
-    kwargs = _get_kwargs(
-        webhook_id=webhook_id,
-        body=body,
-    )
-
-    response = client.get_httpx_client().request(
-        **kwargs,
-    )
-
-    return _build_response(client=client, response=response)
-
-
-def sync(
-    webhook_id: str,
-    *,
-    client: AuthenticatedClient,
-    body: WebhookUpdate,
-) -> Error | WebhookEnvelope | None:
-    """Update a webhook subscription
-
-     Changes the fields present in the body. Set `status` to `paused` to stop deliveries or to `active`
-    to resume a paused or `disabled` subscription (pending deliveries are not replayed). Setting
-    `disabled` fails with 422.
-
-    Args:
-        webhook_id (str): Identifier of the webhook subscription (`whk_` followed by a ULID).
-        body (WebhookUpdate): Body of updateWebhook: the fields present replace the stored values.
-            `status` may be set to `active` or `paused` (`disabled` is platform-only: 422).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        Error | WebhookEnvelope
-    """
-
-    return sync_detailed(
-        webhook_id=webhook_id,
-        client=client,
-        body=body,
-    ).parsed
-
-
 async def asyncio_detailed(
     webhook_id: str,
     *,
@@ -199,14 +130,14 @@ async def asyncio_detailed(
         Response[Error | WebhookEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    _request = _get_kwargs(
         webhook_id=webhook_id,
         body=body,
     )
 
-    response = await client.get_async_httpx_client().request(**kwargs)
+    _response = await client.get_async_httpx_client().request(**_request)
 
-    return _build_response(client=client, response=response)
+    return _build_response(client=client, response=_response)
 
 
 async def asyncio(
@@ -234,10 +165,11 @@ async def asyncio(
         Error | WebhookEnvelope
     """
 
-    return (
-        await asyncio_detailed(
-            webhook_id=webhook_id,
-            client=client,
-            body=body,
-        )
-    ).parsed
+    _request = _get_kwargs(
+        webhook_id=webhook_id,
+        body=body,
+    )
+
+    _response = await client.get_async_httpx_client().request(**_request)
+
+    return _parse_response(client=client, response=_response)
