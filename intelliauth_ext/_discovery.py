@@ -5,6 +5,14 @@ Discovery 1.0, with an RFC 8414 fallback), checks that it names the issuer asked
 returns the ``ProviderMetadata`` the rest of the SDK uses: the verifier (``_verification``)
 takes the key set and the signing algorithms from it, the authorization code flow
 (``_flow``) its endpoints. Every endpoint taken from it passes ``require_secure_url``.
+
+A hostile or broken document (not JSON, nested without end, fields of the wrong type,
+another issuer, an endpoint missing or without a host) is an ``APIResponseValidationError``
+(``InsecureURLError`` for a plain-http endpoint), never a bare ``ValueError``.
+
+``DiscoveryCache`` keeps the metadata once fetched, and fetches through a ``SharedFetch``
+(``_shared_fetch.py``): concurrent first uses share one request, and a failed fetch is
+answered without a request for 1, 2, 4 ... up to 60 s.
 """
 
 from __future__ import annotations
@@ -15,17 +23,27 @@ from typing import Any, Final
 import attrs
 import httpx
 
+from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._errors import (
     APIResponseValidationError,
+    InsecureURLError,
     error_from_response,
     error_from_transport,
 )
 from intelliauth_ext._json import json_object
+from intelliauth_ext._shared_fetch import (
+    DEFAULT_FAILURE_BACKOFF,
+    DEFAULT_FETCH_TIMEOUT,
+    FailureBackoff,
+    SharedFetch,
+)
+from intelliauth_ext._shown import shown
+from intelliauth_ext._transports import MAX_AUTH_RESPONSE_BYTES, send_bounded
 from intelliauth_ext._urls import require_secure_url
 
-__all__ = ["ProviderMetadata", "discovery_urls", "fetch_provider_metadata"]
+__all__ = ["DiscoveryCache", "ProviderMetadata", "discovery_urls", "fetch_provider_metadata"]
 
-_HTTP_TIMEOUT: Final = httpx.Timeout(10.0)
+_HTTP_TIMEOUT: Final = httpx.Timeout(DEFAULT_FETCH_TIMEOUT)
 _OIDC_DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 _OAUTH_DISCOVERY_PATH: Final = "/.well-known/oauth-authorization-server"
 
@@ -67,6 +85,8 @@ class ProviderMetadata:
         authorization_response_iss_parameter_supported: The callback carries ``iss``
             (RFC 9207), so a callback without it is refused.
         raw: The whole document.
+        response: The discovery response the document came from; None for metadata the
+            application built itself.
     """
 
     issuer: str
@@ -82,10 +102,17 @@ class ProviderMetadata:
     scopes_supported: tuple[str, ...] = ()
     authorization_response_iss_parameter_supported: bool = False
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
+    response: httpx.Response | None = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
-    def from_dict(cls, document: Mapping[str, Any]) -> ProviderMetadata:
+    def from_dict(
+        cls, document: Mapping[str, Any], *, response: httpx.Response | None = None
+    ) -> ProviderMetadata:
         """Read a discovery document.
+
+        Args:
+            document: The document.
+            response: The response it came in, when it was fetched.
 
         Raises:
             ValueError: No ``issuer``, or a field of the wrong type.
@@ -114,19 +141,29 @@ class ProviderMetadata:
             scopes_supported=_str_tuple(document, "scopes_supported"),
             authorization_response_iss_parameter_supported=iss_parameter is True,
             raw=dict(document),
+            response=response,
         )
 
     def require(self, name: str) -> str:
         """The endpoint ``name`` (e.g. ``"token_endpoint"``), checked to be https or loopback.
 
         Raises:
-            ValueError: The provider does not advertise it.
-            InsecureURLError: It is plain http on a non-loopback host.
+            APIResponseValidationError: The fetched document does not advertise it, or
+                not as a URL with a host.
+            ValueError: The same, for metadata the application gave.
+            InsecureURLError: It is plain http on a non-loopback host, or another scheme.
         """
         value = getattr(self, name, None)
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"the provider metadata of {self.issuer} has no {name}")
-        return str(require_secure_url(value, name.replace("_", " ")))
+        try:
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"the provider metadata of {shown(self.issuer)} has no {name}")
+            return str(require_secure_url(value, name.replace("_", " ")))
+        except InsecureURLError:
+            raise
+        except ValueError as exc:
+            if self.response is None:
+                raise  # the application's own metadata: a configuration mistake
+            raise APIResponseValidationError(str(exc), response=self.response) from exc
 
 
 def _same_issuer(expected: str, actual: str) -> bool:
@@ -149,7 +186,7 @@ def discovery_urls(issuer: httpx.URL) -> list[httpx.URL]:
 async def _get(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.Response:
     request = client.build_request("GET", url, headers={"accept": "application/json"})
     try:
-        return await client.send(request)
+        return await send_bounded(client, request, max_bytes=MAX_AUTH_RESPONSE_BYTES)
     except httpx.RequestError as exc:
         raise error_from_transport(exc, request) from exc
 
@@ -193,12 +230,76 @@ async def fetch_provider_metadata(
             response=response,
         )
     try:
-        metadata = ProviderMetadata.from_dict(document)
+        metadata = ProviderMetadata.from_dict(document, response=response)
     except ValueError as exc:
         raise APIResponseValidationError(str(exc), response=response) from exc
     if not _same_issuer(str(issuer_url), metadata.issuer):
         raise APIResponseValidationError(
-            f"the discovery document names issuer {metadata.issuer!r}, not {str(issuer_url)!r}",
+            f"the discovery document names issuer {shown(metadata.issuer)}, "
+            f"not {str(issuer_url)!r}",
             response=response,
         )
     return metadata
+
+
+class DiscoveryCache:
+    """An issuer's metadata, fetched on first use and then kept.
+
+    Concurrent first uses share one fetch; a failed fetch is answered without a request
+    until its backoff is over (1, 2, 4 ... up to 60 s, see ``_shared_fetch.py``). Once
+    fetched, the metadata is kept for this object's lifetime, so a later outage of the
+    discovery endpoint costs nothing.
+
+    Args:
+        issuer: The issuer URL (already checked with ``require_secure_url``).
+        http_client: The client to fetch with; a short-lived one when None.
+        clock: Its ``monotonic()`` times the failure backoff.
+        fetch_timeout: Seconds one fetch (both well-known locations) may take in all.
+        failure_backoff: How long a failed fetch is answered without a request.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
+        failure_backoff: FailureBackoff = DEFAULT_FAILURE_BACKOFF,
+    ) -> None:
+        self.issuer = issuer
+        self._http_client = http_client
+        self._metadata: ProviderMetadata | None = None
+        self._fetcher = SharedFetch(
+            self._fetch,
+            url=issuer,
+            clock=clock if clock is not None else SystemClock(),
+            timeout=fetch_timeout,
+            backoff=failure_backoff,
+        )
+
+    def __repr__(self) -> str:
+        state = "not fetched" if self._metadata is None else "fetched"
+        return f"DiscoveryCache({self.issuer!r}, {state})"
+
+    @property
+    def attempt_count(self) -> int:
+        """How many fetches were started, failed ones included."""
+        return self._fetcher.attempts
+
+    async def get(self) -> ProviderMetadata:
+        """The metadata: the cached one, or one fetch shared with every concurrent caller.
+
+        Raises:
+            APIConnectionError, APIStatusError, APIResponseValidationError: As
+                ``fetch_provider_metadata``, now or a moment ago (the failure's wait is not
+                over).
+        """
+        if self._metadata is not None:
+            return self._metadata
+        return await self._fetcher.run()
+
+    async def _fetch(self) -> ProviderMetadata:
+        metadata = await fetch_provider_metadata(self.issuer, http_client=self._http_client)
+        self._metadata = metadata
+        return metadata

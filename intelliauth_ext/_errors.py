@@ -15,6 +15,7 @@ The tree::
     │   ├── RateLimitError                  429 (.retry_after)
     │   └── InternalServerError             5xx
     ├── APIResponseValidationError          a 2xx body that does not match the contract
+    │   └── ResponseTooLargeError           a body over the size limit, any status (.max_bytes)
     ├── PaginationError                     a list that can not be paged (repeated cursor)
     ├── InsecureURLError (also ValueError)  a tenant URL that is not https:// nor loopback
     ├── OAuthError                          an RFC 6749 error (.error, .error_description)
@@ -52,7 +53,6 @@ from typing import Any, Final, Literal, overload
 import httpx
 
 from intelliauth_ext._json import json_object
-from intelliauth_ext._logging import redact_text, redact_url
 from intelliauth_ext._retries import parse_retry_after
 
 __all__ = [
@@ -77,6 +77,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "TokenValidationError",
     "UnauthorizedClientError",
     "UnprocessableEntityError",
@@ -218,6 +219,24 @@ class APIResponseValidationError(IntelliAuthError):
         self.request_id = response.headers.get(REQUEST_ID_HEADER)
 
 
+class ResponseTooLargeError(APIResponseValidationError):
+    """A response body larger than the limit; reading stopped there, whatever the status.
+
+    The limit counts decoded bytes (a compressed body is measured as it is inflated), so
+    a small gzip bomb stops as early as a large plain body. A validation error, not a
+    connection error: the server did answer, the same request would get the same answer,
+    so it is not retried. ``IntelliAuth(max_response_bytes=...)`` sets the limit of API
+    calls; the body is not kept (``response.content`` raises ``httpx.ResponseNotRead``).
+
+    Attributes:
+        max_bytes: The limit the body went past.
+    """
+
+    def __init__(self, message: str, *, response: httpx.Response, max_bytes: int) -> None:
+        super().__init__(message, response=response)
+        self.max_bytes = max_bytes
+
+
 class PaginationError(IntelliAuthError):
     """A list can not be paged: the server repeated a cursor, or there is no next page."""
 
@@ -291,7 +310,8 @@ class InvalidCallbackError(OAuthError):
         check: Which check failed: ``state`` (missing, or not the one this browser
             session started), ``replay`` (unknown, or already used), ``expiry`` (the sign-in
             took longer than the state's lifetime), ``issuer`` (RFC 9207 ``iss`` mismatch),
-            ``code`` (no code) or ``format`` (a parameter given twice).
+            ``code`` (no code) or ``format`` (a parameter given twice, or a callback URL
+            that can not be parsed). The state is checked before ``error=`` is read.
     """
 
     def __init__(self, check: str, message: str) -> None:
@@ -305,8 +325,8 @@ class TokenValidationError(IntelliAuthError):
 
     Attributes:
         check: Which check failed: ``signature``, ``algorithm``, ``issuer``, ``audience``,
-            ``expiry``, ``not_before``, ``issued_at``, ``nonce``, ``scope``, ``key``,
-            ``type`` or ``format``.
+            ``expiry``, ``not_before``, ``issued_at``, ``nonce``, ``at_hash``, ``c_hash``,
+            ``scope``, ``key``, ``type`` or ``format``.
     """
 
     def __init__(self, check: str, message: str) -> None:
@@ -412,7 +432,7 @@ def _status_error(response: httpx.Response, content: bytes) -> APIStatusError:
         details = raw_details if isinstance(raw_details, dict) else None
         request_id = _optional_str(body, "request_id") or header_request_id
     else:
-        reason = response.reason_phrase or "error"
+        reason = _cut(response.reason_phrase or "error", _BODY_PREVIEW_BYTES)
         message = f"HTTP {status} {reason}; body: {_body_preview(content)}"
 
     if error_class is RateLimitError:
@@ -441,11 +461,17 @@ def oauth_error_from_fields(
 
     For an error that did not come as an error response: an ``error=`` redirect to the
     callback (RFC 6749 section 4.1.2.1), or an ``error`` in a 2xx token response. A
-    response that failed goes to ``error_from_response(response, oauth=True)``.
+    response that failed goes to ``error_from_response(response, oauth=True)``. Each
+    text is cut to ``MAX_MESSAGE_CHARS``: it comes from whoever sent the response or
+    the redirect.
     """
     error_class = _OAUTH_ERRORS.get(error, OAuthError)
     return error_class(
-        error, error_description, error_uri, status_code=status_code, response=response
+        _cut(error),
+        _cut(error_description) if error_description is not None else None,
+        _cut(error_uri) if error_uri is not None else None,
+        status_code=status_code,
+        response=response,
     )
 
 
@@ -511,6 +537,10 @@ def error_from_response(response: httpx.Response, *, oauth: bool) -> APIStatusEr
 
 
 def _exception_text(exc: BaseException) -> str:
+    # _logging (its redaction patterns) loads with the first client, not with the
+    # exceptions: `import intelliauth_ext` should cost little more than `import httpx`.
+    from intelliauth_ext._logging import redact_text
+
     try:
         text = str(exc)
     except Exception:  # a broken __str__ must not hide the failure it describes
@@ -533,6 +563,8 @@ def error_from_transport(exc: BaseException, request: httpx.Request) -> APIConne
     Returns:
         The exception to raise ``from exc``.
     """
+    from intelliauth_ext._logging import redact_url  # see _exception_text
+
     try:
         target = _cut(f"{request.method} {redact_url(request.url)}", _URL_CHARS)
     except Exception:  # a request object that can not even be shown

@@ -13,8 +13,11 @@
 3.1.2.1) and PKCE pair (RFC 7636), and keeps them in a ``FlowStore``. ``complete`` refuses
 a callback whose state is missing, not the one the browser session started (when the app
 passes ``expected_state``), unknown, already used, or expired; checks the RFC 9207 ``iss``;
-turns an ``error=`` callback into the matching ``OAuthError``; exchanges the code with the
-verifier; and verifies the ID token, nonce included.
+only then turns an ``error=`` callback into the matching ``OAuthError`` (anyone can send a
+browser to the callback with ``error=access_denied&error_description=<any text>``: without
+a state this flow issued, that is an ``InvalidCallbackError``, and the text is not
+repeated); exchanges the code with the verifier; and verifies the ID token: nonce, and the
+``at_hash`` / ``c_hash`` against the access token and the code when the token has them.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from intelliauth_ext._errors import (
 from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
 from intelliauth_ext._pkce import PkcePair
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._secret import Secret
+from intelliauth_ext._shown import shown
 from intelliauth_ext._token_endpoints import request_token
 from intelliauth_ext._token_set import TokenSet
 from intelliauth_ext._urls import require_secure_url
@@ -101,7 +106,10 @@ def _callback_params(callback: str | httpx.URL | Mapping[str, str]) -> dict[str,
     if isinstance(callback, Mapping):
         items = [(str(key), value) for key, value in callback.items()]
     else:
-        items = list(httpx.URL(str(callback)).params.multi_items())
+        try:
+            items = list(httpx.URL(str(callback)).params.multi_items())
+        except httpx.InvalidURL as exc:  # over 64 KiB, or characters no URL may hold
+            raise InvalidCallbackError("format", "the callback URL can not be parsed") from exc
     params: dict[str, str] = {}
     for key, value in items:
         if not isinstance(value, str):
@@ -175,7 +183,7 @@ class AuthorizationCodeFlow:
         self.client_id = client_id
         self.redirect_uri = _check_redirect_uri(redirect_uri)
         self.scopes = normalise_scopes(scopes)
-        self._client_secret = client_secret
+        self._client_secret = Secret(client_secret) if client_secret else None
         self._auth_method = auth_method
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._store: FlowStore = (
@@ -226,7 +234,11 @@ class AuthorizationCodeFlow:
 
         Raises:
             ValueError: An extra parameter that the flow sets itself (``state``, ``nonce``,
-                ``code_challenge``, ``redirect_uri``, ...).
+                ``code_challenge``, ``redirect_uri``, ...), or metadata the app gave has
+                no ``authorization_endpoint``.
+            APIConnectionError, APIStatusError: Discovery failed (see ``TokenVerifier``).
+            APIResponseValidationError, InsecureURLError: The discovery document is
+                broken or hostile: no usable ``authorization_endpoint``, among others.
         """
         reserved = sorted(_RESERVED_PARAMS.intersection(extra_params))
         if reserved:
@@ -287,43 +299,31 @@ class AuthorizationCodeFlow:
         Raises:
             InvalidCallbackError: The state is missing, foreign, unknown, reused or expired,
                 the ``iss`` is another provider's, or the code is missing (``.check``).
+                Checked before ``error=``: an error callback without a state this flow
+                issued is one of these, not the error it claims.
             OAuthError: The provider answered with ``error=`` (the matching subclass, e.g.
-                ``AccessDeniedError``), or the token request failed (e.g.
-                ``InvalidGrantError`` for a used or expired code).
-            TokenValidationError: The ID token failed a check (``.check``), or is missing
-                although ``openid`` was asked for.
+                ``AccessDeniedError``; its text cut to a few hundred characters), or the
+                token request failed (e.g. ``InvalidGrantError`` for a used or expired code).
+            InternalServerError: The token endpoint still answered 5xx after the retries
+                (``RateLimitError`` for 429; ``APIConnectionError`` when unreachable).
+            TokenValidationError: The ID token failed a check (``.check``: ``nonce``,
+                ``at_hash``, ``c_hash`` ...), or is missing although ``openid`` was asked
+                for.
         """
         params = _callback_params(callback)
         state = params.get("state")
-        error = params.get("error")
 
+        # RFC 6749 section 10.12: nothing in a callback is believed, error= included,
+        # before its state is known to be one this flow issued to this browser.
         if expected_state is not None and (
             state is None or not _same_secret(state, expected_state)
         ):
             raise InvalidCallbackError(
                 "state", "the callback's state is not the one this browser session started"
             )
-        pending = await self._store.take(state) if state else None
-
-        metadata = await self.metadata()
-        iss = params.get("iss")
-        if iss is not None and iss != metadata.issuer:
-            # RFC 9207 section 2.4: a response from another issuer (mix-up attack).
-            raise InvalidCallbackError(
-                "issuer", f"the callback comes from issuer {iss!r}, not {metadata.issuer!r}"
-            )
-        if iss is None and metadata.authorization_response_iss_parameter_supported:
-            raise InvalidCallbackError(
-                "issuer", "the provider sends iss in callbacks (RFC 9207) and this one has none"
-            )
-
-        if error is not None:
-            # RFC 6749 section 4.1.2.1; the pending sign-in is consumed either way.
-            raise oauth_error_from_fields(
-                error, params.get("error_description"), params.get("error_uri")
-            )
         if not state:
             raise InvalidCallbackError("state", "the callback has no state")
+        pending = await self._store.take(state)  # consumed whatever follows: single use
         if pending is None:
             raise InvalidCallbackError(
                 "replay", "the callback's state is unknown or was already used"
@@ -333,6 +333,26 @@ class AuthorizationCodeFlow:
         if self._clock.time() >= pending.expires_at:
             raise InvalidCallbackError(
                 "expiry", f"the sign-in took longer than {self.state_ttl:.0f}s; start again"
+            )
+
+        metadata = await self.metadata()
+        iss = params.get("iss")
+        if iss is not None and iss != metadata.issuer:
+            # RFC 9207 section 2.4: a response from another issuer (mix-up attack).
+            raise InvalidCallbackError(
+                "issuer",
+                f"the callback comes from issuer {shown(iss)}, not {shown(metadata.issuer)}",
+            )
+        if iss is None and metadata.authorization_response_iss_parameter_supported:
+            raise InvalidCallbackError(
+                "issuer", "the provider sends iss in callbacks (RFC 9207) and this one has none"
+            )
+
+        error = params.get("error")
+        if error is not None:
+            # RFC 6749 section 4.1.2.1, for the sign-in this state started.
+            raise oauth_error_from_fields(
+                error, params.get("error_description"), params.get("error_uri")
             )
         code = params.get("code")
         if not code:
@@ -347,7 +367,7 @@ class AuthorizationCodeFlow:
                 "code_verifier": pending.code_verifier,
             },
             client_id=self.client_id,
-            client_secret=self._client_secret,
+            client_secret=self._client_secret.reveal() if self._client_secret else None,
             auth_method=await self._token_auth_method(),
             http_client=self._http_client,
             clock=self._clock.time,
@@ -358,6 +378,10 @@ class AuthorizationCodeFlow:
                 raise TokenValidationError("format", "the token response has no id_token")
             return tokens
         await self.verifier.verify_id_token(
-            tokens.id_token, audience=self.client_id, nonce=pending.nonce
+            tokens.id_token,
+            audience=self.client_id,
+            nonce=pending.nonce,
+            access_token=tokens.access_token,
+            code=code,
         )
         return tokens

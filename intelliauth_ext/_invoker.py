@@ -30,17 +30,21 @@ from typing import Any, Final, Protocol
 import anyio
 import httpx
 
+from intelliauth_client.errors import UnexpectedStatus
 from intelliauth_ext import _retries
 from intelliauth_ext._errors import (
     REQUEST_ID_HEADER,
     APIResponseValidationError,
+    ResponseTooLargeError,
     error_from_response,
     error_from_transport,
 )
 from intelliauth_ext._logging import log_attempt, logger, redact_text
-from intelliauth_ext._pagination import AsyncPaginator, split_list_envelope
+from intelliauth_ext._pagination import AsyncPaginator, cursor_not_sendable, split_list_envelope
 from intelliauth_ext._timeouts import attempt_deadline
 from intelliauth_ext._transports import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_AUTH_RESPONSE_BYTES,
     ClientSender,
     DirectSender,
     Sender,
@@ -92,6 +96,9 @@ class Invoker:
         direct: ``http_client`` is the SDK's own: requests go straight to its transport
             (``_transports.DirectSender``), not through ``AsyncClient.send``
             (``ClientSender``). Chosen here, once, for the invoker's life.
+        max_response_bytes: The most decoded bytes read from a response body; an
+            operation with RFC 6749 errors (token, revocation, introspection ...) reads at
+            most ``MAX_AUTH_RESPONSE_BYTES`` (1 MiB) whatever this says.
     """
 
     def __init__(
@@ -104,9 +111,12 @@ class Invoker:
         max_retries: int,
         headers: httpx.Headers,
         direct: bool = False,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if isinstance(max_response_bytes, bool) or max_response_bytes < 1:
+            raise ValueError(f"max_response_bytes must be >= 1, got {max_response_bytes}")
         self._http = http_client
         self._auth = auth
         self._base = str(base_url).rstrip("/")
@@ -119,6 +129,8 @@ class Invoker:
         self._deadline = attempt_deadline(timeout)
         self._max_retries = max_retries
         self._headers = headers
+        self._max_response_bytes = max_response_bytes
+        self._max_auth_response_bytes = min(max_response_bytes, MAX_AUTH_RESPONSE_BYTES)
 
     @property
     def timeout(self) -> httpx.Timeout:
@@ -129,6 +141,11 @@ class Invoker:
     def max_retries(self) -> int:
         """How many times a failed attempt may be repeated."""
         return self._max_retries
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The most decoded bytes read from an API call's response body."""
+        return self._max_response_bytes
 
     def with_auth(self, auth: httpx.Auth | None) -> Invoker:
         """A copy that authenticates its requests with ``auth``; all else is this invoker's.
@@ -188,9 +205,14 @@ class Invoker:
             if cursor is not None:
                 call_kwargs["cursor"] = cursor
             module = _endpoint_module(operation)
-            response = await self.send(
-                module._get_kwargs(**call_kwargs), oauth_errors=operation.oauth_errors
-            )
+            try:
+                response = await self.send(
+                    module._get_kwargs(**call_kwargs), oauth_errors=operation.oauth_errors
+                )
+            except httpx.InvalidURL as exc:  # raised while building the URL, before sending
+                if cursor is None:
+                    raise
+                raise cursor_not_sendable(cursor, exc) from exc
             envelope = _parse(module, response)
             split = split_list_envelope(envelope)
             if split is None:
@@ -270,20 +292,24 @@ class Invoker:
         Raises:
             APIStatusError: A non-2xx answer (``OAuthError`` with ``oauth_errors``).
             APIConnectionError: No answer, after the retries.
+            ResponseTooLargeError: A body over the limit (not retried: the same request
+                would get the same answer).
         """
         prepared = self.prepare(request_kwargs, add_idempotency_key=add_idempotency_key)
+        max_bytes = self._max_auth_response_bytes if oauth_errors else self._max_response_bytes
         has_key = IDEMPOTENCY_KEY_HEADER in prepared["headers"]
         max_attempts = self._max_retries + 1
         for attempt in range(1, max_attempts + 1):
             request = self._sender.build_request(prepared)
             started = time.perf_counter()
             try:
-                response = await self._send_once(request)
+                response = await self._send_once(request, max_bytes)
+            except ResponseTooLargeError:
+                _log(request, "ResponseTooLargeError", attempt, max_attempts, started)
+                raise
             except (httpx.TransportError, TimeoutError) as exc:
                 _log(request, type(exc).__name__, attempt, max_attempts, started)
-                retryable = _retries.should_retry(
-                    request.method, exc, has_idempotency_key=has_key, url=request.url
-                )
+                retryable = _retries.should_retry(request.method, exc, has_idempotency_key=has_key)
                 if attempt < max_attempts and retryable:
                     await self._wait(request, attempt, _retries.retry_delay(attempt), exc)
                     continue
@@ -296,10 +322,7 @@ class Invoker:
             if response.is_success or response.status_code in accept:
                 return response
             retryable = _retries.should_retry(
-                request.method,
-                response.status_code,
-                has_idempotency_key=has_key,
-                url=request.url,
+                request.method, response.status_code, has_idempotency_key=has_key
             )
             if attempt < max_attempts and retryable:
                 server_wait = _retries.server_requested_wait(response.headers)
@@ -317,15 +340,15 @@ class Invoker:
             raise error_from_response(response, oauth=oauth_errors)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+    async def _send_once(self, request: httpx.Request, max_bytes: int) -> httpx.Response:
         # The deadline covers auth, send and body read; both scopes raise TimeoutError when
         # it passes. On asyncio, asyncio.timeout does that for less CPU than anyio's cancel
         # scope (a cost paid on every request); fail_after(None) is a no-op scope.
         if self._deadline is not None and current_async_library() == "asyncio":
             async with asyncio.timeout(self._deadline):
-                return await self._sender.send(request, self._auth)
+                return await self._sender.send(request, self._auth, max_bytes=max_bytes)
         with anyio.fail_after(self._deadline):
-            return await self._sender.send(request, self._auth)
+            return await self._sender.send(request, self._auth, max_bytes=max_bytes)
 
     async def _wait(
         self, request: httpx.Request, attempt: int, delay: float, cause: int | BaseException
@@ -349,16 +372,28 @@ def _endpoint_module(operation: OperationLike) -> Any:
 
 
 def _parse(module: Any, response: httpx.Response) -> Any:
-    """Parse a 2xx response with the generated parser; any failure is a validation error."""
+    """Parse a 2xx response with the generated parser; any failure is a validation error.
+
+    A parse failure (a missing field, a value of the wrong type) is chained as the cause:
+    its message names a field or a type, and its traceback shows where parsing stopped.
+    ``UnexpectedStatus`` (a 2xx the operation does not document) is not chained, nor
+    kept as the context: its message is the raw body, for a token endpoint the tokens,
+    which every traceback and ``logger.exception`` would print. The body stays on
+    ``exc.response`` for those who ask.
+    """
+    cause: Exception | None
     try:
         return module._parse_response(client=_PARSE_CONTEXT, response=response)
+    except UnexpectedStatus:
+        cause, detail = None, "a status the contract does not document"
     except Exception as exc:
-        detail = redact_text(f"{type(exc).__name__}: {exc}")[:_MESSAGE_CHARS]
-        raise APIResponseValidationError(
-            f"the {response.status_code} response to {response.request.method} "
-            f"{response.request.url.path} does not match the contract ({detail})",
-            response=response,
-        ) from exc
+        cause, detail = exc, redact_text(f"{type(exc).__name__}: {exc}")[:_MESSAGE_CHARS]
+    # Raised here, outside the except clauses, so that no exception is its context.
+    raise APIResponseValidationError(
+        f"the {response.status_code} response to {response.request.method} "
+        f"{response.request.url.path} does not match the contract ({detail})",
+        response=response,
+    ) from cause
 
 
 def _log(

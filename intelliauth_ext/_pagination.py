@@ -10,8 +10,18 @@ one by one, following ``next_cursor`` until it is null::
     async for page in client.users.list().pages():
         ...
 
-A server that sends a cursor it already sent would make that loop endless; the
-paginator raises ``PaginationError`` instead.
+Two kinds of server would make that loop endless; the paginator raises
+``PaginationError`` instead:
+
+- one that sends a cursor it already sent on this path of pages (a cycle);
+- one that answers ``MAX_EMPTY_PAGES`` (10) empty pages in a row, each with a fresh
+  cursor: nothing is gained by following it, and ``max_items`` can not stop such a loop
+  since no item ever counts towards it. Fewer empty pages in a row are followed (a
+  filtered listing may skip over a stretch of non-matching items).
+
+Both checks cost O(1) per page: the cursors of the pages followed so far are kept in one
+shared ``_CursorTrail`` (a list and a dict), extended in place as iteration goes on,
+copied only when ``next_page()`` is called on a page that is no longer the latest.
 
 ``AsyncPaginator`` and ``Page`` implement the generated facade's ``PaginatorProtocol`` and
 ``PageProtocol``, the types its list methods are annotated with (tests/typing checks it).
@@ -20,19 +30,69 @@ paginator raises ``PaginationError`` instead.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import attrs
 import httpx
 
 from intelliauth_ext._errors import PaginationError, error_from_response
+from intelliauth_ext._shown import shown
 
-__all__ = ["AsyncPaginator", "Page", "PageFetcher", "paginate", "split_list_envelope"]
+__all__ = [
+    "MAX_EMPTY_PAGES",
+    "AsyncPaginator",
+    "Page",
+    "PageFetcher",
+    "cursor_not_sendable",
+    "paginate",
+    "split_list_envelope",
+]
 
 T = TypeVar("T")
 
+#: Empty pages in a row (each with a next cursor) after which paging stops with an error.
+MAX_EMPTY_PAGES: Final = 10
+
 PageFetcher = Callable[[str | None], Awaitable[tuple[Sequence[T], str | None]]]
 """Fetches the page at a cursor (None for the first) and returns its items and next cursor."""
+
+
+class _CursorTrail:
+    """The cursors followed to reach a page, oldest first; O(1) to extend and to look up.
+
+    One trail is shared by every page of an iteration: page ``n`` owns its first
+    ``length`` entries and reads nothing past them, so extending the trail for page
+    ``n + 1`` leaves what page ``n`` sees unchanged. Only a page that is not the trail's
+    last (``next_page()`` called again on an earlier page) gets a copy, of its own part.
+    """
+
+    __slots__ = ("cursors", "positions")
+
+    def __init__(self, cursors: Sequence[str] = ()) -> None:
+        self.cursors: list[str] = list(cursors)
+        self.positions: dict[str, int] = {cursor: i for i, cursor in enumerate(self.cursors)}
+
+    def extended(self, length: int, cursor: str) -> _CursorTrail:
+        """A trail of this one's first ``length`` entries, then ``cursor``.
+
+        This trail itself, extended in place, whenever that changes nothing an existing
+        page reads (the usual case); otherwise a copy of the first ``length`` entries.
+        """
+        if len(self.cursors) == length:
+            self.cursors.append(cursor)
+            self.positions[cursor] = length
+            return self
+        if self.cursors[length] == cursor:  # the same next page fetched again
+            return self
+        trail = _CursorTrail(self.cursors[:length])
+        trail.cursors.append(cursor)
+        trail.positions[cursor] = length
+        return trail
+
+    def holds(self, length: int, cursor: str) -> bool:
+        """Whether ``cursor`` is among the first ``length`` entries."""
+        position = self.positions.get(cursor)
+        return position is not None and position < length
 
 
 @attrs.frozen
@@ -47,9 +107,11 @@ class Page(Generic[T]):
     items: Sequence[T]
     next_cursor: str | None
     _fetch: PageFetcher[T] = attrs.field(alias="fetch", repr=False, eq=False)
-    _seen_cursors: frozenset[str] = attrs.field(
-        alias="seen_cursors", default=frozenset(), repr=False, eq=False
-    )
+    # The cursors followed to reach this page: the first `_trail_length` of `_trail`.
+    _trail: _CursorTrail = attrs.field(alias="trail", factory=_CursorTrail, repr=False, eq=False)
+    _trail_length: int = attrs.field(alias="trail_length", default=0, repr=False, eq=False)
+    # How many pages in a row, this one included, were empty with a next cursor.
+    _empty_run: int = attrs.field(alias="empty_run", default=0, repr=False, eq=False)
 
     def has_next_page(self) -> bool:
         """Whether there is a page after this one."""
@@ -59,27 +121,69 @@ class Page(Generic[T]):
         """Fetch the page after this one.
 
         Raises:
-            PaginationError: On the last page, or when the server repeats a cursor.
+            PaginationError: On the last page, when the server repeats a cursor, or when
+                this is the ``MAX_EMPTY_PAGES``-th empty page in a row with a next cursor.
         """
         if self.next_cursor is None:
             raise PaginationError("this is the last page; check has_next_page() first")
-        return await _fetch_page(self._fetch, self.next_cursor, self._seen_cursors)
+        return await _fetch_page(
+            self._fetch,
+            self.next_cursor,
+            self._trail,
+            self._trail_length,
+            empty_run=self._empty_run,
+        )
 
     def __len__(self) -> int:
         return len(self.items)
 
 
+def cursor_not_sendable(cursor: str, exc: Exception) -> PaginationError:
+    """The error for a next cursor that can not be put in a URL (httpx refuses 64 KiB+)."""
+    return PaginationError(
+        f"the server's next cursor ({len(cursor)} characters) can not be sent: "
+        f"{type(exc).__name__}: {exc}"
+    )
+
+
 async def _fetch_page(
-    fetch: PageFetcher[T], cursor: str | None, seen_cursors: frozenset[str]
+    fetch: PageFetcher[T],
+    cursor: str | None,
+    trail: _CursorTrail,
+    trail_length: int,
+    *,
+    empty_run: int = 0,
 ) -> Page[T]:
-    seen = seen_cursors if cursor is None else seen_cursors | {cursor}
+    """Fetch the page at ``cursor``, reached by the first ``trail_length`` cursors of ``trail``.
+
+    ``empty_run``: how many pages in a row before this one were empty with a next cursor.
+    """
+    if cursor is not None:
+        trail = trail.extended(trail_length, cursor)
+        trail_length += 1
     items, next_cursor = await fetch(cursor)
-    if next_cursor is not None and next_cursor in seen:
-        raise PaginationError(
-            f"the server returned the cursor {next_cursor!r} twice; "
-            "stopping instead of looping over the same pages"
-        )
-    return Page(items=items, next_cursor=next_cursor, fetch=fetch, seen_cursors=seen)
+    if next_cursor is None:
+        empty_run = 0
+    else:
+        if trail.holds(trail_length, next_cursor):
+            raise PaginationError(
+                f"the server returned the cursor {shown(next_cursor)} twice; "
+                "stopping instead of looping over the same pages"
+            )
+        empty_run = empty_run + 1 if not items else 0
+        if empty_run >= MAX_EMPTY_PAGES:
+            raise PaginationError(
+                f"the server answered {empty_run} empty pages in a row, each with a next "
+                f"cursor; stopping instead of following cursors that yield nothing"
+            )
+    return Page(
+        items=items,
+        next_cursor=next_cursor,
+        fetch=fetch,
+        trail=trail,
+        trail_length=trail_length,
+        empty_run=empty_run,
+    )
 
 
 class _PageIterator(Generic[T]):
@@ -100,7 +204,7 @@ class _PageIterator(Generic[T]):
         if self._remaining is not None and self._remaining <= 0:
             raise StopAsyncIteration
         if self._page is None:
-            page = await _fetch_page(self._fetch, self._start_cursor, frozenset())
+            page = await _fetch_page(self._fetch, self._start_cursor, _CursorTrail(), 0)
         elif self._page.has_next_page():
             page = await self._page.next_page()
         else:
@@ -169,7 +273,7 @@ class AsyncPaginator(Generic[T]):
 
     async def first_page(self) -> Page[T]:
         """Fetch the first page (what awaiting the paginator returns)."""
-        page = await _fetch_page(self._fetch, self._start_cursor, frozenset())
+        page = await _fetch_page(self._fetch, self._start_cursor, _CursorTrail(), 0)
         if self._max_items is not None and len(page.items) > self._max_items:
             page = attrs.evolve(page, items=page.items[: self._max_items])
         return page
@@ -240,7 +344,12 @@ def paginate(
         call_kwargs = dict(kwargs)
         if cursor is not None:
             call_kwargs["cursor"] = cursor
-        result = await fn(**call_kwargs)
+        try:
+            result = await fn(**call_kwargs)
+        except httpx.InvalidURL as exc:
+            if cursor is None:
+                raise
+            raise cursor_not_sendable(cursor, exc) from exc
         status_code = getattr(result, "status_code", None)
         if isinstance(status_code, int) and hasattr(result, "parsed"):
             if not 200 <= status_code < 300:

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import operator
 import secrets
 import string
-from typing import Final, Literal
+from typing import Final, Literal, SupportsIndex
 
 import attrs
+
+from intelliauth_ext._shown import shown
 
 __all__ = [
     "MAX_VERIFIER_LENGTH",
@@ -42,6 +45,7 @@ def validate_code_verifier(verifier: str) -> str:
 
     Raises:
         ValueError: Not 43 to 128 characters long, or a character outside the unreserved set.
+        TypeError: ``verifier`` is not a ``str``.
     """
     if not isinstance(verifier, str):
         raise TypeError(f"a code verifier is a str, not {type(verifier).__name__}")
@@ -71,14 +75,26 @@ def generate_code_verifier(length: int = 64) -> str:
         The verifier.
 
     Raises:
-        ValueError: ``length`` is outside 43..128.
+        ValueError: ``length`` is not a whole number from 43 to 128 (a float such as
+            ``43.5``, a bool, a string or ``None`` included).
     """
-    if isinstance(length, bool) or not MIN_VERIFIER_LENGTH <= length <= MAX_VERIFIER_LENGTH:
+    return "".join(secrets.choice(UNRESERVED) for _ in range(_verifier_length(length)))
+
+
+def _verifier_length(length: object) -> int:
+    """``length`` as an int in 43..128; ValueError for anything else, whatever its type."""
+    # Ints and int-like objects (numpy integers) have __index__; 43.5, "64" and None do not.
+    number = (
+        operator.index(length)
+        if isinstance(length, SupportsIndex) and not isinstance(length, bool)
+        else None
+    )
+    if number is None or not MIN_VERIFIER_LENGTH <= number <= MAX_VERIFIER_LENGTH:
         raise ValueError(
             f"a code verifier has {MIN_VERIFIER_LENGTH} to {MAX_VERIFIER_LENGTH} characters, "
-            f"got length={length!r}"
+            f"got length={shown(length)}"
         )
-    return "".join(secrets.choice(UNRESERVED) for _ in range(length))
+    return number
 
 
 def code_challenge_s256(verifier: str) -> str:

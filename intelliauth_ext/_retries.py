@@ -7,9 +7,11 @@ The policy:
 * retried methods: GET, HEAD, PUT, DELETE and OPTIONS (idempotent by RFC 9110 section
   9.2.2), and POST or PATCH only when the request carries an ``Idempotency-Key``, so the
   server can tell a retry from a second create;
-* never retried: ``/oauth2/token`` answering 400 or 401 (the grant or the client
-  credentials are wrong; repeating the request can only burn a one-time code or trip
-  refresh-token reuse detection);
+* token requests (the caller says so with ``token_request=True``): retried whatever
+  their method, on the same outcomes, and on an RFC 6749 ``temporarily_unavailable`` or
+  ``server_error`` in the body whatever the status; every other answer is final, a 400
+  or 401 above all (the grant or the client credentials are wrong: repeating the request
+  can only burn a one-time code or trip refresh-token reuse detection);
 * the wait before retry ``n`` (1-based) is the server's ``Retry-After`` or
   ``X-RateLimit-Reset`` when it sent one (up to ``max_server_wait``, 60 s by default; a
   longer wait is not slept through, the error is raised at once), else exponential
@@ -39,6 +41,7 @@ __all__ = [
     "INITIAL_RETRY_DELAY",
     "MAX_RETRY_DELAY",
     "MAX_SERVER_WAIT",
+    "RETRYABLE_OAUTH_ERRORS",
     "RETRYABLE_STATUSES",
     "is_testing",
     "parse_rate_limit_reset",
@@ -57,7 +60,8 @@ MAX_SERVER_WAIT: Final = 60.0
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 KEYED_METHODS: Final = frozenset({"POST", "PATCH"})
-TOKEN_ENDPOINT_PATH: Final = "/oauth2/token"  # noqa: S105 - a path
+#: RFC 6749 error codes that say "try again later" (section 4.1.2.1), whatever the status.
+RETRYABLE_OAUTH_ERRORS: Final = frozenset({"temporarily_unavailable", "server_error"})
 _EPOCH_THRESHOLD: Final = 1_000_000_000.0  # X-RateLimit-Reset above this is a Unix time
 
 _testing = False
@@ -86,8 +90,9 @@ def should_retry(
     method: str,
     outcome: int | BaseException,
     *,
-    has_idempotency_key: bool,
-    url: httpx.URL | str,
+    has_idempotency_key: bool = False,
+    token_request: bool = False,
+    oauth_error: str | None = None,
 ) -> bool:
     """Whether a request that ended in ``outcome`` may be sent again.
 
@@ -95,14 +100,19 @@ def should_retry(
         method: The HTTP method.
         outcome: The response status, or the exception the attempt raised.
         has_idempotency_key: Whether the request carries an ``Idempotency-Key`` header.
-        url: The request URL (absolute or a path).
+        token_request: The request asks a token endpoint for a token (any grant, or a
+            revocation or introspection): repeating it is safe whatever its method, since
+            an unused token is harmless and a final answer (400, 401) is never repeated.
+        oauth_error: The RFC 6749 ``error`` code of the response body, if it has one
+            (read for token requests only).
 
     Returns:
         True when the outcome is transient and repeating the request is safe.
     """
-    path = httpx.URL(url).path if isinstance(url, str) else url.path
-    if path.rstrip("/").endswith(TOKEN_ENDPOINT_PATH) and outcome in (400, 401):
-        return False
+    if token_request:
+        if oauth_error in RETRYABLE_OAUTH_ERRORS and not isinstance(outcome, BaseException):
+            return True
+        return _is_retryable_outcome(outcome)
     if not _is_retryable_outcome(outcome):
         return False
     method = method.upper()

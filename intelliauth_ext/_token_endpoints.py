@@ -8,8 +8,16 @@
 
 These work with any provider, given its endpoint URLs. Client authentication uses the
 registry of ``_auth/_client_auth.py`` (keyed by the RFC names ``client_secret_basic``,
-``client_secret_post``, ``none``, ...). Failed answers and unreachable endpoints are
-mapped by ``_errors.error_from_response`` and ``error_from_transport``.
+``client_secret_post``, ``none``, ...). Requests go through
+``_auth/_token_endpoint.TokenEndpointClient``, as the token managers' do: no auth flow, no
+redirect, a timeout on every attempt (10 s), the body read under
+``MAX_AUTH_RESPONSE_BYTES`` (1 MiB, else ``ResponseTooLargeError``), and the retry policy
+of token requests
+(429, 5xx, ``temporarily_unavailable`` and connection errors retried ``max_retries``
+times, 2 by default, within the caller's deadline; 400 and 401 final). Once the retries
+are over, a failed answer raises ``token_error``'s exception (``RateLimitError`` for 429,
+``InternalServerError`` for 5xx, the ``OAuthError`` of its RFC 6749 code otherwise) and
+an unreachable endpoint ``error_from_transport``'s (``APIConnectionError``).
 """
 
 from __future__ import annotations
@@ -22,7 +30,12 @@ import attrs
 import httpx
 
 from intelliauth_ext._auth._client_auth import ClientAuthMethodName, build_token_request
-from intelliauth_ext._errors import OAuthError, error_from_response, error_from_transport
+from intelliauth_ext._auth._token_endpoint import (
+    DEFAULT_TOKEN_RETRIES,
+    TokenEndpointClient,
+    token_error,
+)
+from intelliauth_ext._errors import OAuthError, error_from_transport
 from intelliauth_ext._json import json_object
 from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._token_set import INVALID_TOKEN_RESPONSE, TokenSet, token_set_from_response
@@ -47,7 +60,18 @@ async def _post_form(
     client_secret: str | None,
     auth_method: str,
     http_client: httpx.AsyncClient | None,
+    max_retries: int,
 ) -> httpx.Response:
+    """POST ``form`` to ``url`` with the client's credentials, retrying transient failures.
+
+    Returns:
+        The response that ended the retries, whatever its status.
+
+    Raises:
+        APIConnectionError: No response after the retries (``APITimeoutError`` when a
+            timeout ran out).
+        ValueError: A negative ``max_retries``.
+    """
     request = build_token_request(
         httpx.URL(url),
         auth_method=auth_method,
@@ -55,10 +79,13 @@ async def _post_form(
         client_secret=client_secret,
         params=form,
     )
-    if http_client is None:
-        async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
-            return await _send(client, request)
-    return await _send(http_client, request)
+    endpoint = TokenEndpointClient(http_client, max_retries=max_retries, timeout=_HTTP_TIMEOUT)
+    try:
+        return await endpoint.send(request)
+    except httpx.RequestError as exc:
+        raise error_from_transport(exc, request) from exc
+    finally:
+        await endpoint.aclose()
 
 
 async def _post_token(
@@ -70,11 +97,13 @@ async def _post_token(
     client_secret: str | None,
     auth_method: str,
     http_client: httpx.AsyncClient | None,
+    max_retries: int,
 ) -> httpx.Response:
     """POST ``token`` (and its hint) to a revocation or introspection endpoint.
 
     Raises:
-        OAuthError: The endpoint answered with an error.
+        OAuthError: The endpoint answered with an error (``token_error``'s exception:
+            ``InternalServerError`` or ``RateLimitError`` after the retries).
     """
     form = {"token": token}
     if token_type_hint is not None:
@@ -86,23 +115,11 @@ async def _post_token(
         client_secret=client_secret,
         auth_method=auth_method,
         http_client=http_client,
+        max_retries=max_retries,
     )
     if not response.is_success:
-        raise error_from_response(response, oauth=True)
+        raise token_error(response)
     return response
-
-
-async def _send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
-    """Send ``request`` on ``client``, following no redirect.
-
-    Raises:
-        APIConnectionError: No response (``APITimeoutError`` when a timeout ran out).
-    """
-    try:
-        # Redirects are not followed: a redirected POST would resend the credentials.
-        return await client.send(request, follow_redirects=False)
-    except httpx.RequestError as exc:
-        raise error_from_transport(exc, request) from exc
 
 
 async def request_token(
@@ -114,15 +131,20 @@ async def request_token(
     auth_method: ClientAuthMethodName | str = "client_secret_basic",
     http_client: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    max_retries: int = DEFAULT_TOKEN_RETRIES,
 ) -> TokenSet:
     """POST a token request (``grant_type`` and its parameters in ``form``).
+
+    Transient failures are retried ``max_retries`` times (see the module docstring).
 
     Returns:
         The token set of the response.
 
     Raises:
         OAuthError: An RFC 6749 error (the matching subclass), or an unusable response.
-        APIConnectionError: The endpoint could not be reached.
+        InternalServerError: The endpoint still answered 5xx after the retries.
+        RateLimitError: The endpoint still answered 429 after the retries.
+        APIConnectionError: The endpoint could not be reached, after the retries.
     """
     response = await _post_form(
         token_endpoint,
@@ -131,7 +153,10 @@ async def request_token(
         client_secret=client_secret,
         auth_method=auth_method,
         http_client=http_client,
+        max_retries=max_retries,
     )
+    if not response.is_success:
+        raise token_error(response)
     return token_set_from_response(response, clock=clock)
 
 
@@ -145,12 +170,16 @@ async def refresh_tokens(
     scopes: tuple[str, ...] | None = None,
     http_client: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
+    max_retries: int = DEFAULT_TOKEN_RETRIES,
 ) -> TokenSet:
     """Use a refresh token (RFC 6749 section 6); keeps it when the server does not rotate.
 
     Raises:
         InvalidGrantError: The refresh token is expired, revoked or already used.
         OAuthError: Any other RFC 6749 error, or an unusable response.
+        InternalServerError: The endpoint still answered 5xx after the retries.
+        RateLimitError: The endpoint still answered 429 after the retries.
+        APIConnectionError: The endpoint could not be reached, after the retries.
     """
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
     if scopes:
@@ -163,6 +192,7 @@ async def refresh_tokens(
         auth_method=auth_method,
         http_client=http_client,
         clock=clock,
+        max_retries=max_retries,
     )
     if tokens.refresh_token is None:
         tokens = attrs.evolve(tokens, refresh_token=refresh_token)
@@ -178,12 +208,17 @@ async def revoke_token(
     auth_method: ClientAuthMethodName | str = "client_secret_basic",
     token_type_hint: Literal["access_token", "refresh_token"] | None = None,
     http_client: httpx.AsyncClient | None = None,
+    max_retries: int = DEFAULT_TOKEN_RETRIES,
 ) -> None:
     """Revoke a token (RFC 7009). A token that was already invalid counts as revoked.
 
     Raises:
         OAuthError: The server refused (e.g. ``invalid_client``, or
             ``unsupported_token_type``); RFC 7009 section 2.2 answers 200 otherwise.
+        InternalServerError: The endpoint still answered 5xx after the retries (RFC 7009
+            section 2.2.1: 503 means try again later).
+        RateLimitError: The endpoint still answered 429 after the retries.
+        APIConnectionError: The endpoint could not be reached, after the retries.
     """
     await _post_token(
         revocation_endpoint,
@@ -193,6 +228,7 @@ async def revoke_token(
         client_secret=client_secret,
         auth_method=auth_method,
         http_client=http_client,
+        max_retries=max_retries,
     )
 
 
@@ -270,11 +306,15 @@ async def introspect_token(
     auth_method: ClientAuthMethodName | str = "client_secret_basic",
     token_type_hint: Literal["access_token", "refresh_token"] | None = None,
     http_client: httpx.AsyncClient | None = None,
+    max_retries: int = DEFAULT_TOKEN_RETRIES,
 ) -> IntrospectionResult:
     """Ask the provider whether a token is active, and about it (RFC 7662).
 
     Raises:
         OAuthError: The server refused the request, or the answer is not an RFC 7662 body.
+        InternalServerError: The endpoint still answered 5xx after the retries.
+        RateLimitError: The endpoint still answered 429 after the retries.
+        APIConnectionError: The endpoint could not be reached, after the retries.
     """
     response = await _post_token(
         introspection_endpoint,
@@ -284,6 +324,7 @@ async def introspect_token(
         client_secret=client_secret,
         auth_method=auth_method,
         http_client=http_client,
+        max_retries=max_retries,
     )
     return introspection_result(response)
 

@@ -25,6 +25,7 @@ import httpx
 from intelliauth_ext._errors import OAuthError, error_from_response, oauth_error_from_fields
 from intelliauth_ext._json import json_object
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._shown import shown
 
 __all__ = ["TokenSet", "token_set_from_response"]
 
@@ -153,7 +154,7 @@ class TokenSet:
             keys = ", ".join(sorted(str(key) for key in body)) or "none"
             raise OAuthError(
                 INVALID_TOKEN_RESPONSE,
-                f"the token response has no access_token string (fields: {keys})",
+                f"the token response has no access_token string (fields: {shown(keys)})",
             )
         token_type = body.get("token_type")
         refresh_token = body.get("refresh_token")
@@ -208,7 +209,7 @@ def token_set_from_response(
         raise OAuthError(
             INVALID_TOKEN_RESPONSE,
             f"the token endpoint answered HTTP {response.status_code} with a body that is not "
-            f"a JSON object ({content_type}, {len(response.content)} bytes)",
+            f"a JSON object ({shown(content_type)}, {len(response.content)} bytes)",
             status_code=response.status_code,
             response=response,
         )

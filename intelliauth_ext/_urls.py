@@ -13,7 +13,7 @@ from typing import Final
 import httpx
 
 from intelliauth_ext._errors import InsecureURLError
-from intelliauth_ext._logging import redact_url
+from intelliauth_ext._shown import shown
 
 __all__ = ["is_loopback", "require_secure_url"]
 
@@ -51,6 +51,9 @@ def require_secure_url(url: str | httpx.URL, what: str) -> httpx.URL:
         ValueError: Not a valid URL, or a URL without a host.
         TypeError: ``url`` is neither a ``str`` nor an ``httpx.URL``.
     """
+    # Imported here: _logging is not needed to import the package (see _errors).
+    from intelliauth_ext._logging import redact_url
+
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -58,10 +61,10 @@ def require_secure_url(url: str | httpx.URL, what: str) -> httpx.URL:
     secure = parsed.scheme == "https" or (parsed.scheme == "http" and is_loopback(parsed.host))
     if not secure:
         raise InsecureURLError(
-            f"the {what} must start with https:// (got {redact_url(parsed)!r}); plain http "
+            f"the {what} must start with https:// (got {shown(redact_url(parsed))}); plain http "
             "would send client secrets and tokens in clear text, and is only accepted for "
             "loopback hosts (127.0.0.1, ::1, localhost)"
         )
     if not parsed.host:
-        raise ValueError(f"the {what} has no host: {redact_url(parsed)!r}")
+        raise ValueError(f"the {what} has no host: {shown(redact_url(parsed))}")
     return parsed

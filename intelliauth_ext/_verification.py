@@ -7,8 +7,14 @@
                                                 required_scopes=["users:read"])
 
 The provider's discovery document (``_discovery.py``) and key set are fetched once and
-cached; the key set is fetched again when a token
-names an unknown ``kid`` (at most once a minute, see ``_jwks.py``).
+cached; the key set is fetched again when a token names an unknown ``kid`` (at most once
+a minute, see ``_jwks.py``). Both fetches are shared by concurrent callers, take at most
+``fetch_timeout`` seconds, and after a failure are answered without a request for 1, 2,
+4 ... up to 60 s (``_shared_fetch.py``); the last good key set keeps verifying tokens
+while a re-fetch fails. A discovery document or key set that can not be had, or is
+hostile, raises an ``IntelliAuthError`` that is not a ``TokenValidationError``
+(``APIConnectionError``, ``APIStatusError``, ``APIResponseValidationError``,
+``InsecureURLError``): the token is not to blame, answer 503.
 
 The checks, in order, each failing with a ``TokenValidationError`` whose ``check`` names it:
 
@@ -26,29 +32,39 @@ The checks, in order, each failing with a ``TokenValidationError`` whose ``check
 ``not_before``  ``nbf``, when present, is not in the future beyond ``leeway``
 ``issued_at``   ``iat`` (required in ID tokens) is a number not in the future beyond ``leeway``
 ``nonce``       the ID token's ``nonce`` equals the one sent (constant-time comparison)
+``at_hash``     the ID token's ``at_hash``, when present and the access token is given, is
+                the left-most half of the hash of the access token's ASCII octets,
+                base64url-encoded (OIDC Core 3.1.3.6, 3.2.2.9)
+``c_hash``      likewise ``c_hash`` and the authorization code (OIDC Core 3.3.2.11); the
+                hash is the alg's: SHA-256 for RS256/PS256/ES256, SHA-384 and SHA-512 for
+                the 384 and 512 variants, SHA-512 for Ed25519 (the OIDC errata's choice
+                for EdDSA over Ed25519, which common providers follow)
 ``scope``       every required scope is in ``scope`` (a string) or ``scp`` (a string or a
                 list), both read with ``normalise_scopes``
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 
-import anyio
 import attrs
 import httpx
 from joserfc.errors import JoseError
 from joserfc.jws import JWSRegistry, extract_compact, validate_compact
 
 from intelliauth_ext._clock import Clock, SystemClock
-from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
-from intelliauth_ext._errors import TokenValidationError
+from intelliauth_ext._discovery import DiscoveryCache, ProviderMetadata
+from intelliauth_ext._errors import InsecureURLError, TokenValidationError
 from intelliauth_ext._json import json_object
 from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._shared_fetch import DEFAULT_FETCH_TIMEOUT
+from intelliauth_ext._shown import shown
 from intelliauth_ext._urls import require_secure_url
 
 __all__ = [
@@ -76,6 +92,21 @@ SUPPORTED_ALGORITHMS: Final = frozenset(
     }
 )
 _DEFAULT_ID_TOKEN_ALGORITHMS: Final = ("RS256",)  # OIDC Discovery: RS256 MUST be supported
+#: The hash of ``at_hash`` and ``c_hash`` for each algorithm (OIDC Core 3.1.3.6): the one
+#: of the JWS algorithm; SHA-512 for Ed25519, as the OIDC Core errata set for EdDSA.
+_TOKEN_HASHES: Final[Mapping[str, Callable[[bytes], Any]]] = {
+    "RS256": hashlib.sha256,
+    "PS256": hashlib.sha256,
+    "ES256": hashlib.sha256,
+    "RS384": hashlib.sha384,
+    "PS384": hashlib.sha384,
+    "ES384": hashlib.sha384,
+    "RS512": hashlib.sha512,
+    "PS512": hashlib.sha512,
+    "ES512": hashlib.sha512,
+    "Ed25519": hashlib.sha512,
+    "EdDSA": hashlib.sha512,
+}
 
 
 @attrs.frozen
@@ -132,6 +163,39 @@ def _token_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(normalise_scopes(granted))
 
 
+def token_hash(value: str, alg: str) -> str:
+    """The ``at_hash`` / ``c_hash`` of ``value`` for a token signed with ``alg``.
+
+    OIDC Core 3.1.3.6: hash the ASCII octets of the value with the hash of the JWS
+    algorithm, take the left-most half, and base64url-encode it without padding.
+
+    Raises:
+        ValueError: ``alg`` has no hash defined here.
+    """
+    hash_function = _TOKEN_HASHES.get(alg)
+    if hash_function is None:
+        raise ValueError(f"no at_hash/c_hash is defined for {alg}")
+    digest: bytes = hash_function(value.encode("utf-8", "surrogatepass")).digest()
+    half = digest[: len(digest) // 2]
+    return base64.urlsafe_b64encode(half).rstrip(b"=").decode("ascii")
+
+
+def _check_token_hash(claims: Mapping[str, Any], claim: str, value: str, alg: str) -> None:
+    """Check ``claims[claim]`` (``at_hash`` or ``c_hash``) against ``value``, when present."""
+    expected = claims.get(claim)
+    if expected is None:
+        return  # optional in the code flow (OIDC Core 3.1.3.6); checked when sent
+    if not isinstance(expected, str):
+        raise TokenValidationError(claim, f"{claim} is not a string")
+    try:
+        actual = token_hash(value, alg)
+    except ValueError as exc:
+        raise TokenValidationError(claim, str(exc)) from exc
+    if not hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), actual.encode("ascii")):
+        what = "access token" if claim == "at_hash" else "authorization code"
+        raise TokenValidationError(claim, f"{claim} does not match the {what}")
+
+
 def _normalised_typ(typ: object) -> str | None:
     if not isinstance(typ, str):
         return None
@@ -147,12 +211,13 @@ def _check_algorithm(alg: object, allowed: Collection[str]) -> str:
     if alg.upper().startswith("HS"):
         raise TokenValidationError(
             "algorithm",
-            f"{alg} is refused: an HMAC algorithm would be verified with a public key as the "
-            "shared secret (RFC 8725 section 2.1)",
+            f"{shown(alg)} is refused: an HMAC algorithm would be verified with a public key "
+            "as the shared secret (RFC 8725 section 2.1)",
         )
     if alg not in allowed:
         raise TokenValidationError(
-            "algorithm", f"{alg} is not an allowed algorithm ({', '.join(sorted(allowed))})"
+            "algorithm",
+            f"{shown(alg)} is not an allowed algorithm ({', '.join(sorted(allowed))})",
         )
     return alg
 
@@ -186,10 +251,13 @@ class TokenVerifier:
         leeway: Seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
         jwks_refresh_interval: The least number of seconds between two key set fetches
             caused by an unknown ``kid``.
-        clock: Wall and monotonic time, for tests.
+        clock: Wall and monotonic time, for tests; its monotonic time also times the
+            re-fetch limit and the backoff after a failed fetch.
+        fetch_timeout: Seconds a discovery or key set fetch may take in all.
 
     Raises:
-        ValueError: ``algorithms`` names ``none``, an HMAC or an unsupported algorithm.
+        ValueError: ``algorithms`` names ``none``, an HMAC or an unsupported algorithm;
+            metadata given as a dict has no ``issuer`` or a field of the wrong type.
         InsecureURLError: The issuer URL is plain http on a non-loopback host.
     """
 
@@ -202,8 +270,13 @@ class TokenVerifier:
         leeway: float = DEFAULT_LEEWAY,
         jwks_refresh_interval: float = DEFAULT_JWKS_REFRESH_INTERVAL,
         clock: Clock | None = None,
+        fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
     ) -> None:
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._http_client = http_client
+        self._fetch_timeout = fetch_timeout
         self._metadata: ProviderMetadata | None
+        self._discovery: DiscoveryCache | None = None
         if isinstance(issuer_or_metadata, ProviderMetadata):
             self._metadata = issuer_or_metadata
             self._issuer_url = issuer_or_metadata.issuer
@@ -213,39 +286,52 @@ class TokenVerifier:
         else:
             self._issuer_url = str(require_secure_url(issuer_or_metadata, "issuer URL"))
             self._metadata = None
-        self._http_client = http_client
+            self._discovery = DiscoveryCache(
+                self._issuer_url,
+                http_client=http_client,
+                clock=self._clock,
+                fetch_timeout=fetch_timeout,
+            )
         self._algorithms = _allowed_algorithms(algorithms)
         self.leeway = leeway
         self._jwks_refresh_interval = jwks_refresh_interval
-        self._clock: Clock = clock if clock is not None else SystemClock()
         self._jwks: JwksCache | None = None
-        self._lock = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"TokenVerifier({self._issuer_url!r})"
 
     async def metadata(self) -> ProviderMetadata:
-        """The provider's metadata, fetched on first use (one fetch however many callers)."""
+        """The provider's metadata, fetched on first use (one fetch however many callers).
+
+        Raises:
+            APIConnectionError, APIStatusError, APIResponseValidationError: The discovery
+                document can not be had (now, or a moment ago: see ``_shared_fetch.py``).
+        """
         if self._metadata is not None:
             return self._metadata
-        async with self._lock:
-            if self._metadata is None:
-                self._metadata = await fetch_provider_metadata(
-                    self._issuer_url, http_client=self._http_client
-                )
-            return self._metadata
+        assert self._discovery is not None  # set whenever no metadata was given
+        return await self._discovery.get()
 
     async def _key_cache(self) -> JwksCache:
-        if self._jwks is None:
-            metadata = await self.metadata()
+        if self._jwks is not None:
+            return self._jwks
+        metadata = await self.metadata()
+        try:
             jwks_uri = metadata.require("jwks_uri")
-            if self._jwks is None:
-                self._jwks = JwksCache(
-                    jwks_uri,
-                    http_client=self._http_client,
-                    min_refresh_interval=self._jwks_refresh_interval,
-                    monotonic=self._clock.monotonic,
-                )
+        except InsecureURLError:
+            raise
+        except ValueError as exc:
+            # Only metadata the application gave gets here (a fetched document's
+            # defects are APIResponseValidationErrors): no key can verify anything.
+            raise TokenValidationError("key", str(exc)) from exc
+        if self._jwks is None:  # another task may have made it during the await
+            self._jwks = JwksCache(
+                jwks_uri,
+                http_client=self._http_client,
+                min_refresh_interval=self._jwks_refresh_interval,
+                clock=self._clock,
+                fetch_timeout=self._fetch_timeout,
+            )
         return self._jwks
 
     async def allowed_algorithms(self) -> frozenset[str]:
@@ -262,6 +348,8 @@ class TokenVerifier:
         *,
         audience: str,
         nonce: str | None = None,
+        access_token: str | None = None,
+        code: str | None = None,
         leeway: float | None = None,
     ) -> VerifiedToken:
         """Verify an OpenID Connect ID token (OIDC Core section 3.1.3.7).
@@ -271,6 +359,10 @@ class TokenVerifier:
             audience: Your client id.
             nonce: The nonce sent in the authorization request; when given, the token must
                 carry the same one.
+            access_token: The access token issued with the ID token; when given and the
+                ID token has ``at_hash``, the two must match (OIDC Core 3.1.3.6).
+            code: The authorization code the tokens were exchanged for; when given and
+                the ID token has ``c_hash``, the two must match (OIDC Core 3.3.2.11).
             leeway: Overrides the verifier's clock-skew allowance.
 
         Returns:
@@ -278,6 +370,8 @@ class TokenVerifier:
 
         Raises:
             TokenValidationError: A check failed; ``.check`` says which.
+            APIConnectionError, APIStatusError, APIResponseValidationError, InsecureURLError:
+                The provider's metadata or keys can not be had.
         """
         verified = await self._verify(token, audience=audience, leeway=leeway, id_token=True)
         claims = verified.claims
@@ -287,10 +381,18 @@ class TokenVerifier:
             token_nonce = claims.get("nonce")
             if not isinstance(token_nonce, str):
                 raise TokenValidationError("nonce", "the ID token has no nonce claim")
-            if not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
+            if not hmac.compare_digest(
+                token_nonce.encode("utf-8", "surrogatepass"),
+                nonce.encode("utf-8", "surrogatepass"),
+            ):
                 raise TokenValidationError(
                     "nonce", "the ID token's nonce is not the one this sign-in sent"
                 )
+        alg = str(verified.header["alg"])
+        if access_token is not None:
+            _check_token_hash(claims, "at_hash", access_token, alg)
+        if code is not None:
+            _check_token_hash(claims, "c_hash", code, alg)
         return verified
 
     async def verify_access_token(
@@ -317,6 +419,9 @@ class TokenVerifier:
 
         Raises:
             TokenValidationError: A check failed; ``.check`` says which.
+            APIConnectionError, APIStatusError, APIResponseValidationError, InsecureURLError:
+                The provider's metadata or keys can not be had: the token is not to
+                blame (answer 503, not 401).
         """
         verified = await self._verify(
             token,
@@ -355,7 +460,9 @@ class TokenVerifier:
             compact = extract_compact(raw, None, registry)
             header = dict(compact.headers())
         except (JoseError, ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise TokenValidationError("format", f"the token can not be parsed: {exc}") from exc
+            raise TokenValidationError(
+                "format", f"the token can not be parsed: {shown(str(exc))}"
+            ) from exc
         if "b64" in header:
             raise TokenValidationError("format", "unencoded payloads (RFC 7797) are refused")
 
@@ -364,7 +471,7 @@ class TokenVerifier:
         if id_token and typ == "at+jwt":
             raise TokenValidationError("type", "an access token (typ at+jwt) is not an ID token")
         if require_at_jwt_type and typ != "at+jwt":
-            raise TokenValidationError("type", f"typ is {header.get('typ')!r}, not 'at+jwt'")
+            raise TokenValidationError("type", f"typ is {shown(header.get('typ'))}, not 'at+jwt'")
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise TokenValidationError("format", "the token's kid is not a string")
@@ -376,7 +483,7 @@ class TokenVerifier:
             )
         except (JoseError, ValueError) as exc:
             raise TokenValidationError(
-                "signature", f"the signature can not be verified: {exc}"
+                "signature", f"the signature can not be verified: {shown(str(exc))}"
             ) from exc
         if not valid:
             raise TokenValidationError("signature", "the signature does not verify")
@@ -406,7 +513,7 @@ class TokenVerifier:
     ) -> None:
         iss = claims.get("iss")
         if not isinstance(iss, str) or iss != issuer:
-            raise TokenValidationError("issuer", f"iss is {iss!r}, expected {issuer!r}")
+            raise TokenValidationError("issuer", f"iss is {shown(iss)}, expected {shown(issuer)}")
 
         aud = claims.get("aud")
         audiences: list[str]
@@ -418,12 +525,14 @@ class TokenVerifier:
             raise TokenValidationError("audience", "the token has no aud claim")
         if audience not in audiences:
             raise TokenValidationError(
-                "audience", f"aud {audiences!r} does not contain {audience!r}"
+                "audience", f"aud {shown(audiences)} does not contain {shown(audience)}"
             )
         if id_token:
             azp = claims.get("azp")
             if azp is not None and azp != audience:
-                raise TokenValidationError("audience", f"azp is {azp!r}, not {audience!r}")
+                raise TokenValidationError(
+                    "audience", f"azp is {shown(azp)}, not {shown(audience)}"
+                )
             if len(audiences) > 1 and azp is None:
                 raise TokenValidationError(
                     "audience", "the ID token has several audiences and no azp"

@@ -10,8 +10,10 @@ Modules, one concept each:
 * ``_client_auth``: client authentication methods, a registry keyed by RFC names
 * ``_cache``: the ``TokenCache`` protocol and ``CacheKey``; ``_memory_cache`` and
   ``_redis_cache`` implement it
-* ``_single_flight``: one token request however many callers wait
-* ``_token_endpoint``: token URL checks and the HTTP client of token requests
+* ``_single_flight``: one token request however many callers wait, and however many of
+  them give up
+* ``_token_endpoint``: token URL checks, the HTTP client of token requests, their
+  retries, and the exception of a failed answer
 """
 
 from intelliauth_ext._auth._access_token import AccessToken

@@ -29,6 +29,8 @@ from urllib.parse import quote_plus
 import attrs
 import httpx
 
+from intelliauth_ext._secret import Secret
+
 __all__ = [
     "CLIENT_AUTH_METHODS",
     "ClientAuthMethodName",
@@ -162,11 +164,13 @@ class ClientSecretBasicAuth(httpx.Auth):
 
     def __init__(self, client_id: str, client_secret: str) -> None:
         self._client_id = client_id
-        self._headers = dict(client_secret_basic(client_id, client_secret, {}).headers)
+        # The header value is the secret, base64-encoded: kept as a Secret (vars() shows none).
+        header = client_secret_basic(client_id, client_secret, {}).headers["Authorization"]
+        self._authorization = Secret(header)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Send ``request`` with the ``Authorization: Basic`` header of the client."""
-        request.headers.update(self._headers)
+        request.headers["Authorization"] = self._authorization.reveal()
         yield request
 
     def __repr__(self) -> str:

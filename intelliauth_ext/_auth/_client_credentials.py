@@ -8,9 +8,20 @@ makes a good token look expired nor an expired one look good. Half the lifetime 
 margin so a 60-second token is not refreshed on every call. How a lifetime is read from a
 token response (``expires_in``, ``expires_at``, neither) is in ``_access_token``.
 
-Concurrency. However many requests need a token at once, one token request is in flight
-(``SingleFlight``): the others wait on an ``anyio.Event`` and get its token, or its
-error. A cancelled fetch stores nothing; the next caller fetches normally.
+Concurrency. However many requests need a token at once, one token fetch is in flight
+(``SingleFlight``, detached): it runs in a task of its own, bounded by ``token_timeout``
+(30 s), and every caller waits for it on an ``anyio.Event`` within its own deadline and
+gets its token, or its error. A caller that gives up (its timeout, a client that went
+away) leaves the fetch running for the others and for the next caller, so a token
+endpoint that hangs receives one request per ``token_timeout``, not one per caller.
+``aclose()`` cancels a fetch under way. A fetch that fails or times out stores nothing;
+the next caller fetches anew.
+
+Failures. The token request is retried as ``_token_endpoint`` says (429, 5xx,
+``temporarily_unavailable``, connection errors; ``max_retries`` times, within
+``token_timeout``); a 400 or 401 is final at once. Once the retries are over, a 429
+raises ``RateLimitError``, a 5xx ``InternalServerError``, any other failure the
+``OAuthError`` of its RFC 6749 code (``InvalidClientError`` ...).
 
 401 handling (RFC 6750 section 3.1). When the API answers 401, the token that was sent is
 invalidated only if it is still the current one (a late 401 for an older token must not
@@ -38,9 +49,15 @@ from intelliauth_ext._auth._client_auth import (
 )
 from intelliauth_ext._auth._memory_cache import InMemoryTokenCache
 from intelliauth_ext._auth._single_flight import SingleFlight
-from intelliauth_ext._auth._token_endpoint import TokenEndpointClient, validate_token_url
+from intelliauth_ext._auth._token_endpoint import (
+    DEFAULT_TOKEN_RETRIES,
+    TokenEndpointClient,
+    token_error,
+    validate_token_url,
+)
 from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._secret import Secret
 
 __all__ = ["ClientCredentials"]
 
@@ -85,11 +102,16 @@ class ClientCredentials(httpx.Auth):
         http_client: Send token requests on this client (never closed here) instead of
             one of the manager's own.
         clock: The time source (tests pass a fake one).
+        max_retries: Retries of a token request that failed transiently (2 by default;
+            ``IntelliAuth`` passes its own ``max_retries``).
+        token_timeout: Longest a token fetch may take in all, retries included; it goes
+            on for that long even when the caller that started it gives up.
 
     Raises:
         InsecureURLError: ``token_url`` is plain ``http://`` to a host that is not loopback.
         ValueError: An empty id or secret, an unknown ``auth_method``, an ``extra_params``
-            key the manager sets itself, or a negative margin or lifetime.
+            key the manager sets itself, a negative margin, lifetime or ``max_retries``,
+            or a ``token_timeout`` that is not positive.
     """
 
     def __init__(
@@ -107,6 +129,8 @@ class ClientCredentials(httpx.Auth):
         cache: TokenCache | None = None,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        max_retries: int = DEFAULT_TOKEN_RETRIES,
+        token_timeout: float = 30.0,
     ) -> None:
         if not client_id:
             raise ValueError("client_id must not be empty")
@@ -123,10 +147,12 @@ class ClientCredentials(httpx.Auth):
             raise ValueError(f"refresh_margin must be >= 0, got {refresh_margin}")
         if default_lifetime <= 0:
             raise ValueError(f"default_lifetime must be > 0, got {default_lifetime}")
+        if not token_timeout > 0:
+            raise ValueError(f"token_timeout must be > 0, got {token_timeout}")
 
         self._token_url = validate_token_url(token_url)
         self._client_id = client_id
-        self._client_secret = client_secret
+        self._client_secret = Secret(client_secret)  # vars() and repr show no secret
         self._audience = audience
         self._scopes = normalise_scopes(scopes)
         self._auth_method = auth_method
@@ -134,7 +160,7 @@ class ClientCredentials(httpx.Auth):
         self._refresh_margin = float(refresh_margin)
         self._default_lifetime = float(default_lifetime)
         self._cache: TokenCache = cache if cache is not None else InMemoryTokenCache()
-        self._endpoint = TokenEndpointClient(http_client)
+        self._endpoint = TokenEndpointClient(http_client, max_retries=max_retries)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._key = CacheKey.for_client(
             token_url=str(self._token_url),
@@ -145,9 +171,10 @@ class ClientCredentials(httpx.Auth):
             extra_params=extra,
         )
         self._held: _Held | None = None
-        self._rejected: str | None = None
-        self._flight: SingleFlight[AccessToken] = SingleFlight()
-        self._token_requests = 0
+        self._rejected: Secret | None = None  # the access token the API refused
+        self._flight: SingleFlight[AccessToken] = SingleFlight(
+            detached=True, timeout=token_timeout, what="the token request"
+        )
 
     # -- public API ------------------------------------------------------------------
 
@@ -178,8 +205,8 @@ class ClientCredentials(httpx.Auth):
 
     @property
     def token_requests(self) -> int:
-        """How many token requests this manager has sent (for metrics and tests)."""
-        return self._token_requests
+        """How many token requests this manager has sent, retries included (for metrics)."""
+        return self._endpoint.requests_sent
 
     async def get_token(self) -> AccessToken:
         """The current access token, fetched or refreshed first when due.
@@ -190,7 +217,11 @@ class ClientCredentials(httpx.Auth):
         Raises:
             OAuthError: The token endpoint refused (``InvalidClientError`` for a wrong
                 secret, ...) or answered with something that is not a usable token.
-            httpx.TransportError: The token endpoint could not be reached.
+            InternalServerError: It still answered 5xx after the retries.
+            RateLimitError: It still answered 429 after the retries.
+            httpx.TransportError: It could not be reached, after the retries.
+            TimeoutError: The fetch took longer than ``token_timeout``.
+            RuntimeError: ``aclose()`` was called while the fetch was under way.
         """
         held = self._held
         if held is not None and self._clock.monotonic() < held.refresh_at:
@@ -205,10 +236,14 @@ class ClientCredentials(httpx.Auth):
         """
         held, self._held = self._held, None
         if held is not None:
-            self._rejected = held.token.access_token
+            self._rejected = Secret(held.token.access_token)
 
     async def aclose(self) -> None:
-        """Close the HTTP client the manager made for token requests (idempotent)."""
+        """Cancel a token fetch under way, then close the manager's own HTTP client.
+
+        Idempotent. A client given as ``http_client`` stays open.
+        """
+        await self._flight.aclose()
         await self._endpoint.aclose()
 
     async def __aenter__(self) -> ClientCredentials:
@@ -260,9 +295,7 @@ class ClientCredentials(httpx.Auth):
         return await self.get_token()
 
     def _usable(self, token: AccessToken) -> bool:
-        if self._rejected is not None and hmac.compare_digest(
-            token.access_token.encode(), self._rejected.encode()
-        ):
+        if self._rejected is not None and self._rejected == Secret(token.access_token):
             return False
         return token.is_fresh(refresh_margin=self._refresh_margin, now=self._clock.time())
 
@@ -298,11 +331,12 @@ class ClientCredentials(httpx.Auth):
             self._token_url,
             auth_method=self._auth_method,
             client_id=self._client_id,
-            client_secret=self._client_secret,
+            client_secret=self._client_secret.reveal(),
             params=params,
         )
-        self._token_requests += 1
         response = await self._endpoint.send(request)
+        if not response.is_success:
+            raise token_error(response)
         token = access_token_from_response(
             response, clock=self._clock, default_lifetime=self._default_lifetime
         )

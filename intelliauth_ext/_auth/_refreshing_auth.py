@@ -12,17 +12,28 @@ sure a rotated refresh token is never lost:
 
 * one refresh at a time (``SingleFlight``): two concurrent refreshes with the same
   refresh token would make a rotating server revoke the whole family;
-* the refresh exchange is shielded from the caller's cancellation (bounded by
-  ``refresh_timeout``): a response cut off after the server rotated would leave us with a
-  revoked refresh token and nothing to replace it.
+* the refresh exchange (and the hook) runs in a task of its own, bounded by
+  ``refresh_timeout``, that the caller's cancellation does not reach (a detached
+  ``SingleFlight``): a response cut off after the server rotated would leave us with a
+  revoked refresh token and nothing to replace it. Callers wait for it within their own
+  deadlines; ``aclose()`` cancels it.
 
 ``on_token_update`` errors are not swallowed: the call that triggered the refresh raises
 it; the new tokens are in use regardless and the hook is called again with them on the
 next call, until it succeeds.
 
-A refresh token that is rejected (``invalid_grant``: revoked, expired, reused) raises
-``InvalidGrantError``: the user must sign in again. Every later call raises it too, at
-once, until ``update`` is given a new token set.
+A refresh token that is rejected raises ``InvalidGrantError``: the user must sign in
+again. Every later call raises it too, at once, until ``update`` is given a new token set.
+Rejected means ``invalid_grant`` (revoked, expired, reused), and also a 400 or 401 whose
+body is not an RFC 6749 error at all (empty, HTML, another JSON shape): real servers
+answer a dead refresh token that way, and the only way on is to sign in again. A 401 with
+an RFC 6749 body keeps its code (``invalid_client``: the client's credentials are wrong,
+not the session).
+
+Transient failures (429, 5xx, ``temporarily_unavailable``, connection errors) are retried
+as ``_token_endpoint`` says, ``max_retries`` times within ``refresh_timeout``; after that
+a 5xx raises ``InternalServerError`` and a 429 ``RateLimitError``, and the session is kept:
+the next call refreshes again.
 """
 
 from __future__ import annotations
@@ -44,9 +55,16 @@ from intelliauth_ext._auth._client_auth import (
 )
 from intelliauth_ext._auth._client_credentials import replayable
 from intelliauth_ext._auth._single_flight import SingleFlight
-from intelliauth_ext._auth._token_endpoint import TokenEndpointClient, validate_token_url
+from intelliauth_ext._auth._token_endpoint import (
+    DEFAULT_TOKEN_RETRIES,
+    TokenEndpointClient,
+    oauth_error_code,
+    token_error,
+    validate_token_url,
+)
 from intelliauth_ext._clock import Clock, SystemClock
-from intelliauth_ext._errors import InvalidGrantError
+from intelliauth_ext._errors import APIStatusError, InvalidGrantError, OAuthError
+from intelliauth_ext._secret import Secret
 from intelliauth_ext._token_set import TokenSet
 
 __all__ = ["RefreshingAuth", "TokenUpdateHook"]
@@ -80,14 +98,16 @@ class RefreshingAuth(httpx.Auth):
             token here).
         refresh_margin: Refresh this many seconds before expiry (at most half the lifetime).
         default_lifetime: The lifetime assumed when a token set has no ``expires_at``.
-        refresh_timeout: Longest a refresh exchange (and its hook) may take; it is shielded
-            from cancellation for at most that long.
+        refresh_timeout: Longest a refresh exchange (its retries and the hook included)
+            may take; it goes on for that long even when its caller gives up.
         http_client: Send refresh requests on this client instead of one of its own.
         clock: The time source (tests pass a fake one).
+        max_retries: Retries of a refresh request that failed transiently (2 by default).
 
     Raises:
         ValueError: A token set without a refresh token, an unknown ``auth_method``, a
-            secret method without a secret, or a negative margin or lifetime.
+            secret method without a secret, or a negative margin, lifetime or
+            ``max_retries``.
         InsecureURLError: ``token_url`` is plain ``http://`` to a host that is not loopback.
     """
 
@@ -105,6 +125,7 @@ class RefreshingAuth(httpx.Auth):
         refresh_timeout: float = 30.0,
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
+        max_retries: int = DEFAULT_TOKEN_RETRIES,
     ) -> None:
         if not client_id:
             raise ValueError("client_id must not be empty")
@@ -118,18 +139,19 @@ class RefreshingAuth(httpx.Auth):
             )
         self._token_url = validate_token_url(token_url)
         self._client_id = client_id
-        self._client_secret = client_secret
+        self._client_secret = Secret(client_secret) if client_secret else None
         self._auth_method = method
         self._on_token_update = on_token_update
         self._refresh_margin = float(refresh_margin)
         self._default_lifetime = float(default_lifetime)
         self._refresh_timeout = float(refresh_timeout)
-        self._endpoint = TokenEndpointClient(http_client)
+        self._endpoint = TokenEndpointClient(http_client, max_retries=max_retries)
         self._clock: Clock = clock if clock is not None else SystemClock()
-        self._flight: SingleFlight[TokenSet] = SingleFlight()
+        self._flight: SingleFlight[TokenSet] = SingleFlight(
+            detached=True, timeout=self._refresh_timeout, what="the token refresh"
+        )
         self._revoked = False
         self._unsaved: TokenSet | None = None
-        self._refreshes = 0
         self._held = self._adopt(_require_refresh_token(token_set))
 
     # -- public API ------------------------------------------------------------------
@@ -141,17 +163,21 @@ class RefreshingAuth(httpx.Auth):
 
     @property
     def refreshes(self) -> int:
-        """How many refresh requests have been sent (for metrics and tests)."""
-        return self._refreshes
+        """How many refresh requests have been sent, retries included (for metrics)."""
+        return self._endpoint.requests_sent
 
     async def get_token_set(self) -> TokenSet:
         """The current token set, refreshed first when it is due.
 
         Raises:
-            InvalidGrantError: The refresh token was rejected; the user must sign in again.
+            InvalidGrantError: The refresh token was rejected (``invalid_grant``, or a 400
+                or 401 without an RFC 6749 body); the user must sign in again.
             OAuthError: The token endpoint refused otherwise, or sent an unusable answer.
-            httpx.TransportError: The token endpoint could not be reached.
+            InternalServerError: It still answered 5xx after the retries.
+            RateLimitError: It still answered 429 after the retries.
+            httpx.TransportError: It could not be reached, after the retries.
             TimeoutError: The refresh took longer than ``refresh_timeout``.
+            RuntimeError: ``aclose()`` was called while the refresh was under way.
         """
         if self._revoked:
             raise _sign_in_again()
@@ -191,7 +217,11 @@ class RefreshingAuth(httpx.Auth):
                 task_group.cancel_scope.cancel()
 
     async def aclose(self) -> None:
-        """Close the HTTP client made for refresh requests (idempotent)."""
+        """Cancel a refresh under way, then close the HTTP client made for refreshes.
+
+        Idempotent. A client given as ``http_client`` stays open.
+        """
+        await self._flight.aclose()
         await self._endpoint.aclose()
 
     # -- httpx.Auth ------------------------------------------------------------------
@@ -237,16 +267,15 @@ class RefreshingAuth(httpx.Auth):
         return _Held(token_set=token_set, refresh_at=self._clock.monotonic() + lifetime - margin)
 
     async def _obtain(self) -> TokenSet:
-        """Run by the single flight's leader: refresh when due, then run a pending hook."""
+        """Run by the detached flight: refresh when due, then run a pending hook."""
         if self._revoked:
             raise _sign_in_again()
-        with anyio.CancelScope(shield=True), anyio.fail_after(self._refresh_timeout):
-            if self._clock.monotonic() >= self._held.refresh_at:
-                await self._exchange()
-            unsaved = self._unsaved
-            if unsaved is not None and self._on_token_update is not None:
-                await self._on_token_update(unsaved)
-            self._unsaved = None
+        if self._clock.monotonic() >= self._held.refresh_at:
+            await self._exchange()
+        unsaved = self._unsaved
+        if unsaved is not None and self._on_token_update is not None:
+            await self._on_token_update(unsaved)
+        self._unsaved = None
         return self._held.token_set
 
     async def _exchange(self) -> None:
@@ -257,12 +286,13 @@ class RefreshingAuth(httpx.Auth):
             self._token_url,
             auth_method=self._auth_method,
             client_id=self._client_id,
-            client_secret=self._client_secret,
+            client_secret=self._client_secret.reveal() if self._client_secret else None,
             params={"grant_type": "refresh_token", "refresh_token": current.refresh_token},
         )
-        self._refreshes += 1
         response = await self._endpoint.send(request)
         try:
+            if not response.is_success:
+                raise _refresh_error(response)
             issued = checked_token_set(response, now=self._clock.time())
         except InvalidGrantError:
             self._revoked = True
@@ -314,6 +344,24 @@ def _require_refresh_token(token_set: TokenSet) -> TokenSet:
             "RefreshingAuth needs one to refresh"
         )
     return token_set
+
+
+def _refresh_error(response: httpx.Response) -> APIStatusError | OAuthError:
+    """The exception for a failed refresh answer (after its retries).
+
+    A 400 or 401 without an RFC 6749 error body is how some servers say the refresh token
+    is dead: ``InvalidGrantError``, so that the caller's "sign in again" branch runs.
+    Everything else is ``token_error``'s (a 401 ``invalid_client`` stays one).
+    """
+    if response.status_code in (400, 401) and oauth_error_code(response) is None:
+        return InvalidGrantError(
+            "invalid_grant",
+            f"the token endpoint refused the refresh token with HTTP {response.status_code} "
+            "and no RFC 6749 error body; the user must sign in again",
+            status_code=response.status_code,
+            response=response,
+        )
+    return token_error(response)
 
 
 def _sign_in_again() -> InvalidGrantError:

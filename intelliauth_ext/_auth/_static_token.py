@@ -7,6 +7,7 @@ from collections.abc import Generator
 import httpx
 
 from intelliauth_ext._auth._access_token import bearer_header
+from intelliauth_ext._secret import Secret
 
 __all__ = ["StaticToken"]
 
@@ -33,11 +34,11 @@ class StaticToken(httpx.Auth):
             raise ValueError("the token must not be empty")
         if not all("!" <= char <= "~" for char in token):
             raise ValueError("the token holds characters that can not be sent in a header")
-        self._header = bearer_header(token)
+        self._header = Secret(bearer_header(token))  # vars() and repr show no token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Set ``Authorization: Bearer <token>`` and send."""
-        request.headers["Authorization"] = self._header
+        request.headers["Authorization"] = self._header.reveal()
         yield request
 
     def __repr__(self) -> str:

@@ -9,8 +9,11 @@ Modules, one concept each, and no two that import each other (``_default`` and
 * ``_aiohttp``: ``AiohttpTransport``, an ``httpx`` transport over one
   ``aiohttp.ClientSession``; imported only when picked, so ``import intelliauth_ext``
   never imports aiohttp
+* ``_bounded``: ``read_body`` and ``send_bounded``, every response body read under a size
+  limit (decoded bytes, counted as they stream), and the default limits
 * ``_sender``: the ``Sender`` protocol, how the invoker hands a request to the HTTP client,
-  and ``ClientSender`` (``httpx.AsyncClient.send``, for a client the user passed in)
+  ``ClientSender`` (``httpx.AsyncClient.send``, for a client the user passed in) and
+  ``run_auth_flow``
 * ``_direct``: ``DirectSender``, the SDK's own client's transport without
   ``AsyncClient.send``
 
@@ -18,6 +21,12 @@ Modules, one concept each, and no two that import each other (``_default`` and
 ``intelliauth_ext._transports._aiohttp``.
 """
 
+from intelliauth_ext._transports._bounded import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_AUTH_RESPONSE_BYTES,
+    read_body,
+    send_bounded,
+)
 from intelliauth_ext._transports._default import (
     LazyDefaultTransport,
     aiohttp_available,
@@ -29,6 +38,8 @@ from intelliauth_ext._transports._sender import ClientSender, Sender
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "MAX_AUTH_RESPONSE_BYTES",
     "ClientSender",
     "DirectSender",
     "LazyDefaultTransport",
@@ -36,4 +47,6 @@ __all__ = [
     "absolute_url",
     "aiohttp_available",
     "current_async_library",
+    "read_body",
+    "send_bounded",
 ]

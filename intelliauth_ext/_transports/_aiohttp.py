@@ -9,7 +9,9 @@ request half-way looks as if it was never sent. Here:
 - timeouts are built once per distinct ``httpx.Timeout``;
 - the URL is handed to yarl as already encoded (httpx has percent-encoded it);
 - a body of known length up to ``BUFFERED_BODY_LIMIT`` (the usual JSON answer) is read
-  and handed over as bytes, without a stream wrapper; anything else streams;
+  and handed over as bytes, without a stream wrapper (a compressed one as an unread
+  ``httpx.ByteStream``, so that it is inflated under the reader's size limit, not here);
+  anything else streams;
 - aiohttp's errors map onto the httpx exceptions of the same meaning (table below), so
   retries and error mapping behave as on httpx's own transport.
 
@@ -171,6 +173,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if length is not None and length <= BUFFERED_BODY_LIMIT:
                 content = await response.read()
                 response.release()
+                if "Content-Encoding" in response.headers:
+                    # Handed over unread: httpx.Response(content=...) would inflate it at
+                    # once, whatever it inflates to; the reader (_bounded) inflates it
+                    # under the call's size limit.
+                    return httpx.Response(
+                        response.status,
+                        headers=response.raw_headers,
+                        stream=httpx.ByteStream(content),
+                        request=request,
+                        extensions={"http_version": b"HTTP/1.1"},
+                    )
                 return httpx.Response(
                     response.status,
                     headers=response.raw_headers,

@@ -26,6 +26,9 @@ from typing import Any, Final
 
 import httpx
 
+from intelliauth_ext._transports._bounded import read_body
+from intelliauth_ext._transports._sender import run_auth_flow
+
 __all__ = ["DirectSender", "absolute_url"]
 
 _URL_CACHE_SIZE: Final = 1024
@@ -71,14 +74,17 @@ class DirectSender:
             extension = httpx.Timeout(timeout).as_dict()
         return httpx.Request(extensions={"timeout": extension}, **arguments)
 
-    async def send(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
+    async def send(
+        self, request: httpx.Request, auth: httpx.Auth | None, *, max_bytes: int
+    ) -> httpx.Response:
         """Send ``request`` through ``auth``'s flow over the client's transport.
 
-        Every response but the last is closed; the last one's body is read, so it can be
-        used after the connection went back to the pool.
+        Every response but the last is closed; every body is read (under ``max_bytes``), so
+        the last one can be used after the connection went back to the pool.
 
         Raises:
             RuntimeError: The client is closed (as ``AsyncClient.send`` raises it).
+            ResponseTooLargeError: A body longer than ``max_bytes``.
         """
         client = self._client
         if client.is_closed:  # as AsyncClient.send: a closed pool must not quietly reopen
@@ -87,28 +93,20 @@ class DirectSender:
         # keep working. The SDK's own client has no mounts, so this is its one transport.
         transport = client._transport_for_url(request.url)
         if auth is None:
-            return await _round_trip(client, transport, request)
-        if auth.requires_request_body:
-            await request.aread()
-        flow = auth.async_auth_flow(request)
-        try:
-            request = await flow.__anext__()
-            while True:
-                response = await _round_trip(client, transport, request)
-                try:
-                    request = await flow.asend(response)
-                except StopAsyncIteration:
-                    return response
-                await response.aclose()
-        finally:
-            await flow.aclose()
+            return await _round_trip(client, transport, request, max_bytes)
+        return await run_auth_flow(
+            request, auth, lambda sent: _round_trip(client, transport, sent, max_bytes)
+        )
 
     def __repr__(self) -> str:
         return "DirectSender()"
 
 
 async def _round_trip(
-    client: httpx.AsyncClient, transport: httpx.AsyncBaseTransport, request: httpx.Request
+    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
+    request: httpx.Request,
+    max_bytes: int,
 ) -> httpx.Response:
     """One request and its response, read, with the client's event hooks around it."""
     # Read on every request, not once: hooks may be added to the client at any time.
@@ -121,7 +119,7 @@ async def _round_trip(
     try:
         for hook in hooks["response"]:
             await hook(response)
-        await response.aread()
+        await read_body(response, max_bytes)
     finally:
         await response.aclose()
     response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)

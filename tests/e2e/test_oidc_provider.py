@@ -203,6 +203,13 @@ async def test_public_client_pkce_sign_in(
     verified = await flow.verifier.verify_id_token(tokens.id_token, audience=PUBLIC_CLIENT)
     assert verified.subject == "alice"
     assert verified.header["alg"] == "RS256"
+    # oidc-provider puts at_hash in the ID token; complete() checked it (OIDC Core 3.1.3.6).
+    assert "at_hash" in verified.claims
+    with pytest.raises(TokenValidationError) as caught:
+        await flow.verifier.verify_id_token(
+            tokens.id_token, audience=PUBLIC_CLIENT, access_token=tokens.access_token + "x"
+        )
+    assert caught.value.check == "at_hash"
 
 
 async def test_confidential_basic_sign_in(

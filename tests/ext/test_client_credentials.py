@@ -14,7 +14,13 @@ import pytest
 import respx
 
 from intelliauth_ext._auth import AccessToken, ClientCredentials, StaticToken
-from intelliauth_ext._errors import InsecureURLError, InvalidClientError, OAuthError
+from intelliauth_ext._errors import (
+    InsecureURLError,
+    InternalServerError,
+    InvalidClientError,
+    OAuthError,
+    RateLimitError,
+)
 
 from .auth_fakes import API_URL, TOKEN_URL, WALL_START, Api, FakeClock, TokenEndpoint, token_body
 
@@ -111,7 +117,7 @@ async def test_extra_params_are_sent(
 
 
 def test_bad_configuration_is_refused_early() -> None:
-    """Unknown auth methods, reserved extra params, empty secrets and plain http are errors."""
+    """Unknown auth methods, reserved params, empty secrets, plain http, bad bounds: errors."""
     with pytest.raises(ValueError, match="known methods: client_secret_basic"):
         ClientCredentials(TOKEN_URL, "c", "s", auth_method="private_key_jwt")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="grant_type"):
@@ -120,6 +126,10 @@ def test_bad_configuration_is_refused_early() -> None:
         ClientCredentials(TOKEN_URL, "c", "")
     with pytest.raises(InsecureURLError):
         ClientCredentials("http://auth.example.test/token", "c", "s")
+    with pytest.raises(ValueError, match="max_retries"):
+        ClientCredentials(TOKEN_URL, "c", "s", max_retries=-1)
+    with pytest.raises(ValueError, match="token_timeout"):
+        ClientCredentials(TOKEN_URL, "c", "s", token_timeout=0)
     ClientCredentials("http://127.0.0.1:8080/token", "c", "s")  # loopback is fine
     ClientCredentials("http://localhost:8080/token", "c", "s")
 
@@ -305,31 +315,103 @@ async def test_concurrent_callers_share_one_failure(
 async def test_a_failed_fetch_leaves_nothing_behind(
     mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
 ) -> None:
-    """After a 500 from the token endpoint, the next call fetches normally."""
-    endpoint.then(httpx.Response(503, text="<html>down</html>"))
+    """After a final 400 (an HTML body) from the token endpoint, the next call fetches anew."""
+    endpoint.then(httpx.Response(400, text="<html>bad</html>"))
     cc = manager(clock)
     with pytest.raises(OAuthError) as raised:
         await cc.get_token()
-    assert raised.value.error == "server_error"
+    assert raised.value.error == "invalid_request"
+    assert endpoint.count == 1
     assert (await cc.get_token()).access_token == "tok-1"
 
 
-async def test_transport_error_propagates_and_caches_nothing(clock: FakeClock) -> None:
-    """An unreachable token endpoint raises httpx.ConnectError; the next call tries again."""
+async def test_a_5xx_is_retried_and_the_retry_succeeds(
+    mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
+) -> None:
+    """A 503 from the token endpoint is retried: the second answer's token is used."""
+    endpoint.then(httpx.Response(503, text="<html>down</html>"))
+    cc = manager(clock)
+    assert (await cc.get_token()).access_token == "tok-1"
+    assert endpoint.count == cc.token_requests == 2
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+async def test_a_5xx_after_the_retries_is_an_internal_server_error(
+    mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock, status: int
+) -> None:
+    """1 + max_retries transient failures raise the status error, and store nothing."""
+    body = {"error": "temporarily_unavailable", "error_description": "maintenance"}
+    endpoint.then(*[httpx.Response(status, json=body) for _ in range(3)])
+    cc = manager(clock, max_retries=2)
+    with pytest.raises(RateLimitError if status == 429 else InternalServerError) as raised:
+        await cc.get_token()
+    assert (raised.value.status_code, raised.value.code) == (status, "temporarily_unavailable")
+    assert endpoint.count == 3
+    assert (await cc.get_token()).access_token == "tok-1"
+
+
+async def test_temporarily_unavailable_is_retried_whatever_the_status(
+    mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
+) -> None:
+    """A 400 carrying temporarily_unavailable or server_error is retried; the retry wins."""
+    endpoint.then(
+        httpx.Response(400, json={"error": "temporarily_unavailable"}),
+        httpx.Response(400, json={"error": "server_error"}),
+    )
+    assert (await manager(clock).get_token()).access_token == "tok-1"
+    assert endpoint.count == 3
+
+
+async def test_max_retries_zero_sends_one_request(
+    mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
+) -> None:
+    """max_retries=0: a 503 is raised after one request."""
+    endpoint.then(httpx.Response(503))
+    with pytest.raises(InternalServerError):
+        await manager(clock, max_retries=0).get_token()
+    assert endpoint.count == 1
+
+
+async def test_transport_error_is_retried_then_raised(clock: FakeClock) -> None:
+    """Connection errors are retried; after the retries httpx.ConnectError is raised."""
     calls = 0
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal calls
         calls += 1
-        if calls == 1:
+        if calls <= 3:
             raise httpx.ConnectError("refused", request=request)
         return httpx.Response(200, json=token_body("after", expires_in=60))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        cc = manager(clock, http_client=http)
+        cc = manager(clock, http_client=http, max_retries=2)
         with pytest.raises(httpx.ConnectError):
             await cc.get_token()
+        assert calls == 3
         assert (await cc.get_token()).access_token == "after"
+        assert calls == 4
+
+
+async def test_a_hanging_fetch_times_out_for_every_caller(
+    mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
+) -> None:
+    """A fetch longer than token_timeout fails all its callers with TimeoutError, once."""
+    endpoint.gate = anyio.Event()  # never set: the endpoint hangs
+    cc = manager(clock, token_timeout=0.05)
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await cc.get_token()
+        except TimeoutError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(20):
+            tg.start_soon(call)
+    assert len(errors) == 20
+    assert "the token request took longer than 0.05 s" in str(errors[0])
+    assert endpoint.count == 1
 
 
 # -- concurrency ----------------------------------------------------------------------
@@ -411,27 +493,53 @@ async def test_event_loop_keeps_running_while_a_fetch_is_in_flight(
     assert endpoint.count == 1
 
 
-async def test_cancelled_fetch_leaves_no_poisoned_cache(
+async def test_a_caller_that_gives_up_leaves_the_fetch_running(
     mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
 ) -> None:
-    """A fetch cancelled mid-flight stores nothing; the next caller fetches normally."""
+    """A caller cancelled mid-fetch does not cancel the fetch: the next caller joins it."""
     endpoint.gate = anyio.Event()
     cc = manager(clock)
     with anyio.move_on_after(0) as scope:  # cancelled as soon as it waits
         await cc.get_token()
     assert scope.cancelled_caught
+    await endpoint.received.wait()
     assert endpoint.count == 1
     endpoint.gate.set()
-    assert (await cc.get_token()).access_token == "tok-1"  # the cancelled one issued nothing
-    assert endpoint.count == 2
     assert (await cc.get_token()).access_token == "tok-1"
-    assert endpoint.count == 2
+    assert (await cc.get_token()).access_token == "tok-1"
+    assert endpoint.count == 1
+
+
+async def test_aclose_cancels_a_fetch_under_way(
+    mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
+) -> None:
+    """aclose() cancels the running fetch and waits for it; its waiters get RuntimeError."""
+    endpoint.gate = anyio.Event()  # never set
+    cc = manager(clock)
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await cc.get_token()
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(call)
+        await endpoint.received.wait()
+        await cc.aclose()
+        assert not cc._flight.in_flight  # nothing runs on once aclose() returned
+    assert [str(error) for error in errors] == [
+        "the token request was cancelled: its owner was closed"
+    ] * 3
+    assert endpoint.count == 1
 
 
 async def test_waiters_survive_the_leaders_cancellation(
     mock: respx.MockRouter, endpoint: TokenEndpoint, clock: FakeClock
 ) -> None:
-    """When the caller leading the fetch is cancelled, waiting callers are not: one refetches."""
+    """When the caller that started the fetch is cancelled, the fetch goes on for the rest."""
     endpoint.gate = anyio.Event()
     cc = manager(clock)
     results: list[str] = []
@@ -455,7 +563,7 @@ async def test_waiters_survive_the_leaders_cancellation(
         await anyio.wait_all_tasks_blocked()
         endpoint.gate.set()
     assert results == ["tok-1"] * 10
-    assert endpoint.count == 2  # the abandoned request, and one for all ten waiters
+    assert endpoint.count == 1  # the first caller's request, finished for the ten others
 
 
 # -- 401 handling ---------------------------------------------------------------------

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import anyio
 import httpx
 import pytest
 import respx
 
-from intelliauth_ext._discovery import ProviderMetadata, discovery_urls, fetch_provider_metadata
+from intelliauth_ext._discovery import (
+    DiscoveryCache,
+    ProviderMetadata,
+    discovery_urls,
+    fetch_provider_metadata,
+)
 from intelliauth_ext._errors import (
     APIConnectionError,
     APIResponseValidationError,
     InsecureURLError,
+    InternalServerError,
     NotFoundError,
 )
 
-from .oidc_fakes import ISSUER, FakeProvider
+from .oidc_fakes import ISSUER, FakeClock, FakeProvider
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +35,10 @@ def test_discovery_urls_follow_oidc_then_rfc8414() -> None:
 
 
 def test_metadata_endpoints_must_be_secure() -> None:
-    """``require`` returns an https endpoint, refuses plain http and a missing endpoint."""
+    """``require`` returns an https endpoint, refuses plain http and a missing endpoint.
+
+    Metadata the application built itself lacking an endpoint is a ValueError, its mistake.
+    """
     metadata = ProviderMetadata.from_dict(
         {"issuer": ISSUER, "token_endpoint": f"{ISSUER}/token", "jwks_uri": "http://idp.test/k"}
     )
@@ -102,3 +112,50 @@ def test_provider_metadata_from_dict_checks_types() -> None:
         ProviderMetadata.from_dict({"issuer": ISSUER, "jwks_uri": 3})
     with pytest.raises(ValueError, match="list of strings"):
         ProviderMetadata.from_dict({"issuer": ISSUER, "scopes_supported": "openid"})
+
+
+@pytest.mark.parametrize("jwks_uri", [None, "", "https:///keys", "https://[::1"])
+async def test_a_fetched_document_without_a_usable_endpoint_is_a_validation_error(
+    provider: FakeProvider, jwks_uri: str | None
+) -> None:
+    """require() on a fetched document: APIResponseValidationError carrying the response."""
+    if jwks_uri is None:
+        del provider.metadata["jwks_uri"]
+    else:
+        provider.metadata["jwks_uri"] = jwks_uri
+    metadata = await fetch_provider_metadata(ISSUER)
+    assert metadata.response is not None
+    with pytest.raises(APIResponseValidationError) as caught:
+        metadata.require("jwks_uri")
+    assert caught.value.response is metadata.response
+    assert not isinstance(caught.value, ValueError)
+
+
+async def test_the_discovery_cache_fetches_once_and_backs_off_after_a_failure(
+    provider: FakeProvider, clock: FakeClock
+) -> None:
+    """Ten concurrent first uses: one request; a failure is answered from memory for 1 s."""
+    serving = provider.discovery.side_effect
+    provider.discovery.mock(side_effect=[httpx.Response(503)])
+    cache = DiscoveryCache(ISSUER, clock=clock)
+    assert repr(cache) == f"DiscoveryCache({ISSUER!r}, not fetched)"
+    failures: list[Exception] = []
+
+    async def get() -> None:
+        try:
+            await cache.get()
+        except InternalServerError as exc:
+            failures.append(exc)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(10):
+            group.start_soon(get)
+    assert (len(failures), provider.discovery.call_count, cache.attempt_count) == (10, 1, 1)
+    provider.discovery.mock(side_effect=serving)
+    with pytest.raises(InternalServerError):
+        await cache.get()
+    assert provider.discovery.call_count == 1
+    clock.advance(1)
+    assert (await cache.get()).issuer == ISSUER
+    assert (await cache.get()).issuer == ISSUER
+    assert (provider.discovery.call_count, repr(cache).endswith("fetched)")) == (2, True)

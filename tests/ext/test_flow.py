@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from intelliauth_ext._errors import (
     AccessDeniedError,
+    InternalServerError,
     InvalidCallbackError,
     InvalidClientError,
     InvalidGrantError,
@@ -441,7 +442,6 @@ async def test_missing_id_token_with_openid(
         ),
         (200, {"error": "invalid_grant"}, InvalidGrantError, "invalid_grant"),
         (401, "<html>Unauthorized</html>", InvalidClientError, "invalid_client"),
-        (502, "<html>Bad gateway</html>", OAuthError, "server_error"),
         (200, "<html>login page</html>", OAuthError, "invalid_token_response"),
         (200, [], OAuthError, "invalid_token_response"),
         (200, {"token_type": "Bearer"}, OAuthError, "invalid_token_response"),
@@ -467,6 +467,18 @@ async def test_hostile_token_responses(
     with pytest.raises(exception) as info:
         await flow.complete(_callback(request))
     assert info.value.error == error
+
+
+async def test_token_endpoint_5xx_is_retried_then_an_internal_server_error(
+    flow: AuthorizationCodeFlow, provider: FakeProvider
+) -> None:
+    """A 502 from the token endpoint is retried, then raised as InternalServerError."""
+    request = await flow.start()
+    provider.token.respond(502, content=b"<html>Bad gateway</html>")
+    with pytest.raises(InternalServerError) as info:
+        await flow.complete(_callback(request))
+    assert info.value.status_code == 502
+    assert provider.token.call_count == 3
 
 
 async def test_token_response_never_quotes_tokens(

@@ -6,6 +6,7 @@ The operations, endpoint modules and models are the committed generated package'
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +14,6 @@ import httpx
 import pytest
 import respx
 
-from intelliauth_client.errors import UnexpectedStatus
 from intelliauth_client.facade import OPERATIONS
 from intelliauth_client.models.token_request import TokenRequest
 from intelliauth_client.models.user import User
@@ -178,11 +178,20 @@ async def test_missing_field_and_non_json_2xx_are_validation_errors(
 async def test_undocumented_2xx_is_a_validation_error(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    """A 2xx status the operation does not document raises APIResponseValidationError."""
+    """A 2xx status the operation does not document raises APIResponseValidationError.
+
+    The generated ``UnexpectedStatus`` (whose message is the raw body) is neither its cause
+    nor its context; the body stays on ``.response``.
+    """
     router.get("/api/v1/users/a").respond(202, json=envelope(USER))
     with pytest.raises(APIResponseValidationError) as info:
         await make_invoker(http).call(GET_USER, user_id="a")
-    assert isinstance(info.value.__cause__, UnexpectedStatus)
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
+    assert "202" in str(info.value)
+    assert "ada@example.com" not in "".join(traceback.format_exception(info.value))
+    assert info.value.response is not None
+    assert b"ada@example.com" in info.value.response.content
 
 
 @pytest.mark.parametrize(("code", "status", "error_class"), ERROR_CODES)

@@ -10,6 +10,7 @@ import anyio
 import httpx
 import pytest
 import respx
+from joserfc.errors import SecurityWarning
 from joserfc.jwk import Key, RSAKey
 
 from intelliauth_ext._errors import (
@@ -42,7 +43,7 @@ def make_cache(
         JWKS_URI,
         http_client=http_client,
         min_refresh_interval=min_refresh_interval,
-        monotonic=clock.monotonic,
+        clock=clock,
     )
 
 
@@ -218,7 +219,7 @@ async def test_a_key_set_that_can_not_be_fetched_raises_and_caches_nothing(
     answer: httpx.Response | Exception,
     error_class: type[Exception],
 ) -> None:
-    """An error status or a transport failure raises the SDK's error; the next call fetches."""
+    """An error status or a transport failure raises the SDK's error, remembered for 1 s."""
     serving = provider.jwks.side_effect
     provider.jwks.mock(side_effect=[answer])
     cache = make_cache(clock)
@@ -230,8 +231,14 @@ async def test_a_key_set_that_can_not_be_fetched_raises_and_caches_nothing(
         assert info.value.status_code == answer.status_code
     assert repr(cache).endswith("not fetched)")
     provider.jwks.mock(side_effect=serving)
+    with pytest.raises(error_class) as again:  # within the backoff: no request
+        await cache.find_key(kid="rsa-1", alg="RS256")
+    assert again.value is not info.value
+    assert str(again.value) == str(info.value)
+    assert provider.jwks.call_count == 1
+    clock.advance(1.0)
     assert (await cache.find_key(kid="rsa-1", alg="RS256")).kid == "rsa-1"
-    assert cache.fetch_count == 1
+    assert (cache.fetch_count, cache.attempt_count) == (1, 2)
 
 
 @pytest.mark.parametrize(
@@ -253,7 +260,7 @@ async def test_a_document_without_usable_keys_is_a_validation_error(
     """A 200 that is no JWK set with a usable key raises APIResponseValidationError, naming it."""
     mock.get(JWKS_URI).respond(200, content=body)
     cache = make_cache(clock)
-    with pytest.raises(APIResponseValidationError, match="key set at https://idp"):
+    with pytest.raises(APIResponseValidationError, match="key set at 'https://idp"):
         await cache.find_key(kid="rsa-1", alg="RS256")
     assert repr(cache).endswith("not fetched)")
 
@@ -339,3 +346,22 @@ def test_parse_jwks_keeps_the_good_keys_in_order() -> None:
         ]
     }
     assert [key.kid for key in parse_jwks(document)] == ["rsa-1", "ec-1"]
+
+
+def test_symmetric_and_short_rsa_keys_are_skipped_without_a_warning() -> None:
+    """An oct key and a 1024-bit RSA key are never used: skipped before joserfc warns.
+
+    Warnings are errors in this suite, as in many apps' test runs: a SecurityWarning from
+    importing them would escape from the verifier.
+    """
+    with pytest.warns(SecurityWarning):
+        short = RSAKey.generate_key(1024, {"kid": "short"})
+    document = {
+        "keys": [
+            short.as_dict(private=False),
+            {"kty": "oct", "k": "AA", "kid": "secret"},
+            {"kty": "RSA", "n": "é", "e": "AQAB"},
+            RSA_KEY.as_dict(private=False),
+        ]
+    }
+    assert [key.kid for key in parse_jwks(document)] == ["rsa-1"]

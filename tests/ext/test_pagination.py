@@ -9,9 +9,12 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intelliauth_client.api.users import list_users
 from intelliauth_client.client import AuthenticatedClient
@@ -21,7 +24,13 @@ from intelliauth_client.models.user_list import UserList
 from intelliauth_client.types import UNSET, Response
 from intelliauth_ext import InternalServerError, NotFoundError
 from intelliauth_ext._errors import PaginationError
-from intelliauth_ext._pagination import AsyncPaginator, Page, paginate, split_list_envelope
+from intelliauth_ext._pagination import (
+    MAX_EMPTY_PAGES,
+    AsyncPaginator,
+    Page,
+    paginate,
+    split_list_envelope,
+)
 
 from .doubles import TENANT
 
@@ -256,3 +265,92 @@ async def test_page_error_response_is_not_httpx_error() -> None:
         await paginate(failing)
     assert info.value.status_code == 503
     assert "down" in info.value.message
+
+
+# -- ends on hostile servers, O(1) per page ------------------------------------------------
+
+
+async def test_empty_pages_with_cursors_stop_after_max_empty_pages() -> None:
+    """The MAX_EMPTY_PAGES-th empty page in a row with a next cursor raises PaginationError."""
+    fetched: list[str | None] = []
+
+    async def empty(cursor: str | None) -> tuple[Sequence[int], str | None]:
+        fetched.append(cursor)
+        return [], f"c{len(fetched)}"
+
+    with pytest.raises(PaginationError, match="empty pages in a row"):
+        _ = [item async for item in AsyncPaginator(empty).with_max_items(5)]
+    assert len(fetched) == MAX_EMPTY_PAGES
+    # One empty page is a page like any other: awaiting the paginator returns it.
+    assert list((await AsyncPaginator(empty)).items) == []
+
+
+async def test_an_empty_last_page_and_runs_below_the_bound_are_fine() -> None:
+    """Empty pages followed by items, or an empty last page, end normally."""
+    pages: dict[str | None, tuple[list[int], str | None]] = {}
+    cursor: str | None = None
+    for n in range(MAX_EMPTY_PAGES - 1):  # the longest run that is followed
+        pages[cursor], cursor = ([], f"e{n}"), f"e{n}"
+    pages[cursor] = ([1], "last")
+    pages["last"] = ([], None)
+    server = FakeServer(pages)
+    assert [item async for item in AsyncPaginator(server.fetch)] == [1]
+    assert len(server.cursors) == MAX_EMPTY_PAGES + 1
+
+
+async def test_next_page_twice_on_one_page_fetches_the_same_page_twice() -> None:
+    """next_page() on an earlier page again works, and cycles are still found on each path."""
+    server = FakeServer({None: ([1], "a"), "a": ([2], "b"), "b": ([3], "c"), "c": ([4], "a")})
+    first = await AsyncPaginator(server.fetch)
+    second = await first.next_page()
+    again = await first.next_page()
+    assert list(again.items) == list(second.items) == [2]
+    third = await second.next_page()
+    assert third.next_cursor == "c"
+    with pytest.raises(PaginationError, match="'a' twice"):
+        await (await again.next_page()).next_page()
+    # The server now answers page "a" with a fresh cursor: the branch from `first` is new.
+    server.pages["a"] = ([9], "z")
+    server.pages["z"] = ([10], None)
+    branch = await first.next_page()
+    assert list((await branch.next_page()).items) == [10]
+    with pytest.raises(PaginationError, match="'a' twice"):  # the old path still holds "a"
+        await third.next_page()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_cursor_tracking_matches_a_set_per_page(data: st.DataObject) -> None:
+    """Whatever order next_page() is called in, a repeat is found exactly when the cursor
+    is on the page's own path (the old frozenset-per-page rule), and empty runs likewise."""
+    alphabet = st.sampled_from(["a", "b", "c", "d", "e", None])
+    answers: list[tuple[list[int], str | None]] = []
+
+    async def fetch(cursor: str | None) -> tuple[Sequence[int], str | None]:
+        return answers.pop()
+
+    async def run() -> None:
+        first_answer = ([0], data.draw(alphabet))
+        answers.append(first_answer)
+        page = await AsyncPaginator(fetch)
+        # Each model page: (the page, the cursors on its path, its run of empty pages).
+        model: list[tuple[Page[int], frozenset[str], int]] = [(page, frozenset(), 0)]
+        for _ in range(data.draw(st.integers(0, 25))):
+            open_pages = [entry for entry in model if entry[0].next_cursor is not None]
+            if not open_pages:
+                return
+            parent, path, run_length = data.draw(st.sampled_from(open_pages))
+            empty = data.draw(st.booleans())
+            next_cursor = data.draw(alphabet)
+            answers.append(([] if empty else [1], next_cursor))
+            assert parent.next_cursor is not None
+            own_path = path | {parent.next_cursor}
+            new_run = run_length + 1 if empty and next_cursor is not None else 0
+            repeated = next_cursor is not None and next_cursor in own_path
+            if repeated or new_run >= MAX_EMPTY_PAGES:
+                with pytest.raises(PaginationError):
+                    await parent.next_page()
+                continue
+            model.append((await parent.next_page(), own_path, new_run))
+
+    anyio.run(run)

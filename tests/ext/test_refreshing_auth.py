@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import anyio
@@ -10,7 +11,11 @@ import pytest
 import respx
 
 from intelliauth_ext._auth import RefreshingAuth
-from intelliauth_ext._errors import InvalidGrantError, OAuthError
+from intelliauth_ext._errors import (
+    InternalServerError,
+    InvalidClientError,
+    InvalidGrantError,
+)
 from intelliauth_ext._token_set import TokenSet
 
 from .auth_fakes import API_URL, TOKEN_URL, WALL_START, Api, FakeClock
@@ -234,9 +239,33 @@ async def test_cancelled_caller_does_not_lose_the_rotated_token(
         scope.cancel()
         await anyio.wait_all_tasks_blocked()
         server.gate.set()
-    assert auth.token_set.refresh_token == "rt-1"
+    # The next call joins the exchange still under way (or finds its result).
     assert (await auth.get_token_set()).access_token == "at-1"
+    assert auth.token_set.refresh_token == "rt-1"
     assert len(server.requests) == 1
+    assert not server.revoked
+
+
+async def test_a_native_timeout_does_not_cut_the_exchange_short(
+    mock: respx.MockRouter, server: RotatingServer, clock: FakeClock, anyio_backend: str
+) -> None:
+    """asyncio.timeout cancels natively, through any anyio shield: the exchange still ends."""
+    server.gate = anyio.Event()
+    auth = make_auth(clock, initial(expires_in=0))
+    if anyio_backend == "asyncio":
+        import asyncio
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.01):
+                await auth.get_token_set()
+    else:
+        import trio
+
+        with trio.move_on_after(0.01):
+            await auth.get_token_set()
+    server.gate.set()
+    assert (await auth.get_token_set()).refresh_token == "rt-1"
+    assert len(server.requests) == 1  # the first exchange was not abandoned
     assert not server.revoked
 
 
@@ -316,6 +345,8 @@ def test_configuration_errors() -> None:
         )
     with pytest.raises(ValueError, match="refresh_margin"):
         RefreshingAuth(initial(), token_url=TOKEN_URL, client_id="c", refresh_margin=-1)
+    with pytest.raises(ValueError, match="max_retries"):
+        RefreshingAuth(initial(), token_url=TOKEN_URL, client_id="c", max_retries=-1)
 
 
 def test_repr_hides_every_token() -> None:
@@ -355,7 +386,7 @@ async def test_background_refresh_backs_off_and_stops_on_invalid_grant(
         ]
     )
     mock.post(TOKEN_URL).mock(side_effect=lambda request: next(responses))
-    auth = make_auth(clock, initial(expires_in=0))
+    auth = make_auth(clock, initial(expires_in=0), max_retries=0)  # the task's own backoff
     async with auth.background_refresh():
         await anyio.wait_all_tasks_blocked()  # first attempt: 503
         clock.advance(1.9)
@@ -372,13 +403,81 @@ async def test_background_refresh_backs_off_and_stops_on_invalid_grant(
         await auth.get_token_set()
 
 
-async def test_server_error_during_refresh_is_an_oauth_error(
+async def test_server_error_during_refresh_is_retried_then_raised(
     mock: respx.MockRouter, server: RotatingServer, clock: FakeClock
 ) -> None:
-    """A 5xx during refresh raises OAuthError(server_error) and keeps the refresh token."""
-    mock.post(TOKEN_URL).mock(return_value=httpx.Response(502, text="bad gateway"))
+    """A 5xx is retried; after the retries InternalServerError, and the session is kept."""
+    route = mock.post(TOKEN_URL).mock(return_value=httpx.Response(502, text="bad gateway"))
     auth = make_auth(clock, initial(expires_in=0))
-    with pytest.raises(OAuthError) as raised:
+    with pytest.raises(InternalServerError) as raised:
         await auth.get_token_set()
-    assert raised.value.error == "server_error"
+    assert raised.value.status_code == 502
+    assert route.call_count == auth.refreshes == 3
     assert auth.token_set.refresh_token == "rt-0"
+    route.mock(side_effect=server)
+    assert (await auth.get_token_set()).access_token == "at-1"
+
+
+async def test_a_5xx_then_a_success_refreshes(
+    mock: respx.MockRouter, server: RotatingServer, clock: FakeClock
+) -> None:
+    """503 then 200: two requests, the new tokens held, no error."""
+    answers = iter([httpx.Response(503, json={"error": "temporarily_unavailable"})])
+
+    async def flaky(request: httpx.Request) -> httpx.Response:
+        return next(answers, None) or await server(request)
+
+    route = mock.post(TOKEN_URL).mock(side_effect=flaky)
+    auth = make_auth(clock, initial(expires_in=0))
+    assert (await auth.get_token_set()).refresh_token == "rt-1"
+    assert route.call_count == 2
+
+
+@pytest.mark.parametrize("status", [400, 401])
+@pytest.mark.parametrize(
+    "body", [b"", b"<html>Bad Request</html>", b'{"message": "token expired"}', b"[1, 2]"]
+)
+async def test_400_or_401_without_an_oauth_body_means_sign_in_again(
+    mock: respx.MockRouter, clock: FakeClock, status: int, body: bytes
+) -> None:
+    """A refresh refused with 400/401 and no RFC 6749 body is InvalidGrantError, once."""
+    route = mock.post(TOKEN_URL).mock(return_value=httpx.Response(status, content=body))
+    auth = make_auth(clock, initial(expires_in=0))
+    with pytest.raises(InvalidGrantError, match="sign in again") as raised:
+        await auth.get_token_set()
+    assert raised.value.status_code == status
+    with pytest.raises(InvalidGrantError):
+        await auth.get_token_set()
+    assert route.call_count == 1
+
+
+async def test_401_invalid_client_during_refresh_stays_invalid_client(
+    mock: respx.MockRouter, clock: FakeClock
+) -> None:
+    """A 401 with an RFC 6749 invalid_client body is the client's fault, not the session's."""
+    answer = httpx.Response(401, json={"error": "invalid_client"})
+    route = mock.post(TOKEN_URL).mock(return_value=answer)
+    auth = make_auth(clock, initial(expires_in=0))
+    for _ in range(2):
+        with pytest.raises(InvalidClientError):
+            await auth.get_token_set()
+    assert route.call_count == 2  # not revoked: each call asks again
+
+
+async def test_aclose_cancels_a_refresh_under_way(
+    mock: respx.MockRouter, server: RotatingServer, clock: FakeClock
+) -> None:
+    """aclose() cancels the running refresh and waits for it; its caller gets RuntimeError."""
+    server.gate = anyio.Event()  # never set
+    auth = make_auth(clock, initial(expires_in=0))
+    async with anyio.create_task_group() as tg:
+
+        async def call() -> None:
+            with pytest.raises(RuntimeError, match="token refresh was cancelled"):
+                await auth.get_token_set()
+
+        tg.start_soon(call)
+        await anyio.wait_all_tasks_blocked()
+        await auth.aclose()
+        assert not auth._flight.in_flight
+    assert len(server.requests) == 1

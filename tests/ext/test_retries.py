@@ -18,21 +18,18 @@ from intelliauth_ext._retries import (
     should_retry,
 )
 
-URL = "https://acme.intelliauth.test/api/v1/users"
-TOKEN_URL = "https://acme.intelliauth.test/oauth2/token"
-
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 @pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
 def test_idempotent_methods_retry_transient_statuses(method: str, status: int) -> None:
     """Idempotent methods are retried on 408, 429, 500, 502, 503 and 504."""
-    assert should_retry(method, status, has_idempotency_key=False, url=URL)
+    assert should_retry(method, status, has_idempotency_key=False)
 
 
 @pytest.mark.parametrize("status", [200, 201, 204, 301, 400, 401, 403, 404, 409, 422, 501])
 def test_other_statuses_are_not_retried(status: int) -> None:
     """Statuses that repeating cannot fix are never retried."""
-    assert not should_retry("GET", status, has_idempotency_key=True, url=URL)
+    assert not should_retry("GET", status, has_idempotency_key=True)
 
 
 @pytest.mark.parametrize(
@@ -49,33 +46,53 @@ def test_other_statuses_are_not_retried(status: int) -> None:
 )
 def test_connection_errors_and_timeouts_are_retried(exc: BaseException) -> None:
     """Connection errors and timeouts (httpx's and an overall deadline's) are retried."""
-    assert should_retry("GET", exc, has_idempotency_key=False, url=URL)
+    assert should_retry("GET", exc, has_idempotency_key=False)
 
 
 def test_unrelated_exceptions_are_not_retried() -> None:
     """Exceptions that are not transport failures are not retried."""
-    assert not should_retry("GET", ValueError("bug"), has_idempotency_key=False, url=URL)
+    assert not should_retry("GET", ValueError("bug"), has_idempotency_key=False)
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 def test_post_and_patch_retry_only_with_an_idempotency_key(method: str) -> None:
     """POST and PATCH are retried only when the request carries an Idempotency-Key."""
     for outcome in (503, httpx.RemoteProtocolError("dropped")):
-        assert not should_retry(method, outcome, has_idempotency_key=False, url=URL)
-        assert should_retry(method, outcome, has_idempotency_key=True, url=URL)
+        assert not should_retry(method, outcome, has_idempotency_key=False)
+        assert should_retry(method, outcome, has_idempotency_key=True)
 
 
-@pytest.mark.parametrize("status", [400, 401])
-def test_token_endpoint_is_never_retried_on_400_or_401(status: int) -> None:
-    """/oauth2/token answering 400 or 401 is never retried, even with a key."""
-    assert not should_retry("POST", status, has_idempotency_key=True, url=TOKEN_URL)
-    assert not should_retry("POST", status, has_idempotency_key=True, url="/oauth2/token")
+@pytest.mark.parametrize("outcome", [408, 429, 500, 502, 503, 504, httpx.ConnectError("no")])
+def test_token_requests_are_retried_on_transient_outcomes_whatever_the_method(
+    outcome: int | BaseException,
+) -> None:
+    """A token request (a POST without a key) is retried on the transient outcomes."""
+    assert should_retry("POST", outcome, token_request=True)
+    assert not should_retry("POST", outcome)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_token_requests_are_final_on_400_and_401(status: int) -> None:
+    """A token endpoint's 400 or 401 is final, with an RFC 6749 code or without one."""
+    for code in (None, "invalid_grant", "invalid_client", "slow_down"):
+        assert not should_retry("POST", status, token_request=True, oauth_error=code)
+        assert not should_retry("POST", status, has_idempotency_key=True, oauth_error=code)
+
+
+@pytest.mark.parametrize("code", ["temporarily_unavailable", "server_error"])
+@pytest.mark.parametrize("status", [400, 401, 503])
+def test_token_requests_retry_temporarily_unavailable_whatever_the_status(
+    code: str, status: int
+) -> None:
+    """RFC 6749's temporarily_unavailable and server_error codes are retried on any status."""
+    assert should_retry("POST", status, token_request=True, oauth_error=code)
+    assert not should_retry("POST", 400, oauth_error=code)  # only for token requests
 
 
 def test_method_case_does_not_matter() -> None:
     """Lower-case methods (as the generator writes them) follow the same rules."""
-    assert should_retry("get", 503, has_idempotency_key=False, url=URL)
-    assert not should_retry("post", 503, has_idempotency_key=False, url=URL)
+    assert should_retry("get", 503, has_idempotency_key=False)
+    assert not should_retry("post", 503, has_idempotency_key=False)
 
 
 def test_backoff_is_full_jitter_under_an_exponential_cap() -> None:

@@ -11,11 +11,14 @@ import respx
 
 from intelliauth_ext import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
+    InternalServerError,
     InvalidClientError,
     InvalidGrantError,
     InvalidScopeError,
     OAuthError,
+    RateLimitError,
     TokenSet,
 )
 from intelliauth_ext._token_endpoints import (
@@ -108,8 +111,8 @@ async def test_request_token_rfc_6749_errors(
     expected: type[OAuthError],
     error: str | None,
 ) -> None:
-    """An RFC 6749 error body becomes its OAuthError subclass, with status and response."""
-    mock.post(TOKEN_URL).respond(status, json=body)
+    """An RFC 6749 error body becomes its OAuthError subclass, after one request."""
+    route = mock.post(TOKEN_URL).respond(status, json=body)
     with pytest.raises(expected) as info:
         await request_token(
             TOKEN_URL, {"grant_type": "x"}, client_id=CLIENT_ID, client_secret=SECRET
@@ -117,13 +120,13 @@ async def test_request_token_rfc_6749_errors(
     assert info.value.error == (error or body["error"])
     assert info.value.status_code == status
     assert info.value.response is not None
+    assert route.call_count == 1  # 400 and 401 are final
 
 
 @pytest.mark.parametrize(
     ("status", "content", "error"),
     [
         (401, b"Unauthorized", "invalid_client"),
-        (502, b"<html>Bad Gateway</html>", "server_error"),
         (400, DEEP, "invalid_request"),
         (400, b"\xff\xfe", "invalid_request"),
     ],
@@ -139,6 +142,46 @@ async def test_request_token_failures_without_an_rfc_6749_body(
         )
     assert info.value.error == error
     assert info.value.status_code == status
+
+
+async def test_request_token_retries_a_5xx_and_succeeds(mock: respx.MockRouter) -> None:
+    """A 503, then a token: two requests and the token set."""
+    route = mock.post(TOKEN_URL)
+    route.side_effect = [
+        httpx.Response(503, json={"error": "temporarily_unavailable"}),
+        httpx.Response(200, json={"access_token": "at", "expires_in": 60}),
+    ]
+    tokens = await request_token(
+        TOKEN_URL, {"grant_type": "x"}, client_id=CLIENT_ID, client_secret=SECRET
+    )
+    assert tokens.access_token == "at"
+    assert route.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(502, InternalServerError), (429, RateLimitError)]
+)
+async def test_request_token_raises_the_status_error_after_the_retries(
+    mock: respx.MockRouter, status: int, expected: type[APIStatusError]
+) -> None:
+    """A 5xx (429) that lasts raises InternalServerError (RateLimitError) after 1 + 2 requests."""
+    route = mock.post(TOKEN_URL).respond(status, content=b"<html>Bad Gateway</html>")
+    with pytest.raises(expected) as info:
+        await request_token(
+            TOKEN_URL, {"grant_type": "x"}, client_id=CLIENT_ID, client_secret=SECRET
+        )
+    assert info.value.status_code == status
+    assert route.call_count == 3
+    route.reset()
+    with pytest.raises(expected):
+        await request_token(
+            TOKEN_URL,
+            {"grant_type": "x"},
+            client_id=CLIENT_ID,
+            client_secret=SECRET,
+            max_retries=0,
+        )
+    assert route.call_count == 1
 
 
 @pytest.mark.parametrize("content", [b"<html>ok</html>", DEEP, b"", b'{"token_type": "Bearer"}'])
@@ -261,18 +304,32 @@ async def test_revoke_posts_the_token_and_hint(mock: respx.MockRouter) -> None:
     [
         (400, b'{"error": "unsupported_token_type"}', "unsupported_token_type"),
         (401, b'{"error": "invalid_client"}', "invalid_client"),
-        (503, b"down for maintenance", "server_error"),
         (400, DEEP, "invalid_request"),
     ],
 )
 async def test_revoke_errors(
     mock: respx.MockRouter, status: int, content: bytes, error: str
 ) -> None:
-    """A refusal is an OAuthError, whatever the body."""
-    mock.post(REVOKE_URL).respond(status, content=content)
+    """A refusal is an OAuthError, whatever the body, after one request."""
+    route = mock.post(REVOKE_URL).respond(status, content=content)
     with pytest.raises(OAuthError) as info:
         await revoke_token(REVOKE_URL, "rt", client_id=CLIENT_ID, auth_method="none")
     assert (info.value.error, info.value.status_code) == (error, status)
+    assert route.call_count == 1
+
+
+async def test_revoke_and_introspect_retry_a_5xx(mock: respx.MockRouter) -> None:
+    """RFC 7009's 503 (try later) is retried; one that lasts is an InternalServerError."""
+    revoke = mock.post(REVOKE_URL).respond(503, content=b"down for maintenance")
+    with pytest.raises(InternalServerError) as info:
+        await revoke_token(REVOKE_URL, "rt", client_id=CLIENT_ID, auth_method="none")
+    assert info.value.status_code == 503
+    assert revoke.call_count == 3
+    introspect = mock.post(INTROSPECT_URL)
+    introspect.side_effect = [httpx.Response(502), httpx.Response(200, json={"active": False})]
+    result = await introspect_token(INTROSPECT_URL, "at", client_id=CLIENT_ID, auth_method="none")
+    assert result.active is False
+    assert introspect.call_count == 2
 
 
 @pytest.mark.parametrize(
@@ -286,11 +343,12 @@ async def test_revoke_transport_failures(
     mock: respx.MockRouter, cause: Exception, expected: type[APIConnectionError]
 ) -> None:
     """No answer is an APIConnectionError (APITimeoutError for a timeout)."""
-    mock.post(REVOKE_URL).mock(side_effect=cause)
+    route = mock.post(REVOKE_URL).mock(side_effect=cause)
     with pytest.raises(expected) as info:
         await revoke_token(REVOKE_URL, "rt", client_id=CLIENT_ID, client_secret=SECRET)
     assert type(info.value) is expected
     assert REVOKE_URL in info.value.message
+    assert route.call_count == 3  # retried twice
 
 
 # -- introspect_token ------------------------------------------------------------------------

@@ -101,6 +101,17 @@ async def test_insecure_jwks_uri_is_refused(provider: FakeProvider, clock: FakeC
         await verifier.verify_id_token(provider.id_token(), audience=CLIENT_ID)
 
 
+async def test_given_metadata_without_a_key_set_fails_the_key_check(
+    provider: FakeProvider, clock: FakeClock
+) -> None:
+    """Metadata the app gave with no jwks_uri: check "key" for every token, no ValueError."""
+    del provider.metadata["jwks_uri"]
+    verifier = TokenVerifier(provider.metadata, clock=clock)
+    error = await _fails("key", verifier.verify_id_token(provider.id_token(), audience=CLIENT_ID))
+    assert "has no jwks_uri" in str(error)
+    assert provider.jwks.call_count == 0
+
+
 # --- a valid token ---------------------------------------------------------------------
 
 
@@ -456,14 +467,19 @@ async def test_jwks_failure_is_not_a_validation_error(
 
 
 async def test_jwks_recovers_after_a_failed_first_fetch(
-    provider: FakeProvider, verifier: TokenVerifier
+    provider: FakeProvider, verifier: TokenVerifier, clock: FakeClock
 ) -> None:
-    """A failed first JWKS fetch leaves nothing cached; the next call fetches again."""
+    """A failed first JWKS fetch is remembered for 1 s, then the next call fetches again."""
     jwks = provider._jwks(httpx.Request("GET", f"{ISSUER}/jwks"))
     provider.jwks.mock(side_effect=[httpx.ConnectError("down"), jwks])
     with pytest.raises(APIConnectionError):
         await verifier.verify_id_token(provider.id_token(), audience=CLIENT_ID)
+    with pytest.raises(APIConnectionError):  # the backoff: no request
+        await verifier.verify_id_token(provider.id_token(), audience=CLIENT_ID)
+    assert provider.jwks.call_count == 1
+    clock.advance(1)
     assert (await verifier.verify_id_token(provider.id_token(), audience=CLIENT_ID)).subject
+    assert provider.jwks.call_count == 2
 
 
 @pytest.mark.parametrize(

@@ -108,14 +108,20 @@ async def test_keys_that_can_not_be_fetched_answer_503(
 async def test_a_key_set_that_can_not_be_fetched_answers_503(
     service: Service, sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
-    """The tenant's JWKS answering 503: the API answers 503 too, then recovers with the keys."""
+    """The tenant's JWKS answering 503: the API answers 503 too, then recovers with the keys.
+
+    The failure is remembered for 1 s (the key set's backoff), on the app's clock.
+    """
     token = await mint_token(sandbox, http, "users:read")
     working = sandbox.handler("getJwks")
     assert working is not None
     sandbox.override("getJwks", jwks_unavailable)
     down = await http.get(f"{service.url}/users", headers=bearer(token))
     sandbox.override("getJwks", working)
+    still_down = await http.get(f"{service.url}/users", headers=bearer(token))
+    sandbox.clock.advance(1)
     back = await http.get(f"{service.url}/users", headers=bearer(token))
+    assert still_down.status_code == 503
     assert down.status_code == 503
     assert "www-authenticate" not in down.headers
     assert service.driver.error_of(down)["error"] == "temporarily_unavailable"
