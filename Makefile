@@ -1,5 +1,7 @@
-# One entry point for every job; each target works on a fresh clone with only
-# Python 3.11+, Node.js and the package registries available.
+# One entry point for every job; each target works on a fresh clone with Python 3.11+ and
+# the package registries. Node.js is needed only by the targets that list install-node
+# (the Postman converter of the bundles, oidc-provider of the end-to-end tests), which
+# install node_modules themselves; demo, lint, typecheck and docs need Python only.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -14,9 +16,15 @@ export UV_PYTHON := $(PYTHON)
 
 SPEC ?= openapi/intelliauth.openapi.yaml
 OUT ?= intelliauth_client
+# The contract as committed, which `make generate` and `make check-breaking` compare SPEC with
+# (git:REV:PATH or a file), where the changelog goes, and the acknowledged breaking changes.
+BASELINE ?= git:HEAD:openapi/intelliauth.openapi.yaml
+CHANGELOG ?= $(dir $(SPEC))CHANGELOG.md
+BREAKING_ACK ?= $(dir $(SPEC))breaking-changes-ack.yaml
+CHANGELOG_ENTRY ?= build/spec-bump/changelog-entry.md
 
-.PHONY: help install install-node install-system generate bundles check-generated lint typecheck \
-	test test-fast bench demo update-spec docs clean
+.PHONY: help install install-node install-system generate bundles check-generated check-breaking \
+	lint typecheck test test-fast bench demo update-spec docs clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -33,9 +41,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(VENV)/.installed node_modules/.installed  ## Create .venv with the package and every dev tool, and the Node tools.
+install: $(VENV)/.installed  ## Create .venv with the package and every dev tool (Python only).
 
-install-node: node_modules/.installed
+install-node: node_modules/.installed  ## The Node tools: the Postman converter and oidc-provider (npm ci).
 
 install-system:  ## Install system services the tests use (redis-server), when possible.
 	@command -v redis-server >/dev/null 2>&1 || { \
@@ -44,15 +52,20 @@ install-system:  ## Install system services the tests use (redis-server), when p
 	      || echo "install-system: could not install redis-server; Redis tests will be skipped"; \
 	  else echo "install-system: not root or no apt-get; Redis tests will be skipped"; fi; }
 
-bundles: install  ## Derive the JSON and Postman bundles from the YAML spec.
+bundles: install install-node  ## Derive the JSON and Postman bundles from the YAML spec.
 	$(BIN)/python -m codegen.bundles --spec $(SPEC) --out-dir $(dir $(SPEC))
 
-generate: install  ## Spec to bundles to the generated client (SPEC=... OUT=... to try another spec).
+generate: install install-node  ## Spec to client, bundles and changelog entry (SPEC=... OUT=... to try another spec).
+	@$(BIN)/python -m codegen --spec $(SPEC) --out $(OUT)
 	$(BIN)/python -m codegen.bundles --spec $(SPEC) --out-dir $(dir $(SPEC))
-	$(BIN)/python -m codegen --spec $(SPEC) --out $(OUT)
+	$(BIN)/python -m codegen.changelog record --spec $(SPEC) --baseline $(BASELINE) \
+		--changelog $(CHANGELOG) --entry $(CHANGELOG_ENTRY)
 
 check-generated: install  ## Regenerate into a temporary folder and fail on any difference.
 	$(BIN)/python -m codegen.check --spec $(SPEC) --package $(OUT)
+
+check-breaking: install install-node  ## Fail on a breaking change of SPEC against BASELINE not in BREAKING_ACK.
+	$(BIN)/python -m codegen.changelog check --spec $(SPEC) --baseline $(BASELINE) --ack $(BREAKING_ACK)
 
 lint: install  ## ruff check and format check.
 	$(BIN)/ruff check .
@@ -61,13 +74,13 @@ lint: install  ## ruff check and format check.
 typecheck: install  ## mypy --strict on intelliauth_ext and the generated client.
 	$(BIN)/mypy
 
-test: install install-system  ## Everything: drift check, lint, types, and the full test suite.
+test: install install-node install-system  ## Everything: drift check, lint, types, and the full test suite.
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory typecheck
 	$(BIN)/pytest
 
-test-fast: install  ## The test suite only.
+test-fast: install install-node  ## The test suite only.
 	$(BIN)/pytest -x -q
 
 bench: install install-system  ## Benchmarks against peers: writes docs/benchmarks.md and docs/benchmarks.png.
@@ -76,10 +89,11 @@ bench: install install-system  ## Benchmarks against peers: writes docs/benchmar
 demo: install  ## The main job: the quickstart against the embedded sandbox.
 	$(BIN)/python examples/quickstart.py
 
-update-spec: install  ## Fetch a new spec (SPEC_URL=...), regenerate bundles and client, run the tests.
-	@test -n "$(SPEC_URL)" || { echo "usage: make update-spec SPEC_URL=https://.../intelliauth.openapi.yaml"; exit 2; }
-	$(BIN)/python -m codegen.fetch --url "$(SPEC_URL)" --dest openapi/intelliauth.openapi.yaml
+update-spec: install  ## Fetch a spec (SPEC_URL=https://... or SPEC_FILE=path), generate, check-breaking, test.
+	@test -n "$(SPEC_URL)$(SPEC_FILE)" || { echo "usage: make update-spec SPEC_URL=https://.../intelliauth.openapi.yaml (or SPEC_FILE=path)"; exit 2; }
+	$(BIN)/python -m codegen.fetch --url "$(or $(SPEC_FILE),$(SPEC_URL))" --dest $(SPEC)
 	$(MAKE) --no-print-directory generate
+	$(MAKE) --no-print-directory check-breaking
 	$(MAKE) --no-print-directory test
 
 docs: install  ## Build the documentation site into build/site (mkdocs build --strict: warnings fail).

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import IntelliAuthError, TokenValidationError
+from intelliauth_ext._outage_log import OutageLog
 from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._verification import DEFAULT_LEEWAY, TokenVerifier, VerifiedToken
 
@@ -134,6 +135,8 @@ class TokenGuard:
         self.introspection = introspection
         self.realm = realm
         self._client = client
+        # The cause of each 503, at WARNING, once per cause and minute (_outage_log).
+        self._outages = OutageLog(clock=clock)
         # One verifier per app: it caches the discovery document and the key set.
         self._verifier = TokenVerifier(
             str(client.tenant_url).rstrip("/"),
@@ -216,6 +219,7 @@ class TokenGuard:
         except IntelliAuthError as exc:
             # Discovery, the key set or introspection failed: the token may be fine, so
             # this is not a 401 (which would make a client drop a good token).
+            self._outages.record(exc)
             raise BearerTokenError(
                 503,
                 "temporarily_unavailable",

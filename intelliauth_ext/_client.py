@@ -18,18 +18,15 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from importlib import metadata
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import httpx
 
-from intelliauth_ext._invoker import Invoker
-from intelliauth_ext._logging import configure_from_env, install_redaction_filters, redact_url
 from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._secret import Secret
 from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, resolve_timeout
-from intelliauth_ext._transports import LazyDefaultTransport
 from intelliauth_ext._urls import require_secure_url
 
 if TYPE_CHECKING:
@@ -38,6 +35,7 @@ if TYPE_CHECKING:
     from intelliauth_client.facade import Resources
     from intelliauth_client.models.token_type_hint import TokenTypeHint
     from intelliauth_client.types import Unset
+    from intelliauth_ext._invoker import Invoker
     from intelliauth_ext._sign_in import AuthResource
     from intelliauth_ext._token_endpoints import IntrospectionResult
 
@@ -57,6 +55,11 @@ ENV_SCOPES: Final = "INTELLIAUTH_SCOPES"
 
 
 def _user_agent() -> str:
+    # Imported here, like the Invoker and the transports: none is needed to import the
+    # client, and `from intelliauth_ext import IntelliAuth` should cost no more than
+    # `import httpx` (make bench, scenario 5).
+    from importlib import metadata
+
     try:
         version = metadata.version("intelliauth")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
@@ -78,12 +81,25 @@ def validate_tenant_url(tenant_url: str | httpx.URL) -> httpx.URL:
         InsecureURLError: The URL is not ``https://`` and not loopback ``http://``.
         ValueError: The URL has no host, or has credentials, a query or a fragment.
     """
+    from intelliauth_ext._logging import redact_url  # see _user_agent
+
     url = require_secure_url(tenant_url, "tenant URL")
     if url.userinfo:
         raise ValueError("the tenant URL must not carry credentials; use client_id/client_secret")
     if url.query or url.fragment:
         raise ValueError(f"the tenant URL must not have a query or fragment: {redact_url(url)!r}")
     return url.copy_with(path=url.path.rstrip("/") or "/")
+
+
+def _response_limit(value: int | NotGiven, *, default: int) -> int:
+    """``max_response_bytes`` checked: a whole number of bytes, at least 1."""
+    if isinstance(value, NotGiven):
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"max_response_bytes must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"max_response_bytes must be >= 1, got {value}")
+    return value
 
 
 def _hint(token_type_hint: str | None) -> TokenTypeHint | Unset:
@@ -101,12 +117,18 @@ def _client_credentials(
     *,
     audience: str | None,
     scopes: tuple[str, ...],
+    max_retries: int,
 ) -> httpx.Auth:
     """The client-credentials token manager of ``intelliauth_ext._auth``, imported lazily."""
     from intelliauth_ext._auth import ClientCredentials
 
     auth: httpx.Auth = ClientCredentials(
-        token_url, client_id, client_secret, audience=audience, scopes=scopes
+        token_url,
+        client_id,
+        client_secret,
+        audience=audience,
+        scopes=scopes,
+        max_retries=max_retries,  # token requests follow the client's retry budget
     )
     return auth
 
@@ -129,6 +151,10 @@ class IntelliAuth(_ResourceAttributes):
             per attempt with 5 s to connect.
         max_retries: Retries of a failed attempt (see ``_retries``); 0 disables them.
         default_headers: Headers sent with every request.
+        max_response_bytes: The most bytes read from a response body, counted decoded as
+            it streams (a larger one raises ``ResponseTooLargeError``); defaults to 10 MiB.
+            Token, revocation and introspection answers are capped at 1 MiB (or this, if
+            smaller).
 
     Raises:
         InsecureURLError: A tenant URL that is not https (except loopback hosts).
@@ -153,7 +179,13 @@ class IntelliAuth(_ResourceAttributes):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int | NotGiven = NOT_GIVEN,
     ) -> None:
+        # The transports and _logging (and the Invoker, in _make_invoker) load with the
+        # first client, not with the module: see _user_agent.
+        from intelliauth_ext._logging import configure_from_env, install_redaction_filters
+        from intelliauth_ext._transports import DEFAULT_MAX_RESPONSE_BYTES, LazyDefaultTransport
+
         self._closed = True  # until the pool exists, so a failed __init__ does not warn
         self._owns_http_client = False
         self._sdk_pool = False
@@ -172,6 +204,9 @@ class IntelliAuth(_ResourceAttributes):
             raise ValueError("audience= and scopes= apply to client_id/client_secret only")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        self._max_response_bytes = _response_limit(
+            max_response_bytes, default=DEFAULT_MAX_RESPONSE_BYTES
+        )
 
         self._owns_auth = False
         if client_id is not None and client_secret is not None:
@@ -183,11 +218,13 @@ class IntelliAuth(_ResourceAttributes):
                 client_secret,
                 audience=audience,
                 scopes=scope_tuple,
+                max_retries=max_retries,
             )
             self._owns_auth = True
         self._auth = auth
         self._client_id = client_id
-        self._client_secret = client_secret  # for revoke/introspect; never in repr
+        # For revoke/introspect; a Secret, so that no repr, vars() or traceback shows it.
+        self._client_secret = Secret(client_secret) if client_secret is not None else None
         self._timeout = resolve_timeout(timeout, default=DEFAULT_TIMEOUT)
         self._max_retries = max_retries
         self._headers = httpx.Headers({"User-Agent": _user_agent()})
@@ -245,6 +282,8 @@ class IntelliAuth(_ResourceAttributes):
         return cls(tenant_url, **settings)
 
     def _make_invoker(self) -> Invoker:
+        from intelliauth_ext._invoker import Invoker
+
         return Invoker(
             http_client=self._http_client,
             auth=self._auth,
@@ -254,6 +293,7 @@ class IntelliAuth(_ResourceAttributes):
             headers=self._headers,
             # Our own pool (shared by with_options copies): send straight to its transport.
             direct=self._sdk_pool,
+            max_response_bytes=self._max_response_bytes,
         )
 
     # -- configuration ---------------------------------------------------------------
@@ -272,6 +312,11 @@ class IntelliAuth(_ResourceAttributes):
     def max_retries(self) -> int:
         """How many times a failed attempt is repeated."""
         return self._max_retries
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The most bytes read from a response body."""
+        return self._max_response_bytes
 
     @property
     def http_client(self) -> httpx.AsyncClient:
@@ -299,6 +344,7 @@ class IntelliAuth(_ResourceAttributes):
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int | NotGiven = NOT_GIVEN,
     ) -> Self:
         """A copy with other options, sharing this client's connection pool and auth.
 
@@ -309,11 +355,14 @@ class IntelliAuth(_ResourceAttributes):
             timeout: The copy's timeout (``NOT_GIVEN``: keep this client's).
             max_retries: The copy's retries (``NOT_GIVEN``: keep this client's).
             default_headers: Headers added to this client's default headers.
+            max_response_bytes: The copy's response size limit (``NOT_GIVEN``: keep this
+                client's).
         """
         new_timeout = resolve_timeout(timeout, default=self._timeout)
         new_retries = self._max_retries if isinstance(max_retries, NotGiven) else max_retries
         if new_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {new_retries}")
+        new_limit = _response_limit(max_response_bytes, default=self._max_response_bytes)
         headers = httpx.Headers(self._headers)
         headers.update(default_headers or {})
         copy = object.__new__(type(self))
@@ -322,6 +371,7 @@ class IntelliAuth(_ResourceAttributes):
         copy._owns_auth = False
         copy._timeout = new_timeout
         copy._max_retries = new_retries
+        copy._max_response_bytes = new_limit
         copy._headers = headers
         copy._is_copy = True
         copy._resources = None
@@ -358,7 +408,9 @@ class IntelliAuth(_ResourceAttributes):
             raise ValueError(f"{what} needs a client built with client_id and client_secret")
         from intelliauth_ext._auth._client_auth import ClientSecretBasicAuth
 
-        return self._invoker.with_auth(ClientSecretBasicAuth(self._client_id, self._client_secret))
+        return self._invoker.with_auth(
+            ClientSecretBasicAuth(self._client_id, self._client_secret.reveal())
+        )
 
     async def revoke(
         self,

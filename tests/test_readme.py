@@ -1,79 +1,630 @@
-"""The README's examples: every python block compiles, and the self-contained ones run."""
+"""Every python block of the README and of the documentation site runs, or says why not.
+
+The rule (the README's "Contributing" section says the same):
+
+- Each block runs as written against a sandbox tenant served on 127.0.0.1 for the test
+  (``intelliauth_ext.testing``), after these substitutions, and nothing else:
+
+  ==============================  ==========================================================
+  in the block                    becomes
+  ==============================  ==========================================================
+  ``https://acme.intelliauth.io`` the sandbox's URL (``http://127.0.0.1:<port>``)
+  ``"app_123"``                   the id of the sandbox's ready confidential client
+  ``client_secret="..."``         its secret
+  ``"app_web"``                   a public client of the sandbox whose redirect URI is
+                                  ``http://localhost:8000/callback``
+  ==============================  ==========================================================
+
+  and with ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
+  ``INTELLIAUTH_CLIENT_SECRET`` of that client, ``INTELLIAUTH_WEBHOOK_SECRETS=whsec_test``
+  and, for the Redis blocks, ``REDIS_URL`` of a redis-server the test starts, in the
+  environment, in an empty working folder.
+- How it runs follows from what it is: a program (``anyio.run(main)``) runs as
+  ``__main__``; a snippet (a top-level ``await`` or ``async for``, or the ``client`` it
+  uses without making it) runs in an ``async def`` given ``client``, an ``IntelliAuth``
+  client of the sandbox; a block that defines an ``app`` is served, and the test sends it
+  requests; a block of tests is run by pytest; a block that defines a class is used by the
+  test. The test then checks what the block printed or answered.
+- A block that can not run that way says why on the line before it:
+  ``<!-- not run: REASON -->`` (another provider's endpoints, a browser, ...).
+
+``test_every_block_runs_or_says_why_not`` fails on a block that is neither run here nor
+marked, and on a check whose block is gone; it prints the counts of each.
+"""
 
 from __future__ import annotations
 
-import ast
+import contextlib
+import html
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import anyio
+import attrs
 import httpx
 import pytest
+import uvicorn
 import yaml
+from aiohttp import web
 
-from intelliauth_ext import webhooks
+from intelliauth_ext import IntelliAuth, webhooks
+from intelliauth_ext.testing import TEST_USER_EMAIL, TEST_USER_PASSWORD, Sandbox
+from intelliauth_ext.testing._threaded import serve_in_thread
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+ROOT: Final = Path(__file__).resolve().parents[1]
+README: Final = ROOT / "README.md"
+DOCS: Final = ROOT / "docs" / "site"
 
+PLACEHOLDER_TENANT: Final = "https://acme.intelliauth.io"
+CALLBACK: Final = "http://localhost:8000/callback"
+WEBHOOK_SECRET: Final = "whsec_test"  # the examples' placeholder secret
+API_AUDIENCE: Final = "https://api.acme.dev"  # the examples' own API
 
-def section(title: str) -> str:
-    """The text of the README's ``## title`` section, up to the next ``## `` heading."""
-    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
-
-
-def python_blocks(title: str) -> list[str]:
-    """The python code blocks of one README section."""
-    return re.findall(r"```python\n(.*?)```", section(title), flags=re.DOTALL)
-
-
-def test_the_first_screen_shows_the_two_commands() -> None:
-    """make demo and make test are the first commands a reader sees."""
-    first_block = README.split("```console\n", 1)[1].split("```", 1)[0]
-    assert first_block.splitlines()[0].startswith("make demo")
-    assert first_block.splitlines()[1].startswith("make test")
+_HEADING: Final = re.compile(r"^#{1,6} (?P<title>.+?)\s*$")
+_FENCE: Final = re.compile(r"^(```|~~~)(?P<info>.*)$")
+_NOT_RUN: Final = re.compile(r"^<!-- not run: (?P<reason>.+?) -->$")
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_every_python_block_compiles(index: int) -> None:
-    """Each python block is valid Python (snippets may use top-level await)."""
-    compile(BLOCKS[index], f"README block {index}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+# ---------------------------------------------------------------------------- the blocks
 
 
-def test_the_mfa_example_runs_against_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
-    """The MFA sign-in example runs as written, against the embedded sandbox."""
-    (block,) = python_blocks("MFA sign-in")
-    exec(compile(block, "README MFA block", "exec"), {"__name__": "__main__"})  # noqa: S102
+@attrs.frozen
+class Block:
+    """One python block: where it is, and the reason it is not run, if it says one."""
+
+    file: str
+    heading: str
+    number: int  # 1 for the first block under this heading
+    line: int
+    code: str
+    not_run: str | None
+
+    @property
+    def key(self) -> str:
+        """``file#heading#number``: how a check names its block."""
+        return f"{self.file}#{self.heading}#{self.number}"
+
+
+def python_blocks(path: Path) -> list[Block]:
+    """Every python fenced block of a Markdown file, with its heading and marker."""
+    blocks: list[Block] = []
+    heading = "(top)"
+    per_heading: dict[str, int] = {}
+    fence: tuple[str, int, list[str], str | None] | None = None
+    previous = ""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if fence is None:
+            match = _FENCE.match(line)
+            if match:
+                marker = _NOT_RUN.match(previous.strip())
+                fence = (
+                    match["info"].strip(),
+                    number + 1,
+                    [],
+                    marker["reason"] if marker else None,
+                )
+            elif heading_match := _HEADING.match(line):
+                heading = heading_match["title"]
+            if line.strip():
+                previous = line
+        elif _FENCE.match(line):
+            info, first, lines, reason = fence
+            if info == "python":
+                per_heading[heading] = per_heading.get(heading, 0) + 1
+                code = "\n".join(lines) + "\n"
+                name = str(path.relative_to(ROOT))
+                blocks.append(Block(name, heading, per_heading[heading], first, code, reason))
+            fence = None
+            previous = line
+        else:
+            fence[2].append(line)
+    return blocks
+
+
+def every_block() -> list[Block]:
+    """The README's blocks and those written in the documentation site's own pages.
+
+    (Site pages that include a README section with ``<!-- readme: ... -->`` show the
+    README's blocks, which are counted once, as the README's.)
+    """
+    blocks = python_blocks(README)
+    for page in sorted(DOCS.rglob("*.md")):
+        blocks.extend(python_blocks(page))
+    return blocks
+
+
+BLOCKS: Final = {block.key: block for block in every_block()}
+
+
+# ---------------------------------------------------------------------------- the tenant
+
+
+@attrs.frozen
+class Tenant:
+    """The sandbox a block runs against, and what the substitutions put in its place."""
+
+    sandbox: Sandbox
+    public_client_id: str
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    def substitute(self, code: str) -> str:
+        """The block with the placeholders of the module's rule replaced."""
+        return (
+            code.replace(PLACEHOLDER_TENANT, self.url)
+            .replace('"app_123"', json.dumps(self.sandbox.client_id))
+            .replace(
+                'client_secret="..."', f"client_secret={json.dumps(self.sandbox.client_secret)}"
+            )
+            .replace('"app_web"', json.dumps(self.public_client_id))
+        )
+
+    def client(self) -> IntelliAuth:
+        """An ``IntelliAuth`` client of the sandbox's ready confidential client."""
+        return IntelliAuth(
+            self.url, client_id=self.sandbox.client_id, client_secret=self.sandbox.client_secret
+        )
+
+    async def token(self, *scopes: str, audience: str | None = None) -> str:
+        """A client-credentials access token of the ready client."""
+        form = {"grant_type": "client_credentials", "scope": " ".join(scopes)}
+        if audience is not None:
+            form["audience"] = audience
+        async with httpx.AsyncClient(trust_env=False) as http:
+            response = await http.post(
+                f"{self.url}/oauth2/token",
+                data=form,
+                auth=(self.sandbox.client_id, self.sandbox.client_secret),
+            )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+
+@pytest.fixture
+def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tenant]:
+    """A served sandbox, the environment of the rule, and an empty working folder."""
+    for name in list(os.environ):
+        if name.startswith("INTELLIAUTH_") or name == "REDIS_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    with serve_in_thread(validate=True) as sandbox:
+        public = sandbox.add_client(name="app_web", public=True, redirect_uris=(CALLBACK,))
+        monkeypatch.setenv("INTELLIAUTH_TENANT_URL", sandbox.url)
+        monkeypatch.setenv("INTELLIAUTH_CLIENT_ID", sandbox.client_id)
+        monkeypatch.setenv("INTELLIAUTH_CLIENT_SECRET", sandbox.client_secret)
+        monkeypatch.setenv("INTELLIAUTH_WEBHOOK_SECRETS", WEBHOOK_SECRET)
+        yield Tenant(sandbox, public.client_id, tmp_path)
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def run_program(block: Block, tenant: Tenant) -> None:
+    """Run a program block as ``python block.py`` would (``__name__ == "__main__"``)."""
+    code = compile(tenant.substitute(block.code), block.key, "exec")
+    exec(code, {"__name__": "__main__"})  # noqa: S102 - the documentation's own example
+
+
+def run_snippet(block: Block, tenant: Tenant) -> None:
+    """Run a snippet inside ``async def`` with ``client``, the sandbox's client."""
+    source = "async def __block__(client):\n" + textwrap.indent(
+        tenant.substitute(block.code), "    ", lambda line: bool(line.strip())
+    )
+    namespace: dict[str, Any] = {"__name__": "readme_snippet"}
+    exec(compile(source, block.key, "exec"), namespace)  # noqa: S102
+
+    async def main() -> None:
+        async with tenant.client() as client:
+            await namespace["__block__"](client)
+
+    anyio.run(main)
+
+
+def load_module(block: Block, tenant: Tenant) -> dict[str, Any]:
+    """Run a block as an imported module (``__name__`` is not ``__main__``); its names."""
+    namespace: dict[str, Any] = {"__name__": "readme_module"}
+    exec(compile(tenant.substitute(block.code), block.key, "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def run_pytest(block: Block, tenant: Tenant) -> str:
+    """Run a block of tests with pytest, in a process of its own; its report."""
+    test_file = tenant.folder / "test_readme_block.py"
+    test_file.write_text(tenant.substitute(block.code), encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        cwd=tenant.folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert re.search(r"^\d+ passed in ", completed.stdout, flags=re.MULTILINE), completed.stdout
+    return completed.stdout
+
+
+def signed_user_created() -> tuple[bytes, dict[str, str]]:
+    """The contract's user.created example, signed with the examples' webhook secret."""
+    spec = yaml.safe_load((ROOT / "openapi" / "intelliauth.openapi.yaml").read_text())
+    examples = spec["webhooks"]["user.created"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["examples"]
+    body = json.dumps(next(iter(examples.values()))["value"]).encode()
+    return body, {webhooks.SIGNATURE_HEADER: webhooks.sign(body, WEBHOOK_SECRET)}
+
+
+@contextlib.asynccontextmanager
+async def serve_asgi(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn (lifespan on) on a free loopback port; its URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        try:
+            with anyio.fail_after(10):
+                while not server.started:
+                    assert not server.should_exit, "the app did not start"
+                    await anyio.sleep(0.005)
+            yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        finally:
+            server.should_exit = True
+
+
+@contextlib.asynccontextmanager
+async def serve_aiohttp(app: web.Application) -> AsyncIterator[str]:
+    """Serve an aiohttp app (cleanup contexts run) on a free loopback port; its URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A redis-server on a free loopback port, without persistence; its URL."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.fail("redis-server is not on PATH: `make test` installs it (apt redis-server)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------- the checks
+
+Check = Callable[[Block, Tenant, pytest.CaptureFixture[str], pytest.MonkeyPatch], None]
+CHECKS: dict[str, Check] = {}
+
+
+def check(heading: str, number: int = 1, *, file: str = "README.md") -> Callable[[Check], Check]:
+    """Register the check of the ``number``-th python block under ``heading``."""
+
+    def register(function: Check) -> Check:
+        CHECKS[f"{file}#{heading}#{number}"] = function
+        return function
+
+    return register
+
+
+@check("Using the client")
+def _using_the_client(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_program(block, tenant)
+    email, missing = capsys.readouterr().out.splitlines()
+    assert email == TEST_USER_EMAIL
+    assert missing.startswith("404 not_found req_")
+
+
+@check("Machine-to-machine")
+def _client_credentials(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_program(block, tenant)
+    status, token = capsys.readouterr().out.splitlines()
+    assert status == "200"
+    assert token.startswith("('groups:read', 'users:read') ")
+    assert float(token.split(") ")[1]) > time.time()
+
+
+@check("Keeping a user's tokens fresh")
+def _refreshing_auth(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    async def sign_in() -> dict[str, Any]:
+        async with tenant.client() as client:
+            signed_in = await client.auth.sign_in_with_password(
+                TEST_USER_EMAIL, TEST_USER_PASSWORD, scope="openid profile email offline_access"
+            )
+        return signed_in.tokens.as_dict()  # type: ignore[union-attr]
+
+    saved = anyio.run(sign_in)
+    saved["expires_at"] = time.time() - 1  # due: the example refreshes before its call
+    (tenant.folder / "session.json").write_text(json.dumps(saved))
+    run_program(block, tenant)
+    assert f"'email': '{TEST_USER_EMAIL}'" in capsys.readouterr().out
+    rotated = json.loads((tenant.folder / "session.json").read_text())
+    assert rotated["refresh_token"] != saved["refresh_token"]  # on_token_update saved it
+
+
+@check("Sharing tokens across a fleet")
+def _redis_fleet(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) -> None:
+    with redis_server(tenant.folder) as url:
+        monkeypatch.setenv("REDIS_URL", url)
+        run_program(block, tenant)
+    served = tenant.sandbox.served
+    assert served.statuses("requestToken") == {200: 1}  # 100 calls, one token request
+    assert served.statuses("listUsers") == {200: 100}
+
+
+@check("Browser sign-in with PKCE")
+def _browser_sign_in(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    app = load_module(block, tenant)["app"]
+
+    async def browse() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as web_app,
+            httpx.AsyncClient(trust_env=False) as browser,
+        ):
+            login = await web_app.get("/login")
+            assert login.status_code == 303
+            state = login.cookies["oauth_state"]
+            # prompt="login": the tenant's sign-in page, filled in as a person would.
+            page = await browser.get(login.headers["location"], follow_redirects=True)
+            form = {
+                name: html.unescape(value)
+                for name, value in re.findall(
+                    r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text
+                )
+            }
+            form.update(email=TEST_USER_EMAIL, password=TEST_USER_PASSWORD)
+            approved = await browser.post(f"{tenant.url}/_sandbox/login", data=form)
+            callback = httpx.URL(approved.headers["location"])
+            assert str(callback.copy_with(query=None)) == CALLBACK
+            target = callback.raw_path.decode()
+            forged = await web_app.get(target, headers={"Cookie": "oauth_state=another"})
+            assert forged.json() == {"error": "sign-in failed, please retry", "check": "state"}
+            done = await web_app.get(target, headers={"Cookie": f"oauth_state={state}"})
+            assert done.status_code == 200, done.text
+            assert done.json()["email"] == TEST_USER_EMAIL
+            assert done.json()["signed_in_as"] == tenant.sandbox.test_user["id"]
+
+    anyio.run(browse)
+
+
+@check("Browser sign-in with PKCE", 2)
+def _redis_flow_store(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    import redis.asyncio as redis
+
+    from intelliauth_ext import PendingAuthorization
+
+    store_class = load_module(block, tenant)["RedisFlowStore"]
+
+    async def save_and_take(url: str) -> None:
+        client = redis.Redis.from_url(url)
+        try:
+            store = store_class(client)
+            pending = PendingAuthorization(
+                state="s1", nonce="n1", code_verifier="v" * 43, redirect_uri=CALLBACK,
+                expires_at=time.time() + 600,
+            )  # fmt: skip
+            await store.save(pending)
+            assert await store.take("s1") == pending
+            assert await store.take("s1") is None  # taken once: a replayed callback fails
+        finally:
+            await client.aclose()
+
+    with redis_server(tenant.folder) as url:
+        anyio.run(save_and_take, url)
+
+
+@check("MFA sign-in")
+def _mfa_sign_in(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_program(block, tenant)  # it serves a sandbox of its own
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "['totp']"
     assert lines[1].startswith("grace@example.com TokenSet(access_token='[REDACTED]'")
     assert lines[2] == "False"  # the revoked refresh token took its access token with it
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-async def test_the_webhook_receiver_example_accepts_and_refuses(
-    anyio_backend: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The receiver accepts a signed delivery, and refuses a tampered or unsigned one."""
-    monkeypatch.setenv("INTELLIAUTH_WEBHOOK_SECRETS", "whsec_old,whsec_new")
-    (block,) = python_blocks("Receiving webhooks")
-    namespace: dict[str, Any] = {"__name__": "readme_webhooks"}
-    exec(compile(block, "README webhooks block", "exec"), namespace)  # noqa: S102
-    spec = yaml.safe_load((ROOT / "openapi" / "intelliauth.openapi.yaml").read_text())
-    examples = spec["webhooks"]["user.created"]["post"]["requestBody"]["content"][
-        "application/json"
-    ]["examples"]
-    body = json.dumps(next(iter(examples.values()))["value"]).encode()
-    transport = httpx.ASGITransport(app=namespace["app"])
-    async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as http:
-        signed = {webhooks.SIGNATURE_HEADER: webhooks.sign(body, "whsec_new")}
-        accepted = await http.post("/hooks/intelliauth", content=body, headers=signed)
-        tampered = await http.post("/hooks/intelliauth", content=body + b" ", headers=signed)
-        unsigned = await http.post("/hooks/intelliauth", content=body)
-    assert accepted.status_code == 204
+@check("Verifying tokens in your own API")
+def _verifying_tokens(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    app = load_module(block, tenant)["app"]
+
+    async def call() -> None:
+        good = await tenant.token("users:read", audience=API_AUDIENCE)
+        short = await tenant.token("groups:read", audience=API_AUDIENCE)
+        other = await tenant.token("users:read", audience="https://api.other.example")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
+            answer = await api.get("/users", headers={"Authorization": f"Bearer {good}"})
+            assert answer.json() == {"caller": tenant.sandbox.client_id, "scopes": ["users:read"]}
+            scope = await api.get("/users", headers={"Authorization": f"Bearer {short}"})
+            assert (scope.status_code, scope.json()["check"]) == (403, "scope")
+            audience = await api.get("/users", headers={"Authorization": f"Bearer {other}"})
+            assert (audience.status_code, audience.json()["check"]) == (401, "audience")
+            assert (await api.get("/users")).status_code == 401
+
+    anyio.run(call)
+
+
+@check("Pagination")
+def _pagination(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == tenant.sandbox.test_user["id"]  # every user: the sandbox has one
+    assert out[1].startswith("[User(id=")  # the first page's items, its cursor, has_next
+    assert out[1].endswith(" None False")
+    assert out[2] == "1"  # .pages(): one page of one user
+
+
+@check("Pagination", 2)
+def _paginate(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_program(block, tenant)
+    assert capsys.readouterr().out == f"{TEST_USER_EMAIL}\n"
+
+
+@check("Timeouts and cancellation")
+def _timeouts(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_program(block, tenant)
+    assert capsys.readouterr().out.splitlines() == ["queued", "completed"]  # one row: one poll
+
+
+@check("Response size limits")
+def _size_limits(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)  # with_options accepts the limit (a typo would raise)
+    assert capsys.readouterr().out == ""
+
+
+@check("FastAPI")
+def _fastapi(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    app = load_module(block, tenant)["app"]
+    body, signature = signed_user_created()
+
+    async def call() -> None:
+        token = await tenant.token("users:read", audience=API_AUDIENCE)
+        async with serve_asgi(app) as url, httpx.AsyncClient(trust_env=False) as http:
+            users = await http.get(f"{url}/users", headers={"Authorization": f"Bearer {token}"})
+            assert users.json() == {"caller": tenant.sandbox.client_id, "users": [TEST_USER_EMAIL]}
+            hook = await http.post(f"{url}/hooks/intelliauth", content=body, headers=signature)
+            assert hook.status_code == 204
+            forged = await http.post(f"{url}/hooks/intelliauth", content=body + b" ")
+            assert forged.status_code == 400
+
+    anyio.run(call)
+    assert capsys.readouterr().out.startswith("user.created evt_")
+
+
+@check("aiohttp")
+def _aiohttp(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    app = load_module(block, tenant)["app"]
+    body, signature = signed_user_created()
+
+    async def call() -> None:
+        token = await tenant.token("users:read", audience=API_AUDIENCE)
+        async with serve_aiohttp(app) as url, httpx.AsyncClient(trust_env=False) as http:
+            users = await http.get(f"{url}/users", headers={"Authorization": f"Bearer {token}"})
+            assert users.json() == {"caller": tenant.sandbox.client_id, "users": [TEST_USER_EMAIL]}
+            hook = await http.post(f"{url}/hooks/intelliauth", content=body, headers=signature)
+            assert hook.status_code == 204
+            assert (await http.get(f"{url}/users")).status_code == 401
+
+    anyio.run(call)
+    assert capsys.readouterr().out.startswith("user.created evt_")
+
+
+@check("Receiving webhooks")
+def _receiving_webhooks(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    app = load_module(block, tenant)["app"]
+    body, signature = signed_user_created()
+
+    async def deliver() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as http:
+            accepted = await http.post("/hooks/intelliauth", content=body, headers=signature)
+            tampered = await http.post("/hooks/intelliauth", content=body + b" ", headers=signature)
+            unsigned = await http.post("/hooks/intelliauth", content=body)
+        assert accepted.status_code == 204
+        assert (tampered.status_code, tampered.text) == (400, "refused: signature")
+        assert (unsigned.status_code, unsigned.text) == (400, "refused: header")
+
+    anyio.run(deliver)
     assert capsys.readouterr().out.strip() == "welcome anita@cymmetri.com"
-    assert (tampered.status_code, tampered.text) == (400, "refused: signature")
-    assert (unsigned.status_code, unsigned.text) == (400, "refused: header")
+
+
+@check("In your tests")
+def _in_process_tests(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_pytest(block, tenant)
+
+
+@check("In your tests", 2)
+def _served_sandbox(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)  # it serves a sandbox of its own
+    url, client_id, secret = capsys.readouterr().out.split()
+    assert url.startswith("http://127.0.0.1:")
+    assert client_id
+    assert secret
+
+
+@check("The pytest plugin")
+def _pytest_plugin(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_pytest(block, tenant)
+
+
+@check("SMS and email codes: the outbox")
+def _outbox(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_pytest(block, tenant)
+
+
+# ---------------------------------------------------------------------------- the tests
+
+
+def test_every_block_runs_or_says_why_not() -> None:
+    """Each python block has a check here or a ``not run`` marker, never both, never none."""
+    marked = {key for key, block in BLOCKS.items() if block.not_run is not None}
+    unaccounted = set(BLOCKS) - marked - set(CHECKS)
+    assert not unaccounted, f"blocks neither run nor marked: {sorted(unaccounted)}"
+    assert not (marked & set(CHECKS)), f"marked yet checked: {sorted(marked & set(CHECKS))}"
+    stale = set(CHECKS) - set(BLOCKS)
+    assert not stale, f"checks of blocks that are gone (renamed heading?): {sorted(stale)}"
+    assert all(BLOCKS[key].not_run for key in marked)  # every marker gives its reason
+    print(f"{len(BLOCKS)} python blocks: {len(CHECKS)} run, {len(marked)} marked not run")
+
+
+def test_the_first_screen_shows_the_two_commands() -> None:
+    """make demo and make test are the first commands a reader sees."""
+    text = README.read_text(encoding="utf-8")
+    first_block = text.split("```console\n", 1)[1].split("```", 1)[0]
+    assert first_block.splitlines()[0].startswith("make demo")
+    assert first_block.splitlines()[1].startswith("make test")
+
+
+@pytest.mark.parametrize("key", sorted(CHECKS))
+def test_the_block_runs_against_the_sandbox(
+    key: str,
+    tenant: Tenant,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The block runs as written (after the rule's substitutions) and does what it says."""
+    CHECKS[key](BLOCKS[key], tenant, capsys, monkeypatch)

@@ -1,6 +1,6 @@
 """``python -m intelliauth_ext.cli``: the same as the ``intelliauth`` command."""
 
-from intelliauth_ext.cli import main
+from intelliauth_ext.cli import console_main
 
 if __name__ == "__main__":
-    main(prog_name="intelliauth")
+    console_main()

@@ -20,9 +20,11 @@ class CliContext:
 
     Attributes:
         profile: The ``--profile`` given, if any.
+        verbose: ``-v``: show an error's traceback as well as its line.
     """
 
     profile: str | None = None
+    verbose: bool = False
     _settings: Settings | None = attrs.field(default=None, init=False, repr=False)
 
     def settings(self) -> Settings:
@@ -33,6 +35,10 @@ class CliContext:
         """
         if self._settings is None:
             self._settings = load_settings(self.profile)
+        return self._settings
+
+    def loaded_settings(self) -> Settings | None:
+        """The settings if a command has read them already, else None (never reads them)."""
         return self._settings
 
     def token_manager(

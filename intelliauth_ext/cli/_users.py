@@ -60,8 +60,9 @@ def _echo_table(rows: Sequence[tuple[str, ...]]) -> None:
 @click.option("--email", help="Only the user with this email (case-insensitive).")
 @click.option(
     "--status",
-    metavar="STATUS",
-    help=f"Only users in this status ({', '.join(s.value for s in UserStatus)}).",
+    # The contract's statuses: a typo is a usage error here, not a 400 from the tenant.
+    type=click.Choice([status.value for status in UserStatus]),
+    help="Only users in this status.",
 )
 @click.option("--q", "query", metavar="TEXT", help="Only users whose email or name contains TEXT.")
 @click.option(

@@ -1,4 +1,10 @@
-"""``intelliauth webhooks verify``: check a delivery's signature and print its event."""
+"""``intelliauth webhooks verify``: check a delivery's signature and print its event.
+
+The signing secrets come from ``INTELLIAUTH_WEBHOOK_SECRETS`` or ``--secret-file``, never
+from an option's value: a command line is readable by every user of the machine (``ps``,
+``/proc/<pid>/cmdline``) and lands in shell history. ``--secret`` is refused with that
+reason, without echoing what was given.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,30 @@ from intelliauth_ext.cli._runner import CliError
 
 __all__ = ["webhooks"]
 
-#: Where the signing secrets are read from when no ``--secret`` is given.
+#: Where the signing secrets are read from when no ``--secret-file`` is given.
 ENV_WEBHOOK_SECRETS = "INTELLIAUTH_WEBHOOK_SECRETS"
+
+
+def _secrets_of(file: TextIO | None) -> list[str]:
+    """The secrets of ``--secret-file`` (one a line), else of ``INTELLIAUTH_WEBHOOK_SECRETS``."""
+    if file is not None:
+        lines = (line.strip() for line in file)
+        return [line for line in lines if line and not line.startswith("#")]
+    return [
+        value.strip()
+        for value in os.environ.get(ENV_WEBHOOK_SECRETS, "").split(",")
+        if value.strip()
+    ]
+
+
+def _refuse_secret_option(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    if value:  # only its name: the value is the secret
+        raise click.BadParameter(
+            f"a secret on the command line is visible to every user (ps); put it in "
+            f"{ENV_WEBHOOK_SECRETS} or a file for --secret-file",
+            ctx=ctx,
+            param=param,
+        )
 
 
 def _parse_header(line: str, where: str) -> tuple[str, str]:
@@ -45,12 +73,17 @@ def webhooks() -> None:
 
 @webhooks.command()
 @click.option(
+    "--secret-file",
+    type=click.File("r"),
+    help="A file of signing secrets, one a line (two during a rotation). "
+    f"Default: {ENV_WEBHOOK_SECRETS} (comma-separated).",
+)
+@click.option(
     "--secret",
-    "secrets",
     multiple=True,
-    metavar="SECRET",
-    help="The subscription's signing secret; repeat it during a rotation. "
-    f"Default: {ENV_WEBHOOK_SECRETS} (comma-separated), which keeps it out of `ps`.",
+    hidden=True,
+    expose_value=False,
+    callback=_refuse_secret_option,
 )
 @click.option(
     "--header",
@@ -79,7 +112,7 @@ def webhooks() -> None:
     help="Seconds the signature's timestamp may be off (replays beyond it are refused).",
 )
 def verify(
-    secrets: tuple[str, ...],
+    secret_file: TextIO | None,
     header_lines: tuple[str, ...],
     headers_file: TextIO | None,
     body: BinaryIO,
@@ -87,18 +120,18 @@ def verify(
 ) -> None:
     """Verify a delivery read from standard input; print its event type and id.
 
+    The signing secrets come from INTELLIAUTH_WEBHOOK_SECRETS (comma-separated) or
+    --secret-file, never from the command line, where any user could read them (ps).
     Exits 1, naming the failed check (header, signature, timestamp or payload), when the
     delivery is refused:
 
         intelliauth webhooks verify -H "IntelliAuth-Signature: $SIG" < body.json
     """
-    candidates = list(secrets) or [
-        value.strip()
-        for value in os.environ.get(ENV_WEBHOOK_SECRETS, "").split(",")
-        if value.strip()
-    ]
+    candidates = _secrets_of(secret_file)
     if not candidates:
-        raise click.UsageError(f"give the signing secret with --secret or {ENV_WEBHOOK_SECRETS}")
+        raise click.UsageError(
+            f"give the signing secret in {ENV_WEBHOOK_SECRETS} or a file for --secret-file"
+        )
     headers = _headers_of(header_lines, headers_file)
     payload = body.read()
     try:

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         anyio.run(_serve, options)
     except KeyboardInterrupt:
         return 0
+    except OSError as exc:  # a busy port: one line, not uvicorn's traceback
+        print(f"Error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -84,10 +84,14 @@ class SoftCredential:
 class SoftAuthenticator:
     """A platform authenticator with its client, for one origin and RP id.
 
-    Args:
+    ``SoftAuthenticator(origin, rp_id, user_verified=True)``, or
+    ``SoftAuthenticator.for_issuer(sandbox.url)``.
+
+    Attributes:
         origin: what ``clientDataJSON.origin`` says (``scheme://host[:port]``).
         rp_id: the RP id whose SHA-256 starts ``authenticatorData``.
         user_verified: set the UV flag (a fingerprint or PIN check passed); UP is always set.
+        credentials: the credentials it holds, one per ``create()``.
     """
 
     origin: str

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ._clock import SandboxClock
     from ._idempotency import IdempotencyStore
     from ._oauth import AuthorizationServer
+    from ._outbox import Outbox
     from ._pagination import CursorCodec
     from ._served import ServedLog
     from ._spec import Contract
@@ -81,6 +82,11 @@ class SandboxState(Protocol):
     @property
     def idempotency(self) -> IdempotencyStore:
         """Remembered outcomes by ``Idempotency-Key``."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """The SMS and email messages "sent" (one-time codes), for tests to read."""
         ...
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from ._faults import FaultMiddleware, Faults
 from ._idempotency import IdempotencyStore
 from ._ids import new_id
 from ._oauth import AuthorizationServer
+from ._one_time_codes import mask_destination
+from ._outbox import Outbox
 from ._pagination import CursorCodec
 from ._request_id import RequestIdMiddleware
 from ._routes import all_handlers
@@ -41,6 +44,30 @@ from ._webhooks import WebhookHub
 DEFAULT_ISSUER = "http://sandbox.intelliauth.local"
 TEST_USER_EMAIL = "ada@example.com"
 TEST_USER_PASSWORD = "correct horse battery staple"  # noqa: S105 - a published test password
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port``, as uvicorn would bind it.
+
+    Bound here rather than by uvicorn, which logs a failure and exits the process
+    (``SystemExit`` inside a task group): a busy port must be one clear error.
+
+    Raises:
+        OSError: The address can not be bound (in use, not local, not permitted); the
+            message names it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As uvicorn: a restarted sandbox may take its port back from a closing one.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = (exc.strerror or str(exc)).lower()
+        raise OSError(exc.errno, f"the sandbox can not listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _route_order(operation: SpecOperation) -> tuple[tuple[int, str], ...]:
@@ -65,6 +92,10 @@ class Sandbox:
 
         async with Sandbox.serve() as sandbox:
             print(sandbox.url, sandbox.client_id, sandbox.client_secret)
+
+    Nothing leaves it: the one-time codes of SMS and email factors go to :attr:`outbox`
+    (also served as JSON at ``GET /_sandbox/outbox``), so a test reads the code a user
+    would have received (``sandbox.outbox.latest_code(to="ada@example.com")``).
 
     Args:
         spec: the OpenAPI file to serve (default: the vendored contract).
@@ -101,6 +132,7 @@ class Sandbox:
         self.signer = TokenSigner(issuer=issuer.rstrip("/"), clock=self.clock)
         self.oauth = AuthorizationServer(self.tenant, self.signer, self._user_claims)
         self.faults = Faults(self.clock)
+        self.outbox = Outbox()
         self.cursors = CursorCodec()
         self.idempotency = IdempotencyStore(self.clock)
         self.violation_log = ViolationLog(raise_immediately=raise_violations)
@@ -166,31 +198,81 @@ class Sandbox:
         name: str | None = None,
         status: str = "active",
         totp: bool = False,
+        email_factor: bool = False,
+        sms_factor: str | None = None,
     ) -> Record:
-        """Create a user directly (no HTTP); with ``totp=True`` enrol a verified TOTP factor."""
+        """Create a user directly (no HTTP), with active second factors if asked.
+
+        Args:
+            email: The user's email address.
+            password: A password to sign in with (none: the user can not sign in).
+            name: The display name (default: the email's local part).
+            status: The user's status.
+            totp: Enrol a TOTP factor (its code: :meth:`totp_code`).
+            email_factor: Enrol an email factor at ``email`` (codes go to :attr:`outbox`).
+            sms_factor: Enrol an SMS factor for this E.164 phone number (codes go to
+                :attr:`outbox`).
+        """
         user = new_user_record(self.tenant, {"email": email, "name": name, "status": status})
         if password is not None:
             self.tenant.passwords[user["id"]] = hash_password(password)
         if totp:
             self.enroll_totp(user["id"])
+        if email_factor:
+            self.enroll_email(user["id"])
+        if sms_factor is not None:
+            self.enroll_sms(user["id"], sms_factor)
         return user
 
-    def enroll_totp(self, user_id: str) -> Record:
-        """Give a user a verified TOTP factor and return the factor record."""
-        now = self.clock.isoformat()
+    def _add_factor(self, user_id: str, factor_type: str, name: str, hint: str | None) -> Record:
         factor_id = new_id("mfa")
         factor: Record = {
             "id": factor_id,
             "user_id": user_id,
-            "type": "totp",
+            "type": factor_type,
             "status": "active",
-            "name": "Authenticator app",
-            "hint": None,
-            "created_at": now,
+            "name": name,
+            "hint": hint,
+            "created_at": self.clock.isoformat(),
             "last_used_at": None,
         }
-        self.tenant.totp_secrets[factor_id] = new_totp_secret()
         return self.tenant.factors.add(factor_id, factor)
+
+    def enroll_totp(self, user_id: str) -> Record:
+        """Give a user a verified TOTP factor and return the factor record."""
+        factor = self._add_factor(user_id, "totp", "Authenticator app", None)
+        self.tenant.totp_secrets[factor["id"]] = new_totp_secret()
+        return factor
+
+    def enroll_email(self, user_id: str, address: str | None = None) -> Record:
+        """Give a user a verified email factor (default: their own address); return it.
+
+        Its codes go to :attr:`outbox`.
+
+        Raises:
+            LookupError: No such user.
+        """
+        user = self.tenant.users.get(user_id)
+        if user is None:
+            raise LookupError(f"no user {user_id}")
+        destination = address if address is not None else str(user["email"])
+        factor = self._add_factor(user_id, "email", "Email", mask_destination("email", destination))
+        self.tenant.one_time_codes.destinations[factor["id"]] = destination
+        return factor
+
+    def enroll_sms(self, user_id: str, phone_number: str) -> Record:
+        """Give a user a verified SMS factor for an E.164 number; return it.
+
+        Its codes go to :attr:`outbox`.
+
+        Raises:
+            LookupError: No such user.
+        """
+        if user_id not in self.tenant.users:
+            raise LookupError(f"no user {user_id}")
+        factor = self._add_factor(user_id, "sms", "Phone", mask_destination("sms", phone_number))
+        self.tenant.one_time_codes.destinations[factor["id"]] = phone_number
+        return factor
 
     def totp_code(self, user_id: str) -> str:
         """Return the current TOTP code of the user's (first) TOTP factor.
@@ -273,7 +355,14 @@ class Sandbox:
         async def health(request: Request) -> Response:
             return JSONResponse({"status": "ok", "issuer": self.url})
 
+        async def outbox(request: Request) -> Response:
+            # The HTTP view of the outbox, like a local mail catcher's: a test tenant's
+            # codes, for a person or a demo in another process (?to= filters).
+            sent = self.outbox.messages(to=request.query_params.get("to"))
+            return JSONResponse({"messages": [message.as_dict() for message in sent]})
+
         routes.append(Route("/_sandbox/health", health))
+        routes.append(Route("/_sandbox/outbox", outbox))
         starlette = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
         faulted = FaultMiddleware(starlette, faults=lambda: self.faults)
         validated = ResponseValidationMiddleware(
@@ -297,9 +386,18 @@ class Sandbox:
         Port 0 picks a free port; ``sandbox.url`` is the bound URL. Leaving the block stops
         the server and raises any contract violation recorded meanwhile. uvicorn runs on
         asyncio only.
+
+        Raises:
+            OSError: The port is in use (or the address is not a local one); the message
+                names the address.
         """
         options.setdefault("raise_violations", False)
-        sandbox = cls(**options)
+        listener = _listening_socket(host, port)
+        try:
+            sandbox = cls(**options)
+        except BaseException:
+            listener.close()
+            raise
         config = uvicorn.Config(
             sandbox.app,
             host=host,
@@ -314,8 +412,9 @@ class Sandbox:
 
         async def run() -> None:
             try:
-                await server.serve()
+                await server.serve(sockets=[listener])
             finally:
+                listener.close()
                 stopped.set()
 
         webhook_sender = anyio.CancelScope()
@@ -334,7 +433,7 @@ class Sandbox:
                         if server.should_exit:
                             raise RuntimeError(f"the sandbox could not listen on {host}:{port}")
                         await anyio.sleep(0.005)
-                bound = server.servers[0].sockets[0].getsockname()[1]
+                bound = listener.getsockname()[1]
                 url_host = f"[{host}]" if ":" in host else host
                 sandbox.signer.issuer = f"http://{url_host}:{bound}"
                 yield sandbox

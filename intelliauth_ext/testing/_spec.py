@@ -1,5 +1,9 @@
 """The contract the sandbox serves: `openapi/intelliauth.openapi.yaml`, read once per file.
 
+The wheel carries a copy next to this module (the build copies it there: see
+``[tool.hatch.build.targets.wheel.force-include]`` in ``pyproject.toml``), so an installed
+package serves the contract it was generated from; a checkout serves the repository's file.
+
 The sandbox takes from the spec what a server would configure by hand: which operations
 exist (and so which routes to mount), the scopes each one needs (its `security`), whether
 it is a paginated list, and whether it takes an `Idempotency-Key`.
@@ -23,8 +27,12 @@ _HTTP_METHODS: Final = ("get", "put", "post", "delete", "patch", "head", "option
 
 
 def default_spec_path() -> Path:
-    """Return the spec to serve: ``$INTELLIAUTH_SPEC``, a copy shipped in this package, or
-    the repository's ``openapi/intelliauth.openapi.yaml``.
+    """Return the spec to serve: the first of these that exists.
+
+    1. ``$INTELLIAUTH_SPEC``: another spec file, to try a candidate contract.
+    2. ``intelliauth.openapi.yaml`` beside this module: the copy an installed wheel carries.
+    3. ``openapi/intelliauth.openapi.yaml`` of the repository, for a checkout (an editable
+       install has no copy beside the module).
 
     Raises:
         FileNotFoundError: none of them exists.

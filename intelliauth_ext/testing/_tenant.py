@@ -17,6 +17,7 @@ import attrs
 
 from ._clock import SandboxClock, rfc3339
 from ._ids import new_id, new_secret
+from ._one_time_codes import OneTimeCodes
 from ._store import Collection
 from ._webauthn import WebAuthnState
 
@@ -154,6 +155,8 @@ class Tenant:
     sessions: Collection[Record] = attrs.field(factory=lambda: Collection("session"))
     factors: Collection[Record] = attrs.field(factory=lambda: Collection("mfa_factor"))
     totp_secrets: dict[str, str] = attrs.field(factory=dict)  # factor_id -> base32 secret
+    # SMS and email factors: where their codes go, and the codes sent (_one_time_codes.py).
+    one_time_codes: OneTimeCodes = attrs.field(factory=OneTimeCodes)
     imports: Collection[Record] = attrs.field(factory=lambda: Collection("user_import"))
     import_rows: dict[str, list[Any]] = attrs.field(factory=dict)  # import job id -> rows
     codes: dict[str, AuthorizationCode] = attrs.field(factory=dict)

@@ -14,11 +14,18 @@ are there without a ``conftest.py``::
 - ``intelliauth_client``: an ``IntelliAuth`` client with the sandbox's confidential client
   (every scope), closed after the test. An async fixture: run the test with anyio's plugin
   (``@pytest.mark.anyio``) or, with pytest-asyncio, in auto mode.
+- ``intelliauth_outbox``: the sandbox's outbox, where the SMS and email codes it "sends"
+  arrive (``intelliauth_outbox.latest_code(to="ada@example.com")``).
+
+pytest loads this plugin in every run of a project where ``intelliauth`` is installed, with
+or without the ``[testing]`` extra, so it imports nothing but pytest until a test asks for
+a fixture; without the extra, that test errors with the ``pip install`` line to run.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -26,15 +33,33 @@ import pytest
 if TYPE_CHECKING:
     from intelliauth_ext._client import IntelliAuth
 
+    from ._outbox import Outbox
     from ._sandbox import Sandbox
+
+#: What to install when a fixture is used without the ``[testing]`` extra.
+_INSTALL_HINT = 'pip install "intelliauth[testing]"'
+
+
+def _serve_in_thread() -> Callable[..., AbstractContextManager[Sandbox]]:
+    """``serve_in_thread``, imported now; without the ``[testing]`` extra, fail the test."""
+    try:
+        from ._threaded import serve_in_thread
+    except ModuleNotFoundError as exc:
+        missing = exc.name
+    else:
+        return serve_in_thread
+    # Outside the except block, so the report is this one line, not a chained traceback.
+    pytest.fail(
+        f"the intelliauth fixtures need the [testing] extra ({missing} is not installed): "
+        f"{_INSTALL_HINT}",
+        pytrace=False,
+    )
 
 
 @pytest.fixture
 def intelliauth_sandbox() -> Iterator[Sandbox]:
     """A sandbox tenant served on 127.0.0.1 for this test, with contract validation on."""
-    from ._threaded import serve_in_thread
-
-    with serve_in_thread(validate=True) as sandbox:
+    with _serve_in_thread()(validate=True) as sandbox:
         yield sandbox
 
 
@@ -49,3 +74,9 @@ async def intelliauth_client(intelliauth_sandbox: Sandbox) -> AsyncIterator[Inte
         client_secret=intelliauth_sandbox.client_secret,
     ) as client:
         yield client
+
+
+@pytest.fixture
+def intelliauth_outbox(intelliauth_sandbox: Sandbox) -> Outbox:
+    """The sandbox's outbox: the SMS and email one-time codes it sent, newest last."""
+    return intelliauth_sandbox.outbox

@@ -493,11 +493,20 @@ def scenario_fleet(base: str, report: Report) -> None:
     )
 
 
+#: Fresh interpreters per import statement in scenario 5.
+IMPORT_RUNS = 20
+
+
 def scenario_import(report: Report) -> None:
-    """5: import time of intelliauth_ext against httpx, fresh interpreters."""
+    """5: what users write, ``from intelliauth_ext import IntelliAuth``, against ``import httpx``.
+
+    Fresh interpreters, alternating, ``-X importtime`` cumulative times of each statement's
+    top-level imports (httpx included for the SDK); the median of :data:`IMPORT_RUNS`.
+    """
     env_python = PYTHON
     statements = {
         "httpx": ("import httpx", ["httpx"]),
+        "client": ("from intelliauth_ext import IntelliAuth", ["intelliauth_ext"]),
         "sdk": ("import intelliauth_ext", ["intelliauth_ext"]),
         "aiohttp": ("import aiohttp", ["aiohttp"]),
     }
@@ -506,20 +515,22 @@ def scenario_import(report: Report) -> None:
     for statement, packages in statements.values():
         import_microseconds(statement, packages, env_python)
     times: dict[str, list[float]] = {name: [] for name in statements}
-    for _ in range(max(ROUNDS * 2, 9)):
+    for _ in range(IMPORT_RUNS):
         for name, (statement, packages) in statements.items():
             times[name].append(import_microseconds(statement, packages, env_python) / 1000)
     ms = {name: median(values) for name, values in times.items()}
     report.figures["import"] = ms
-    ratio = ms["sdk"] / ms["httpx"]
+    ratio = ms["client"] / ms["httpx"]
     log(f"5 import: {ms}")
     report.rows.append(
         Row(
-            f"5. import time (-X importtime, median of {len(times['sdk'])} fresh interpreters)",
-            "≤ 1.3 x import httpx",
-            f"import intelliauth_ext {ms['sdk']:.1f} ms = {ratio:.2f} x import httpx",
-            f"import httpx {ms['httpx']:.1f} ms; import aiohttp {ms['aiohttp']:.1f} ms",
-            ratio <= 1.3,
+            f"5. import time (-X importtime, median of {IMPORT_RUNS} fresh interpreters)",
+            "≤ 1.0 x import httpx (to one decimal)",
+            f"from intelliauth_ext import IntelliAuth {ms['client']:.1f} ms"
+            f" = {ratio:.2f} x import httpx",
+            f"import httpx {ms['httpx']:.1f} ms; import intelliauth_ext {ms['sdk']:.1f} ms"
+            f" = {ms['sdk'] / ms['httpx']:.2f} x; import aiohttp {ms['aiohttp']:.1f} ms",
+            round(ratio, 1) <= 1.0,
         )
     )
 
@@ -702,11 +713,11 @@ def write_chart(report: Report, path: Path) -> None:
     if "import" in figures:
         ms = figures["import"]
         ax.bar(
-            ["import\nhttpx", "import\nintelliauth_ext", "import\naiohttp"],
-            [ms["httpx"], ms["sdk"], ms["aiohttp"]],
-            color=["tab:gray", "tab:green", "tab:gray"],
+            ["import\nhttpx", "import\nIntelliAuth", "import\nintelliauth_ext", "import\naiohttp"],
+            [ms["httpx"], ms["client"], ms["sdk"], ms["aiohttp"]],
+            color=["tab:gray", "tab:green", "tab:green", "tab:gray"],
         )
-        ax.axhline(1.3 * ms["httpx"], color="tab:red", linestyle="--", label="1.3 x httpx")
+        ax.axhline(ms["httpx"], color="tab:red", linestyle="--", label="1.0 x httpx")
         ax.set_ylabel("ms (-X importtime, median)")
         ax.set_title("5. import time")
         ax.legend(fontsize=8)

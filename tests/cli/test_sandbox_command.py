@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -53,9 +54,30 @@ def test_sandbox_help_lists_its_options(offline_invoke: Invoke) -> None:
 
 
 def test_module_entry_point_matches_the_console_script() -> None:
-    """``pyproject.toml`` registers ``intelliauth`` as ``intelliauth_ext.cli:main``."""
+    """``pyproject.toml`` registers ``intelliauth`` as ``intelliauth_ext.cli:console_main``."""
     import tomllib
 
     pyproject = Path(__file__).parents[2] / "pyproject.toml"
     scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
-    assert scripts == {"intelliauth": "intelliauth_ext.cli:main"}
+    assert scripts == {"intelliauth": "intelliauth_ext.cli:console_main"}
+
+
+def test_a_busy_port_is_one_line(isolated_env: dict[str, str]) -> None:
+    """A port already taken ends the command with one line naming it, exit status 1."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "intelliauth_ext.cli", "sandbox", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **isolated_env},
+            timeout=60,
+            check=False,
+        )
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        f"Error: the sandbox can not listen on 127.0.0.1:{port}: address already in use"
+    ]
+    assert completed.stdout == ""

@@ -31,8 +31,9 @@ def _body() -> bytes:
 
 
 @pytest.fixture
-def verify(offline_invoke: Invoke) -> Invoke:
-    """The command line, offline: verifying needs no tenant."""
+def verify(offline_invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """The command line, offline (verifying needs no tenant), the secret in the environment."""
+    monkeypatch.setenv("INTELLIAUTH_WEBHOOK_SECRETS", SECRET)
     return offline_invoke
 
 
@@ -40,7 +41,7 @@ def test_signed_body_is_accepted(verify: Invoke) -> None:
     """A correctly signed body prints its event type and id and exits 0."""
     body = _body()
     header = f"{SIGNATURE_HEADER}: {sign(body, SECRET)}"
-    result = verify("webhooks", "verify", "--secret", SECRET, "--header", header, input=body)
+    result = verify("webhooks", "verify", "--header", header, input=body)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"user.deleted {EVENT_ID}\n"
     assert SECRET not in result.output
@@ -51,7 +52,7 @@ def test_tampered_body_is_refused_with_the_check(verify: Invoke) -> None:
     body = _body()
     header = f"{SIGNATURE_HEADER}: {sign(body, SECRET)}"
     tampered = body.replace(b"ada@", b"eve@")
-    result = verify("webhooks", "verify", "--secret", SECRET, "-H", header, input=tampered)
+    result = verify("webhooks", "verify", "-H", header, input=tampered)
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.startswith("Error: refused: signature: ")
@@ -62,11 +63,9 @@ def test_stale_signature_is_refused_beyond_the_tolerance(verify: Invoke) -> None
     """A signature older than ``--tolerance`` seconds is a refused ``timestamp``."""
     body = _body()
     header = f"{SIGNATURE_HEADER}: {sign(body, SECRET, timestamp=int(time.time()) - 120)}"
-    accepted = verify("webhooks", "verify", "--secret", SECRET, "-H", header, input=body)
+    accepted = verify("webhooks", "verify", "-H", header, input=body)
     assert accepted.exit_code == 0
-    refused = verify(
-        "webhooks", "verify", "--secret", SECRET, "-H", header, "--tolerance", "60", input=body
-    )
+    refused = verify("webhooks", "verify", "-H", header, "--tolerance", "60", input=body)
     assert refused.exit_code == 1
     assert refused.stderr.startswith("Error: refused: timestamp: ")
 
@@ -89,14 +88,46 @@ def test_headers_file_and_secrets_from_the_environment(
     assert result.stdout == f"user.deleted {EVENT_ID}\n"
 
 
-def test_missing_signature_header_and_secret(verify: Invoke) -> None:
+def test_missing_signature_header_and_secret(
+    verify: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No signature header is a refused ``header``; no secret at all is a usage error."""
     body = _body()
-    refused = verify("webhooks", "verify", "--secret", SECRET, input=body)
+    refused = verify("webhooks", "verify", input=body)
     assert refused.exit_code == 1
     assert refused.stderr.startswith("Error: refused: header: ")
-    no_secret = verify("webhooks", "verify", "-H", "X-Other: 1", input=body)
-    assert no_secret.exit_code == 2
-    malformed = verify("webhooks", "verify", "--secret", SECRET, "-H", "no colon", input=body)
+    malformed = verify("webhooks", "verify", "-H", "no colon", input=body)
     assert malformed.exit_code == 2
     assert "--header #1 is not a 'Name: value' header" in malformed.stderr
+    monkeypatch.delenv("INTELLIAUTH_WEBHOOK_SECRETS")
+    no_secret = verify("webhooks", "verify", "-H", "X-Other: 1", input=body)
+    assert no_secret.exit_code == 2
+    assert "INTELLIAUTH_WEBHOOK_SECRETS" in no_secret.stderr
+
+
+def test_secrets_from_a_file(
+    verify: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--secret-file holds one secret a line (a rotation's two); it wins over the variable."""
+    monkeypatch.setenv("INTELLIAUTH_WEBHOOK_SECRETS", "whsec_not_this_one")
+    secrets = tmp_path / "secrets"
+    secrets.write_text(f"# the new secret, then the old\nwhsec_new_one\n\n{SECRET}\n")
+    body = _body()
+    header = f"{SIGNATURE_HEADER}: {sign(body, SECRET)}"
+    result = verify("webhooks", "verify", "--secret-file", str(secrets), "-H", header, input=body)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"user.deleted {EVENT_ID}\n"
+
+
+def test_a_secret_on_the_command_line_is_refused(verify: Invoke) -> None:
+    """--secret is refused (exit 2) with the reason, never echoing the value; help omits it."""
+    body = _body()
+    header = f"{SIGNATURE_HEADER}: {sign(body, SECRET)}"
+    result = verify("webhooks", "verify", "--secret", SECRET, "-H", header, input=body)
+    assert result.exit_code == 2
+    assert "visible to every user" in result.stderr
+    assert "--secret-file" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    helped = verify("webhooks", "verify", "--help")
+    assert "--secret-file" in helped.stdout
+    assert "--secret " not in helped.stdout

@@ -61,3 +61,29 @@ def test_import_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_importing_the_client_defers_what_a_client_object_needs() -> None:
+    """``from intelliauth_ext import IntelliAuth`` imports httpx and the client class only.
+
+    The invoker, the transports, the log redaction, anyio, attrs and ``importlib.metadata``
+    load when the first client is built, so the import costs about what ``import httpx``
+    costs (make bench, scenario 5).
+    """
+    code = (
+        "import sys\n"
+        "from intelliauth_ext import IntelliAuth\n"
+        "deferred = [m for m in ('intelliauth_ext._invoker', 'intelliauth_ext._transports',"
+        " 'intelliauth_ext._pagination', 'intelliauth_ext._auth', 'intelliauth_ext._logging',"
+        " 'intelliauth_client.facade', 'anyio', 'attrs', 'importlib.metadata')"
+        " if m in sys.modules]\n"
+        "print(','.join(deferred))\n"
+        "client = IntelliAuth('https://tenant.example', client_id='id', client_secret='s')\n"
+        "print(all(m in sys.modules for m in ('intelliauth_ext._invoker', 'anyio')))\n"
+        "import asyncio\n"
+        "asyncio.run(client.aclose())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["", "True"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
@@ -65,3 +67,14 @@ def test_command_line_prints_a_ready_client_and_stops_on_ctrl_c() -> None:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+async def test_serving_on_a_busy_port_raises_one_clear_error() -> None:
+    """Sandbox.serve on a taken port raises OSError naming the address, not uvicorn's exit."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=rf"can not listen on 127\.0\.0\.1:{port}: address"):
+            async with Sandbox.serve(port=port):
+                pass

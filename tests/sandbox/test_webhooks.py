@@ -268,6 +268,71 @@ async def test_group_membership_changes_are_delivered(
         assert event.data.user_id == user_id
 
 
+async def test_a_bulk_import_sends_user_created_per_created_row(
+    sandbox: Sandbox, http: httpx.AsyncClient, auth: dict[str, str], receiver: Receiver
+) -> None:
+    """importUsers sends user.created for each row it creates, user.updated for an upsert."""
+    webhook = await _subscribe(http, auth, ["user.created", "user.updated"])
+    sandbox.add_user("old@example.com", name="Old")
+    rows = [{"email": "new1@example.com"}, {"email": "new2@example.com"}]
+    rows.append({"email": "old@example.com", "name": "Renamed"})
+    accepted = await http.post(
+        "/api/v1/users/imports", json={"users": rows, "mode": "upsert"}, headers=auth
+    )
+    job = accepted.json()["data"]
+    while job["status"] != "completed":
+        job = (await http.get(f"/api/v1/users/imports/{job['id']}", headers=auth)).json()["data"]
+    await sandbox.deliver_webhooks()
+
+    events = [
+        verify(body, headers, webhook["signing_secret"]) for headers, body in receiver.received
+    ]
+    created = [e.data.user.email for e in events if isinstance(e, UserCreatedEvent)]
+    updated = [e for e in events if isinstance(e, UserUpdatedEvent)]
+    assert created == ["new1@example.com", "new2@example.com"]
+    assert [(e.data.user.email, e.data.changed_fields) for e in updated] == [
+        ("old@example.com", ["name"])
+    ]
+
+
+async def test_deleting_a_user_or_a_group_removes_members_with_events(
+    sandbox: Sandbox, http: httpx.AsyncClient, auth: dict[str, str], receiver: Receiver
+) -> None:
+    """deleteUser and deleteGroup send group.member_removed for every membership they end."""
+    webhook = await _subscribe(http, auth, ["group.member_removed", "user.deleted"])
+    groups = []
+    for name in ("Finance", "Audit"):
+        created = await http.post("/api/v1/groups", json={"name": name}, headers=auth)
+        groups.append(created.json()["data"]["id"])
+    leaving = sandbox.add_user("leaving@example.com")["id"]
+    staying = sandbox.add_user("staying@example.com")["id"]
+    for group_id in groups:
+        for user_id in (leaving, staying):
+            member = {"user_id": user_id}
+            await http.post(f"/api/v1/groups/{group_id}/members", json=member, headers=auth)
+
+    assert (await http.delete(f"/api/v1/users/{leaving}", headers=auth)).status_code == 204
+    assert (await http.delete(f"/api/v1/groups/{groups[1]}", headers=auth)).status_code == 204
+    await sandbox.deliver_webhooks()
+
+    events = [
+        verify(body, headers, webhook["signing_secret"]) for headers, body in receiver.received
+    ]
+    removed = [
+        (e.data.group_id, e.data.group_name, e.data.user_id)
+        for e in events
+        if isinstance(e, GroupMemberRemovedEvent)
+    ]
+    assert removed == [
+        (groups[0], "Finance", leaving),
+        (groups[1], "Audit", leaving),
+        (groups[1], "Audit", staying),
+    ]
+    assert [type(e) for e in events][2] is UserDeletedEvent  # after the user left its groups
+    members = await http.get(f"/api/v1/groups/{groups[0]}/members", headers=auth)
+    assert [m["user_id"] for m in members.json()["data"]] == [staying]
+
+
 async def test_breach_incident_from_emit_event(
     sandbox: Sandbox, http: httpx.AsyncClient, auth: dict[str, str], receiver: Receiver
 ) -> None:

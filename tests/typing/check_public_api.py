@@ -21,6 +21,7 @@ from intelliauth_ext import (
     MfaChallenge,
     NotFoundError,
     Page,
+    ResponseTooLargeError,
     SignedIn,
     TokenSet,
     webhooks,
@@ -53,6 +54,13 @@ async def users(client: IntelliAuth) -> None:
         await client.users.get("missing")
     except NotFoundError as exc:
         assert_type(exc.request_id, str | None)
+    big = client.with_options(max_response_bytes=100 * 1024 * 1024)
+    assert_type(big.max_response_bytes, int)
+    try:
+        await big.users.get("usr_01")
+    except ResponseTooLargeError as exc:
+        assert_type(exc.max_bytes, int)
+        assert_type(exc.status_code, int)
 
 
 def runtime_paginator_is_a_facade_paginator(paginator: AsyncPaginator[User]) -> None:

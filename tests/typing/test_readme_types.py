@@ -2,9 +2,9 @@
 
 Each ``python`` block becomes the body of an ``async def`` in a module of its own (so that
 snippets with a top-level ``await`` or ``async for`` are valid), after a prelude that
-declares, with their types, the placeholders the snippets leave to the reader (``client``,
-``url``, ...). One mypy run checks every block; an error names the block's heading and its
-line within the block.
+declares, with its type, the one placeholder snippets leave to the reader: ``client`` (as
+tests/test_readme.py runs them). One mypy run checks every block; an error names the
+block's heading and its line within the block.
 """
 
 from __future__ import annotations
@@ -24,17 +24,9 @@ README = ROOT / "README.md"
 PRELUDE = """\
 from __future__ import annotations
 
-import httpx as _httpx
-
-import intelliauth_client as _client
-import intelliauth_client.models.user_import_request as _user_import_request
 import intelliauth_ext as _ext
 
 client: _ext.IntelliAuth
-generated_client: _client.AuthenticatedClient
-url: str
-auth: _httpx.Auth
-body: _user_import_request.UserImportRequest
 
 
 async def readme_block() -> None:

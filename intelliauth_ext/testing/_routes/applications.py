@@ -43,8 +43,8 @@ def _new_client_secret() -> str:
 
 
 def _default_scopes(app_type: str) -> list[str]:
-    # The contract gives no default: a backend gets the management scopes, an interactive
-    # app the user scopes.
+    # The defaults ApplicationCreate.allowed_scopes names: a backend gets the API scopes, an
+    # interactive app the user scopes.
     if app_type == "machine_to_machine":
         return [s for s in ALL_SCOPES if s not in USER_SCOPES]
     return [s for s in ALL_SCOPES if s in USER_SCOPES]

@@ -2,7 +2,8 @@
 
 A user with an active factor gets ``mfa_required`` with an ``mfa_flow_id`` (5 minutes,
 five wrong codes at most); the sandbox reveals a TOTP factor's current code to tests
-through ``Sandbox.totp_code(user_id)``. The WebAuthn ceremonies (passkey sign-in, and the
+through ``Sandbox.totp_code(user_id)``, and the code a challenge sends to an SMS or email
+factor goes to ``Sandbox.outbox``. The WebAuthn ceremonies (passkey sign-in, and the
 MFA step of a ``webauthn`` factor) are in ``webauthn.py``.
 """
 
@@ -80,19 +81,41 @@ def _open_flow(ctx: Context, body: dict[str, Any]) -> tuple[Record, Record]:
 
 @router.operation("startMfaChallenge")
 async def start_mfa_challenge(ctx: Context) -> Response:
-    """Record the factor chosen (TOTP: nothing is sent)."""
+    """Record the factor chosen; SMS and email get a code (TOTP: nothing is sent)."""
+    sandbox = ctx.sandbox
     flow, factor = _open_flow(ctx, ctx.json())
     if factor["type"] == "webauthn":
         raise ApiError("validation_failed", "Use the WebAuthn authentication ceremony.")
     flow["factor_id"] = factor["id"]
+    expires_at = flow["expires_at"]
+    if factor["type"] in {"sms", "email"}:
+        sent = sandbox.tenant.one_time_codes.send(
+            factor,
+            purpose="mfa_challenge",
+            expires_at=parse_rfc3339(flow["expires_at"]),
+            clock=sandbox.clock,
+            outbox=sandbox.outbox,
+        )
+        expires_at = rfc3339(sent.expires_at)
     return data_response(
         {
             "mfa_flow_id": flow["id"],
             "factor_id": factor["id"],
             "factor_type": factor["type"],
             "hint": factor.get("hint"),
-            "expires_at": flow["expires_at"],
+            "expires_at": expires_at,
         }
+    )
+
+
+def _code_is_right(ctx: Context, factor: Record, code: str) -> bool:
+    """Whether ``code`` is the factor's: its TOTP code, or the code sent to SMS or email."""
+    tenant = ctx.sandbox.tenant
+    if factor["type"] == "totp":
+        secret = tenant.totp_secrets.get(factor["id"])
+        return secret is not None and verify_totp(secret, code, tenant.clock.now())
+    return tenant.one_time_codes.check(
+        factor["id"], code, purpose="mfa_challenge", clock=ctx.sandbox.clock
     )
 
 
@@ -102,8 +125,7 @@ async def verify_mfa(ctx: Context) -> Response:
     tenant = ctx.sandbox.tenant
     body = ctx.json()
     flow, factor = _open_flow(ctx, body)
-    secret = tenant.totp_secrets.get(factor["id"])
-    if secret is None or not verify_totp(secret, str(body.get("code", "")), tenant.clock.now()):
+    if not _code_is_right(ctx, factor, str(body.get("code", ""))):
         flow["wrong_codes"] += 1
         raise ApiError("invalid_mfa_code", "The code is not right.")
     del tenant.mfa_flows[flow["id"]]

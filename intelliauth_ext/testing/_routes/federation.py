@@ -39,7 +39,7 @@ _VARIANT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "oidc": {"scopes": ["openid", "email", "profile"], "use_pkce": True},
-    # The contract gives name_id_format no default: email_address, as in its examples.
+    # name_id_format: the default SamlConnectionCreate names.
     "saml": {"name_id_format": "email_address", "sign_authn_requests": False},
 }
 _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from .._envelopes import ApiError, data_response, no_content, not_found
-from .._groups import render_group
+from .._groups import member_change, render_group
 from .._ids import new_id
 from .._routing import Context, OperationRouter
 from .._tenant import Record, Tenant
@@ -88,12 +88,15 @@ async def update_group(ctx: Context) -> Response:
 
 @router.operation("deleteGroup")
 async def delete_group(ctx: Context) -> Response:
-    """Delete a group and its memberships (204)."""
+    """Delete a group and its memberships (204); each member's removal is an event."""
     tenant = ctx.sandbox.tenant
     group = _require_group(ctx)
-    tenant.groups.remove(group["id"])
+    now = tenant.clock.isoformat()
     for membership in [m for m in tenant.memberships.values() if m["group_id"] == group["id"]]:
         tenant.memberships.remove(membership["id"])
+        if membership["user_id"] in tenant.users:
+            _emit_membership(ctx, "group.member_removed", group, membership["user_id"], now)
+    tenant.groups.remove(group["id"])
     return no_content()
 
 
@@ -113,13 +116,7 @@ def render_member(tenant: Tenant, membership: Record) -> Record | None:
 def _emit_membership(
     ctx: Context, event_type: str, group: Record, user_id: str, changed_at: str
 ) -> None:
-    data = {
-        "group_id": group["id"],
-        "group_name": group["name"],
-        "user_id": user_id,
-        "changed_at": changed_at,
-    }
-    ctx.sandbox.webhooks.publish(event_type, data)
+    ctx.sandbox.webhooks.publish(event_type, member_change(group, user_id, changed_at=changed_at))
 
 
 @router.operation("listGroupMembers")

@@ -1,4 +1,8 @@
-"""Self-service for the signed-in user: profile, sessions, MFA factors, password."""
+"""Self-service for the signed-in user: profile, sessions, MFA factors, password.
+
+Enrolling an SMS or email factor sends its first code to ``Sandbox.outbox``, as a tenant
+would send it to the phone or the address.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from starlette.responses import Response
 from .._clock import parse_rfc3339, rfc3339
 from .._envelopes import ApiError, data_response, no_content, not_found
 from .._ids import new_id
+from .._one_time_codes import mask_destination
 from .._routing import Context, OperationRouter
 from .._tenant import Record, check_password, hash_password
 from .._totp import new_totp_secret, otpauth_uri, verify_totp
@@ -81,39 +86,68 @@ async def list_my_mfa_factors(ctx: Context) -> Response:
     return ctx.page(entries, render=render_factor)
 
 
+_DEFAULT_FACTOR_NAMES = {"totp": "Authenticator app", "sms": "Phone", "email": "Email"}
+
+
 @router.operation("enrollMfaFactor")
 async def enroll_mfa_factor(ctx: Context) -> Response:
-    """Start a TOTP enrolment: the secret and otpauth URI are shown once (201)."""
-    tenant = ctx.sandbox.tenant
+    """Start an enrolment (201): TOTP shows its secret once; SMS and email get a code."""
+    sandbox = ctx.sandbox
+    tenant = sandbox.tenant
     user_id = ctx.user_id()
     body = ctx.json()
-    if body.get("type") != "totp":
+    factor_type = body.get("type")
+    if factor_type not in _DEFAULT_FACTOR_NAMES:
         raise ApiError(
             "validation_failed",
-            "The sandbox enrols totp factors only (sms and email are not simulated yet).",
-            details={"fields": {"type": "unsupported in the sandbox"}},
+            "type must be totp, sms or email (passkeys use the WebAuthn ceremony).",
+            details={"fields": {"type": "not an enrollable factor type"}},
         )
+    destination = str(body.get("phone_number") or body.get("email") or "")
+    codes = tenant.one_time_codes
+    if factor_type != "totp":
+        mine = [f["id"] for f in tenant.factors.values() if f["user_id"] == user_id]
+        field = "phone_number" if factor_type == "sms" else "email"
+        if codes.destination_taken(mine, destination):
+            raise ApiError(
+                "already_exists",
+                f"That {field.replace('_', ' ')} is one of your factors already.",
+                details={"field": field},
+            )
     now = tenant.clock.now()
     factor_id = new_id("mfa")
     factor: Record = {
         "id": factor_id,
         "user_id": user_id,
-        "type": "totp",
+        "type": factor_type,
         "status": "pending_verification",
-        "name": body.get("name") or "Authenticator app",
-        "hint": None,
+        "name": body.get("name") or _DEFAULT_FACTOR_NAMES[factor_type],
+        "hint": None if factor_type == "totp" else mask_destination(factor_type, destination),
         "created_at": rfc3339(now),
         "last_used_at": None,
         "enrollment_expires_at": rfc3339(now + ENROLLMENT_SECONDS),
     }
-    secret = new_totp_secret()
     tenant.factors.add(factor_id, factor)
-    tenant.totp_secrets[factor_id] = secret
-    user = tenant.users.get(user_id) or {}
+    secret: str | None = None
+    uri: str | None = None
+    if factor_type == "totp":
+        secret = new_totp_secret()
+        tenant.totp_secrets[factor_id] = secret
+        user = tenant.users.get(user_id) or {}
+        uri = otpauth_uri(secret, account=str(user.get("email")), issuer="IntelliAuth")
+    else:
+        codes.destinations[factor_id] = destination
+        codes.send(
+            factor,
+            purpose="mfa_enrollment",
+            expires_at=now + ENROLLMENT_SECONDS,
+            clock=sandbox.clock,
+            outbox=sandbox.outbox,
+        )
     enrollment = {
         "factor": render_factor(factor),
         "secret": secret,
-        "otpauth_uri": otpauth_uri(secret, account=str(user.get("email")), issuer="IntelliAuth"),
+        "otpauth_uri": uri,
         "expires_at": factor["enrollment_expires_at"],
     }
     return data_response(enrollment, status=201)
@@ -137,7 +171,13 @@ async def verify_mfa_factor_enrollment(ctx: Context) -> Response:
     if parse_rfc3339(factor["enrollment_expires_at"]) <= tenant.clock.now():
         raise ApiError("flow_expired", "The enrolment expired; enrol the factor again.")
     code = str(ctx.json().get("code", ""))
-    if not verify_totp(tenant.totp_secrets[factor["id"]], code, tenant.clock.now()):
+    if factor["type"] == "totp":
+        right = verify_totp(tenant.totp_secrets[factor["id"]], code, tenant.clock.now())
+    else:
+        right = tenant.one_time_codes.check(
+            factor["id"], code, purpose="mfa_enrollment", clock=ctx.sandbox.clock
+        )
+    if not right:
         raise ApiError("invalid_mfa_code", "The code is not right.")
     activated = {**factor, "status": "active", "last_used_at": tenant.clock.isoformat()}
     tenant.factors.replace(factor["id"], activated)
@@ -151,6 +191,7 @@ async def delete_mfa_factor(ctx: Context) -> Response:
     factor = _my_factor(ctx)
     tenant.factors.remove(factor["id"])
     tenant.totp_secrets.pop(factor["id"], None)
+    tenant.one_time_codes.forget(factor["id"])
     return no_content()
 
 

@@ -9,10 +9,10 @@ from starlette.responses import Response
 
 from .._clock import parse_rfc3339
 from .._envelopes import ApiError, data_response, no_content, not_found
-from .._groups import render_group
+from .._groups import member_change, render_group
 from .._ids import new_id
 from .._routing import Context, OperationRouter
-from .._tenant import Record, Tenant, hash_password
+from .._tenant import Record, hash_password
 from .._users import new_user_record, render_user
 
 router = OperationRouter()
@@ -143,12 +143,25 @@ async def delete_user(ctx: Context) -> Response:
     tenant = ctx.sandbox.tenant
     user = _require_user(ctx)
     user_id = user["id"]
+    now = tenant.clock.isoformat()
+    # As a tenant does: the user leaves each group first (group.member_removed per group),
+    # then is deleted (user.deleted).
+    for membership in [m for m in tenant.memberships.values() if m["user_id"] == user_id]:
+        group = tenant.groups.get(membership["group_id"])
+        tenant.memberships.remove(membership["id"])
+        if group is not None:
+            ctx.sandbox.webhooks.publish(
+                "group.member_removed", member_change(group, user_id, changed_at=now)
+            )
     tenant.users.remove(user_id)
     tenant.passwords.pop(user_id, None)
-    for collection in (tenant.memberships, tenant.sessions, tenant.factors):
+    for collection in (tenant.sessions, tenant.factors):
         for record in [r for r in collection.values() if r.get("user_id") == user_id]:
             collection.remove(record["id"])
-    deleted = {"user_id": user_id, "email": user["email"], "deleted_at": tenant.clock.isoformat()}
+            if collection is tenant.factors:
+                tenant.totp_secrets.pop(record["id"], None)
+                tenant.one_time_codes.forget(record["id"])
+    deleted = {"user_id": user_id, "email": user["email"], "deleted_at": now}
     ctx.sandbox.webhooks.publish("user.deleted", deleted)
     return no_content()
 
@@ -200,23 +213,34 @@ async def import_users(ctx: Context) -> Response:
     return data_response(job, status=202, headers={"Location": location})
 
 
-def _import_row(tenant: Tenant, row: Any, mode: str) -> str:
-    """Create (or, in upsert mode, update) one row's user; return "created" or "updated"."""
+def _import_row(ctx: Context, row: Any, mode: str) -> str:
+    """Create (or, in upsert mode, update) one row's user; return "created" or "updated".
+
+    Each row sends the event an API call would: ``user.created``, or ``user.updated``
+    with the fields the upsert changed.
+    """
+    tenant = ctx.sandbox.tenant
     fields = {k: row[k] for k in _WRITABLE if isinstance(row, dict) and k in row}
     existing = tenant.user_by_email(str(fields.get("email", "")))
     if existing is not None and mode == "upsert":
         changed = {**existing, **fields, "updated_at": tenant.clock.isoformat()}
         tenant.users.replace(existing["id"], changed)
         user, outcome = changed, "updated"
+        changed_fields = [k for k in fields if changed[k] != existing.get(k)]
+        if changed_fields:
+            data = {"user": render_user(tenant, changed), "changed_fields": changed_fields}
+            ctx.sandbox.webhooks.publish("user.updated", data)
     else:
         user, outcome = new_user_record(tenant, fields), "created"
+        ctx.sandbox.webhooks.publish("user.created", {"user": render_user(tenant, user)})
     if isinstance(row, dict) and isinstance(row.get("password"), str):
         tenant.passwords[user["id"]] = hash_password(row["password"])
     return outcome
 
 
-def _advance_import(tenant: Tenant, job: Record) -> Record:
+def _advance_import(ctx: Context, job: Record) -> Record:
     """Process the next slice of the job's rows (a third of them per poll)."""
+    tenant = ctx.sandbox.tenant
     if job["status"] in {"completed", "failed"}:
         return job
     rows = tenant.import_rows.get(job["id"], [])
@@ -228,7 +252,7 @@ def _advance_import(tenant: Tenant, job: Record) -> Record:
     failed = job["failed_count"]
     for index in range(start, stop):
         try:
-            counts[_import_row(tenant, rows[index], job["mode"])] += 1
+            counts[_import_row(ctx, rows[index], job["mode"])] += 1
         except ApiError as exc:
             failed += 1
             if len(errors) < 100:  # the contract keeps at most 100 row errors
@@ -261,7 +285,7 @@ async def get_user_import(ctx: Context) -> Response:
     job = ctx.sandbox.tenant.imports.get(import_id)
     if job is None:
         raise not_found("user import", import_id)
-    return data_response(_advance_import(ctx.sandbox.tenant, job))
+    return data_response(_advance_import(ctx, job))
 
 
 __all__ = ["USER_STATUSES", "router"]
