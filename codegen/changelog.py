@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from codegen import REPO_ROOT
 from codegen.contract_diff import Change, contract_changes
@@ -204,7 +205,14 @@ def acknowledged(ack_file: Path, version: str) -> set[str]:
     """
     if not ack_file.exists():
         return set()
-    content = YAML(typ="safe").load(ack_file.read_text(encoding="utf-8")) or {}
+    try:
+        content = YAML(typ="safe").load(ack_file.read_text(encoding="utf-8")) or {}
+    except YAMLError as exc:
+        raise ChangelogError(
+            f"the ack file is not valid YAML ({str(exc).splitlines()[0]})",
+            location=str(ack_file),
+            fix="see the comment at the top of the file",
+        ) from None
     keys = content.get("acknowledged") if isinstance(content, Mapping) else None
     if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
         raise ChangelogError(
