@@ -176,7 +176,7 @@ async def test_a_cancelled_leader_finishes_the_fetch_for_the_others() -> None:
         await anyio.wait_all_tasks_blocked()
         leader_scope.cancel()
         await anyio.wait_all_tasks_blocked()
-        assert shared.in_flight  # shielded: the cancellation waits for the fetch's end
+        assert shared.in_flight  # detached: the leader left, the fetch goes on
         fetches.gate.set()
     assert leader_scope.cancelled_caught
     assert values == ["value-1"]
