@@ -32,6 +32,7 @@ import httpx
 
 from intelliauth_client.errors import UnexpectedStatus
 from intelliauth_ext import _retries
+from intelliauth_ext._auth._token_endpoint import oauth_error_code, token_error
 from intelliauth_ext._errors import (
     REQUEST_ID_HEADER,
     APIResponseValidationError,
@@ -164,7 +165,8 @@ class Invoker:
         Raises:
             APIStatusError: A non-2xx answer.
             OAuthError: A non-2xx answer of an operation whose contract says its errors are
-                RFC 6749 errors (``operation.oauth_errors``).
+                RFC 6749 errors (``operation.oauth_errors``), but for a 429 or 5xx, which
+                raises ``RateLimitError`` or ``InternalServerError`` (``token_error``).
             APIConnectionError: No answer, after the retries.
             APIResponseValidationError: A 2xx answer that does not parse.
         """
@@ -283,8 +285,11 @@ class Invoker:
         Each attempt sends a fresh ``httpx.Request`` built from the same arguments (the
         auth flow writes its header into the request it is given). Redirects are never
         followed; ``accept`` lists the 3xx statuses the operation documents as answers.
-        ``oauth_errors``: the endpoint answers with RFC 6749 errors (see
-        ``_errors.error_from_response``).
+        ``oauth_errors``: the endpoint is a token endpoint (a grant, a revocation, an
+        introspection): it is retried and its failures mapped as the token managers' are
+        (``_auth/_token_endpoint``: ``should_retry(..., token_request=True)``, whatever the
+        method, with the body's RFC 6749 code, and ``token_error``: a 429 or 5xx raises
+        ``RateLimitError`` or ``InternalServerError``, any other status its ``OAuthError``).
 
         Returns:
             The 2xx (or accepted) response, its body read.
@@ -309,7 +314,9 @@ class Invoker:
                 raise
             except (httpx.TransportError, TimeoutError) as exc:
                 _log(request, type(exc).__name__, attempt, max_attempts, started)
-                retryable = _retries.should_retry(request.method, exc, has_idempotency_key=has_key)
+                retryable = _retries.should_retry(
+                    request.method, exc, has_idempotency_key=has_key, token_request=oauth_errors
+                )
                 if attempt < max_attempts and retryable:
                     await self._wait(request, attempt, _retries.retry_delay(attempt), exc)
                     continue
@@ -322,7 +329,11 @@ class Invoker:
             if response.is_success or response.status_code in accept:
                 return response
             retryable = _retries.should_retry(
-                request.method, response.status_code, has_idempotency_key=has_key
+                request.method,
+                response.status_code,
+                has_idempotency_key=has_key,
+                token_request=oauth_errors,
+                oauth_error=oauth_error_code(response) if oauth_errors else None,
             )
             if attempt < max_attempts and retryable:
                 server_wait = _retries.server_requested_wait(response.headers)
@@ -337,7 +348,10 @@ class Invoker:
                     server_wait,
                     _retries.MAX_SERVER_WAIT,
                 )
-            raise error_from_response(response, oauth=oauth_errors)
+            if oauth_errors:
+                # The token managers' rule (``_token_endpoint``): a 429 or 5xx is an outage.
+                raise token_error(response)
+            raise error_from_response(response, oauth=False)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     async def _send_once(self, request: httpx.Request, max_bytes: int) -> httpx.Response:

@@ -5,11 +5,12 @@ through one ``SharedFetch``, so that a flood of tokens can not make the SDK hamm
 provider that is slow or down:
 
 - **Single flight.** While a fetch is under way, every other caller waits for it and
-  shares its outcome: the value, or a copy of its exception. A waiter waits within its
-  own deadline (its cancel scope) and may leave early; the fetch goes on. The caller that
-  started the fetch waits for its end even when cancelled meanwhile (the fetch is
-  shielded, and bounded by ``timeout``), so that a slow provider sees one request, not
-  one per impatient caller.
+  shares its outcome: the value, or a copy of its exception. The fetch is a detached
+  ``SingleFlight`` (``_single_flight.py``, the same primitive as the token managers'):
+  it runs in a task of its own, so every caller, the one that started it included, waits
+  within its own deadline and may leave early (``asyncio.timeout`` included); the fetch
+  goes on and the next caller joins it, so that a slow provider sees one request, not
+  one per impatient caller. ``aclose()`` cancels a fetch under way.
 - **Negative cache with backoff.** A failed fetch is remembered: until its wait is over,
   every caller gets a copy of that failure at once, and no request is made. The wait
   after the n-th failure in a row is ``min(initial * factor ** (n - 1), maximum)``,
@@ -35,6 +36,7 @@ import httpx
 
 from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import IntelliAuthError, error_from_transport
+from intelliauth_ext._single_flight import SingleFlight
 
 __all__ = ["DEFAULT_FAILURE_BACKOFF", "DEFAULT_FETCH_TIMEOUT", "FailureBackoff", "SharedFetch"]
 
@@ -43,6 +45,10 @@ E = TypeVar("E", bound=BaseException)
 
 #: Seconds a discovery or key-set fetch may take in all (connect, send, every read).
 DEFAULT_FETCH_TIMEOUT: Final = 10.0
+
+# The flight's own bound is a backstop only: the fetch ends at ``timeout`` with an
+# ``APITimeoutError`` (and its failure is remembered) before the flight's bound is reached.
+_FLIGHT_GRACE: Final = 1.0
 
 
 @attrs.frozen
@@ -92,22 +98,13 @@ def replay_error(exc: E) -> E:
     return copy
 
 
-@attrs.define
-class _Flight(Generic[T]):
-    """One fetch under way; ``done`` is set when it ends, with or without an outcome."""
-
-    done: anyio.Event = attrs.field(factory=anyio.Event)
-    value: tuple[T] | None = None
-    error: IntelliAuthError | None = None
-
-
 class SharedFetch(Generic[T]):
     """Runs ``fetch`` for many callers: one at a time, shared, with failures backed off.
 
     Args:
         fetch: Does the fetch; raises an ``IntelliAuthError`` when it fails. Anything
-            else it raises is a bug: it reaches the caller that started the fetch and is
-            not remembered.
+            else it raises is a bug: it reaches the callers sharing that fetch, as is,
+            and is not remembered.
         url: What is fetched, for the timeout's message.
         clock: Its ``monotonic()`` times the backoff (tests move it forward).
         timeout: Seconds one fetch may take in all.
@@ -130,7 +127,9 @@ class SharedFetch(Generic[T]):
         self._clock = clock
         self.timeout = timeout
         self.backoff = backoff
-        self._flight: _Flight[T] | None = None
+        self._flight: SingleFlight[T] = SingleFlight(
+            detached=True, timeout=timeout + _FLIGHT_GRACE, what=f"the fetch of {url}"
+        )
         self._failure: IntelliAuthError | None = None
         self._failures = 0
         self._retry_at = 0.0
@@ -138,7 +137,7 @@ class SharedFetch(Generic[T]):
         self._attempts = 0
 
     def __repr__(self) -> str:
-        if self._flight is not None:
+        if self._flight.in_flight:
             state = "fetching"
         elif self.backing_off():
             state = f"{self._failures} failures, next attempt in {self.retry_in():.1f}s"
@@ -154,7 +153,7 @@ class SharedFetch(Generic[T]):
     @property
     def in_flight(self) -> bool:
         """Whether a fetch is under way."""
-        return self._flight is not None
+        return self._flight.in_flight
 
     @property
     def last_attempt(self) -> float | None:
@@ -180,51 +179,37 @@ class SharedFetch(Generic[T]):
         Raises:
             IntelliAuthError: The fetch failed (now, or a moment ago and its wait is not
                 over): a copy of its exception.
+            RuntimeError: ``aclose()`` cancelled the fetch before it ended.
         """
-        while True:
-            flight = self._flight
-            if flight is None:
-                return await self._lead()
-            await flight.done.wait()
-            if flight.value is not None:
-                return flight.value[0]
-            if flight.error is not None:
-                raise replay_error(flight.error)
-            # The fetch ended with neither (a bug, reported to its leader): try again.
-
-    async def _lead(self) -> T:
-        if self._failure is not None and self.backing_off():
+        if not self._flight.in_flight and self._failure is not None and self.backing_off():
             raise replay_error(self._failure)
-        flight: _Flight[T] = _Flight()
-        self._flight = flight
+        try:
+            return await self._flight.run(self._attempt)
+        except IntelliAuthError as exc:
+            # Each caller raises its own copy: one object raised in many tasks would pile
+            # their tracebacks onto it.
+            raise replay_error(exc) from exc.__cause__
+
+    async def aclose(self) -> None:
+        """Cancel a fetch under way and wait until it has ended (idempotent)."""
+        await self._flight.aclose()
+
+    async def _attempt(self) -> T:
+        """One fetch, in the flight's task: bounded by ``timeout``, its outcome remembered."""
         self._last_attempt = self._clock.monotonic()
         self._attempts += 1
         try:
-            # Shielded: a leader's cancellation must not abandon the request half way,
-            # or the next waiter would send another one to a provider that is slow.
-            with anyio.CancelScope(shield=True):
-                value = await self._fetch_within_timeout()
+            try:
+                with anyio.fail_after(self.timeout):
+                    value = await self._fetch()
+            except TimeoutError as exc:
+                request = httpx.Request("GET", self._url)
+                raise error_from_transport(exc, request) from exc
         except IntelliAuthError as exc:
-            flight.error = exc
             self._failures += 1
             self._failure = exc
             self._retry_at = self._clock.monotonic() + self.backoff.delay(self._failures)
             raise
-        else:
-            flight.value = (value,)
-            self._failures = 0
-            self._failure = None
-        finally:
-            self._flight = None
-            flight.done.set()
-        # The value is shared and kept by now; a leader cancelled meanwhile stops here.
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        self._failures = 0
+        self._failure = None
         return value
-
-    async def _fetch_within_timeout(self) -> T:
-        try:
-            with anyio.fail_after(self.timeout):
-                return await self._fetch()
-        except TimeoutError as exc:
-            request = httpx.Request("GET", self._url)
-            raise error_from_transport(exc, request) from exc

@@ -9,9 +9,8 @@ Modules, one concept each:
 * ``_access_token``: ``AccessToken`` and the token-response lifetime rules
 * ``_client_auth``: client authentication methods, a registry keyed by RFC names
 * ``_cache``: the ``TokenCache`` protocol and ``CacheKey``; ``_memory_cache`` and
-  ``_redis_cache`` implement it
-* ``_single_flight``: one token request however many callers wait, and however many of
-  them give up
+  ``_redis_cache`` implement it (the single flight of token requests is
+  ``intelliauth_ext._single_flight``, shared with the key-set and discovery fetches)
 * ``_token_endpoint``: token URL checks, the HTTP client of token requests, their
   retries, and the exception of a failed answer
 """

@@ -48,7 +48,6 @@ from intelliauth_ext._auth._client_auth import (
     client_auth_method,
 )
 from intelliauth_ext._auth._memory_cache import InMemoryTokenCache
-from intelliauth_ext._auth._single_flight import SingleFlight
 from intelliauth_ext._auth._token_endpoint import (
     DEFAULT_TOKEN_RETRIES,
     TokenEndpointClient,
@@ -58,6 +57,7 @@ from intelliauth_ext._auth._token_endpoint import (
 from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._secret import Secret
+from intelliauth_ext._single_flight import SingleFlight
 
 __all__ = ["ClientCredentials"]
 

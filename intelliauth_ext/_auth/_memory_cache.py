@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from intelliauth_ext._auth._access_token import AccessToken
 from intelliauth_ext._auth._cache import CacheKey
-from intelliauth_ext._auth._single_flight import SingleFlight
+from intelliauth_ext._single_flight import SingleFlight
 
 __all__ = ["InMemoryTokenCache"]
 

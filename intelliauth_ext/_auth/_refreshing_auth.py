@@ -54,7 +54,6 @@ from intelliauth_ext._auth._client_auth import (
     client_auth_method,
 )
 from intelliauth_ext._auth._client_credentials import replayable
-from intelliauth_ext._auth._single_flight import SingleFlight
 from intelliauth_ext._auth._token_endpoint import (
     DEFAULT_TOKEN_RETRIES,
     TokenEndpointClient,
@@ -65,6 +64,7 @@ from intelliauth_ext._auth._token_endpoint import (
 from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._errors import APIStatusError, InvalidGrantError, OAuthError
 from intelliauth_ext._secret import Secret
+from intelliauth_ext._single_flight import SingleFlight
 from intelliauth_ext._token_set import TokenSet
 
 __all__ = ["RefreshingAuth", "TokenUpdateHook"]

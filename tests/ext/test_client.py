@@ -17,6 +17,7 @@ from intelliauth_client.models.user import User
 from intelliauth_ext import (
     APIStatusError,
     APITimeoutError,
+    InternalServerError,
     InvalidClientError,
     NotFoundError,
     OAuthError,
@@ -29,6 +30,7 @@ from intelliauth_ext._timeouts import DEFAULT_TIMEOUT
 from intelliauth_ext._transports import LazyDefaultTransport
 
 from .doubles import TENANT, USER, StaticBearer
+from .servers import LocalServer
 
 SECRET = "cs_live_SUPERSECRET"
 TOKEN = "at_TOKEN_VALUE_123"
@@ -415,7 +417,40 @@ async def test_revoke_and_introspect_map_errors_by_the_contract(router: respx.Mo
             await client.revoke("rt_1")
         with pytest.raises(APITimeoutError):
             await client.introspect("at_1")
-    assert introspect.call_count == 1  # a POST without an Idempotency-Key is not retried
+    # A token endpoint is retried as the token managers retry it (token_request=True).
+    assert introspect.call_count == 3
+
+
+async def _revoke_against(server: LocalServer, statuses: list[int]) -> None:
+    answers = iter(statuses)
+
+    def revoke_route(handler: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        status = next(answers)
+        content = b"{}" if status == 200 else b'{"error": "temporarily_unavailable"}'
+        return status, {}, content
+
+    server.routes[("POST", OPERATIONS["revokeToken"].path)] = revoke_route
+    async with IntelliAuth(server.url, client_id="app_1", client_secret=SECRET) as client:
+        await client.revoke("rt_1")
+
+
+@pytest.mark.anyio
+async def test_revoke_retries_a_503_like_a_token_request(local_server: LocalServer) -> None:
+    """A revocation POST answered 503 then 200 over a real socket: retried, and done."""
+    await _revoke_against(local_server, [503, 200])
+    assert [request[0] for request in local_server.requests] == ["POST", "POST"]
+
+
+@pytest.mark.anyio
+async def test_revoke_answered_503_three_times_is_an_internal_server_error(
+    local_server: LocalServer,
+) -> None:
+    """Three 503s (two retries): InternalServerError with the body's code, as token_error."""
+    with pytest.raises(InternalServerError) as raised:
+        await _revoke_against(local_server, [503, 503, 503])
+    assert raised.value.status_code == 503
+    assert raised.value.code == "temporarily_unavailable"
+    assert len(local_server.requests) == 3
 
 
 @pytest.mark.anyio

@@ -51,6 +51,7 @@ CREATE_USER = OPERATIONS["createUser"]
 UPDATE_USER = OPERATIONS["updateUser"]
 DELETE_USER = OPERATIONS["deleteUser"]
 REQUEST_TOKEN = OPERATIONS["requestToken"]
+SIGN_OUT = OPERATIONS["signOut"]
 # A GET without parameters or pagination, answering with the contract's Error bodies.
 GET_PROFILE = OPERATIONS["getMyProfile"]
 PROFILE_PATH = "/api/v1/me/profile"
@@ -319,13 +320,37 @@ async def test_post_without_idempotency_key_is_not_retried(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     """A POST to an operation without Idempotency-Key support is sent once."""
+    route = router.post("/api/v1/auth/sign-out").respond(503, json={"error": "server_error"})
+    with pytest.raises(InternalServerError):
+        await make_invoker(http).call(SIGN_OUT)
+    assert route.call_count == 1
+    assert "Idempotency-Key" not in route.calls.last.request.headers
+
+
+async def test_a_token_endpoint_post_is_retried_as_a_token_request(
+    router: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    """requestToken (oauth_errors): a 503 is retried without a key; the last is a 5xx error."""
     route = router.post("/oauth2/token").respond(503, json={"error": "server_error"})
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the class is another test's subject
+    with pytest.raises(InternalServerError) as raised:
+        await make_invoker(http).call(
+            REQUEST_TOKEN, body=TokenRequest.from_dict(CLIENT_CREDENTIALS_FORM)
+        )
+    assert route.call_count == 3
+    assert raised.value.code == "server_error"
+    assert "Idempotency-Key" not in route.calls.last.request.headers
+
+
+async def test_a_token_endpoint_400_is_final_and_an_oauth_error(
+    router: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    """requestToken answered invalid_grant: sent once, raised as its OAuthError."""
+    route = router.post("/oauth2/token").respond(400, json={"error": "invalid_grant"})
+    with pytest.raises(InvalidGrantError):
         await make_invoker(http).call(
             REQUEST_TOKEN, body=TokenRequest.from_dict(CLIENT_CREDENTIALS_FORM)
         )
     assert route.call_count == 1
-    assert "Idempotency-Key" not in route.calls.last.request.headers
 
 
 async def test_patch_without_key_is_not_retried(

@@ -176,7 +176,7 @@ async def test_a_cancelled_leader_finishes_the_fetch_for_the_others() -> None:
         await anyio.wait_all_tasks_blocked()
         leader_scope.cancel()
         await anyio.wait_all_tasks_blocked()
-        assert shared.in_flight  # shielded: the cancellation waits for the fetch's end
+        assert shared.in_flight  # detached: the leader left, the fetch goes on
         fetches.gate.set()
     assert leader_scope.cancelled_caught
     assert values == ["value-1"]
@@ -217,3 +217,47 @@ def test_replay_error_copies_class_attributes_and_cause_not_the_traceback() -> N
     assert (str(copy), copy.check, copy.message) == (str(error), "key", "no key")
     assert copy.__cause__ is cause
     assert copy.__traceback__ is None
+
+
+async def test_a_leader_cut_by_asyncio_timeout_leaves_and_the_fetch_goes_on(
+    anyio_backend: str,
+) -> None:
+    """asyncio.timeout cuts through anyio shields: the fetch, detached, still runs once."""
+    if anyio_backend != "asyncio":
+        pytest.skip("asyncio.timeout is asyncio's own")
+    import asyncio
+
+    fetches = Fetches()
+    fetches.gate = anyio.Event()
+    shared = SharedFetch(fetches, url=URL, clock=FakeClock())
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await shared.run()
+    assert shared.in_flight  # the caller left within its deadline; the fetch did not
+    fetches.gate.set()
+    assert await shared.run() == "value-1"
+    assert fetches.calls == 1
+
+
+async def test_aclose_cancels_a_fetch_under_way() -> None:
+    """aclose(): the fetch under way is cancelled, its waiters get RuntimeError, nothing runs on."""
+    fetches = Fetches()
+    fetches.gate = anyio.Event()  # never set
+    shared = SharedFetch(fetches, url=URL, clock=FakeClock())
+    errors: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            await shared.run()
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run)
+        await anyio.wait_all_tasks_blocked()
+        await shared.aclose()
+    assert [str(error) for error in errors] == [
+        f"the fetch of {URL} was cancelled: its owner was closed"
+    ]
+    assert not shared.in_flight
+    await shared.aclose()  # idempotent

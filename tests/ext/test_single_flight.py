@@ -7,7 +7,7 @@ import contextlib
 import anyio
 import pytest
 
-from intelliauth_ext._auth._single_flight import SingleFlight
+from intelliauth_ext._single_flight import SingleFlight
 
 pytestmark = pytest.mark.anyio
 

@@ -71,8 +71,10 @@ def _always(answer: Answer, handler: object, request_body: bytes) -> Answer:
 def expected_error(path: str, status: int) -> type[IntelliAuthError] | None:
     """What ``path`` raises for a deeply nested body with ``status``; None: it succeeds."""
     if status >= 400:
-        # RFC 6749 endpoints answer OAuthErrors; the API its status errors.
-        return APIStatusError if path == "users.get" else OAuthError
+        # RFC 6749 endpoints answer OAuthErrors, but a 429 or 5xx is an outage there too
+        # (``token_error``); the API answers its status errors.
+        outage = status == 429 or status >= 500
+        return APIStatusError if path == "users.get" or outage else OAuthError
     return {"users.get": APIResponseValidationError, "introspect": OAuthError}.get(path)
 
 

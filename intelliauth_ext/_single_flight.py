@@ -3,7 +3,10 @@
 The first caller starts the work; callers that arrive while it runs wait on an
 ``anyio.Event`` (never blocking the event loop) and get the same result, or the same
 exception: a token endpoint that says ``invalid_client`` is asked once, not once per
-waiter. Where the work runs decides what a caller's cancellation does:
+waiter. It is the one single flight of the SDK: the token managers (``_auth``) run their
+token requests through it, and ``SharedFetch`` (``_shared_fetch.py``) the key-set and
+discovery fetches, adding its failure backoff on top. Where the work runs decides what a
+caller's cancellation does:
 
 * **In the first caller's task** (the default). When that caller is cancelled (it timed
   out or went away) the flight is abandoned, not failed: nothing was stored, the waiters
