@@ -7,33 +7,10 @@ from collections.abc import Iterator
 import pytest
 import respx
 
-from intelliauth_ext import _retries
-
+from .backends import anyio_backend, no_backoff_sleep  # noqa: F401 - fixtures
 from .doubles import TENANT
 from .oidc_fakes import FakeClock, FakeProvider
 from .servers import LocalServer
-
-
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """Every async test runs on asyncio and on trio."""
-    return str(request.param)
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
-    """Backoff sleeps are recorded, never slept (the retries module's test mode)."""
-    delays: list[float] = []
-    original = _retries.sleep_before_retry
-
-    async def record(seconds: float) -> None:
-        delays.append(seconds)
-        await original(seconds)
-
-    _retries.set_testing(True)
-    monkeypatch.setattr(_retries, "sleep_before_retry", record)
-    yield delays
-    _retries.set_testing(False)
 
 
 @pytest.fixture
