@@ -219,12 +219,11 @@ def test_replay_error_copies_class_attributes_and_cause_not_the_traceback() -> N
     assert copy.__traceback__ is None
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio.timeout is asyncio's own
 async def test_a_leader_cut_by_asyncio_timeout_leaves_and_the_fetch_goes_on(
     anyio_backend: str,
 ) -> None:
     """asyncio.timeout cuts through anyio shields: the fetch, detached, still runs once."""
-    if anyio_backend != "asyncio":
-        pytest.skip("asyncio.timeout is asyncio's own")
     import asyncio
 
     fetches = Fetches()
