@@ -61,6 +61,10 @@ def expected_hash(value: str, hash_name: str) -> str:
     return b64url(digest[: len(digest) // 2])
 
 
+#: The wall time the provider's tokens and the tests' clocks start from.
+NOW: Final = 1_800_000_000.0
+
+
 class LocalProvider:
     """Discovery, a JWKS and a token endpoint on a ``LocalServer``, each replaceable."""
 

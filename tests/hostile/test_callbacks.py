@@ -14,14 +14,12 @@ against the access token and the code. The provider is real, on loopback.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from ext.auth_fakes import FakeClock
-from ext.servers import LocalServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,32 +36,10 @@ from .identity_provider import CLIENT_ID, TOKEN_PATH, LocalProvider, expected_ha
 
 pytestmark = pytest.mark.anyio
 
-NOW: Final = 1_800_000_000.0
 REDIRECT_URI: Final = "http://127.0.0.1:8000/callback"
 ATTACKER_TEXT: Final = "Your account is locked. Call +1 555 0100 or visit evil.test/unlock now"
 #: The longest message an exception of these tests may have.
 MESSAGE_BOUND: Final = 600
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The flow's clock: state lifetimes and token times move only when the test says."""
-    return FakeClock(wall=NOW, monotonic=1_000.0)
-
-
-@pytest.fixture
-def provider(local_server: LocalServer) -> Iterator[LocalProvider]:
-    """The identity provider on loopback."""
-    provider = LocalProvider(local_server, now=NOW)
-    yield provider
-    provider.hung.set()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """The flow's HTTP client, shared by the examples of a test."""
-    async with httpx.AsyncClient(timeout=30.0) as client:
-        yield client
 
 
 @pytest.fixture

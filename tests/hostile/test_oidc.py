@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Final, TypeVar
 
 import anyio
@@ -32,7 +32,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from ext.auth_fakes import FakeClock
-from ext.servers import LocalServer
 from fastapi import Depends, FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -62,6 +61,7 @@ from .identity_provider import (
     DISCOVERY_PATH,
     JWKS_PATH,
     KEYS_BY_ALG,
+    NOW,
     RSA_KEY,
     LocalProvider,
     b64url,
@@ -72,34 +72,12 @@ from .identity_provider import (
 pytestmark = pytest.mark.anyio
 T = TypeVar("T")
 
-NOW: Final = 1_800_000_000.0
 #: The longest message any exception of these tests may have.
 MESSAGE_BOUND: Final = 600
 DEEP: Final = b"[" * 100_000 + b"]" * 100_000
 HYPOTHESIS: Final = settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """The verifier's clock: token times and the backoff move only when the test says."""
-    return FakeClock(wall=NOW, monotonic=1_000.0)
-
-
-@pytest.fixture
-def provider(local_server: LocalServer) -> Iterator[LocalProvider]:
-    """The identity provider on loopback; its hanging routes give up when the test ends."""
-    provider = LocalProvider(local_server, now=NOW)
-    yield provider
-    provider.hung.set()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    """One client for every verifier of a test (making one costs ~0.1 s: its TLS context)."""
-    async with httpx.AsyncClient(timeout=30.0) as client:
-        yield client
 
 
 @pytest.fixture
