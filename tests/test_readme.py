@@ -39,13 +39,11 @@ import html
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,9 +51,9 @@ import anyio
 import attrs
 import httpx
 import pytest
-import uvicorn
 import yaml
-from aiohttp import web
+from ext.redis_server import redis_server as start_redis_server
+from integrations.drivers import serve_aiohttp, serve_asgi
 
 from intelliauth_ext import IntelliAuth, webhooks
 from intelliauth_ext.testing import TEST_USER_EMAIL, TEST_USER_PASSWORD, Sandbox
@@ -267,72 +265,14 @@ def signed_user_created() -> tuple[bytes, dict[str, str]]:
     return body, {webhooks.SIGNATURE_HEADER: webhooks.sign(body, WEBHOOK_SECRET)}
 
 
-@contextlib.asynccontextmanager
-async def serve_asgi(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn (lifespan on) on a free loopback port; its URL."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(server.serve)
-        try:
-            with anyio.fail_after(10):
-                while not server.started:
-                    assert not server.should_exit, "the app did not start"
-                    await anyio.sleep(0.005)
-            yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-        finally:
-            server.should_exit = True
-
-
-@contextlib.asynccontextmanager
-async def serve_aiohttp(app: web.Application) -> AsyncIterator[str]:
-    """Serve an aiohttp app (cleanup contexts run) on a free loopback port; its URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
-
-
 @contextlib.contextmanager
 def redis_server(folder: Path) -> Iterator[str]:
     """A redis-server on a free loopback port, without persistence; its URL."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        pytest.fail("redis-server is not on PATH: `make test` installs it (apt redis-server)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+        with start_redis_server(folder) as url:
+            yield url
+    except FileNotFoundError:
+        pytest.fail("redis-server is not on PATH: `make test` installs it (apt redis-server)")
 
 
 # ---------------------------------------------------------------------------- the checks

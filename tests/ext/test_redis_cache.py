@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from redis.asyncio import Redis
 from intelliauth_ext._auth import AccessToken, CacheKey, ClientCredentials, RedisTokenCache
 
 from .auth_fakes import TOKEN_URL, TokenEndpoint
+from .redis_server import free_port, redis_server
 
 pytestmark = pytest.mark.anyio
 
@@ -36,55 +36,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real redis-server on a free loopback port, without persistence, for this session."""
-    executable = shutil.which("redis-server")
-    if executable is None:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server)")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with redis_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -224,7 +182,7 @@ async def test_lock_release_never_deletes_another_holders_lock(redis: Redis, pre
 
 async def test_unreachable_redis_degrades_to_a_local_fetch(prefix: str) -> None:
     """With Redis down, get_or_fetch logs and fetches for this process instead of failing."""
-    cache = RedisTokenCache(f"redis://127.0.0.1:{_free_port()}/0", prefix=prefix)
+    cache = RedisTokenCache(f"redis://127.0.0.1:{free_port()}/0", prefix=prefix)
 
     async def fetch() -> AccessToken:
         return token("local")
