@@ -83,6 +83,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
     "WebhookVerificationError",
+    "cut_message",
     "error_from_response",
     "error_from_transport",
     "oauth_error_from_fields",
@@ -374,7 +375,8 @@ _OAUTH_ERRORS: Final[Mapping[str, type[OAuthError]]] = {
 }
 
 
-def _cut(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+def cut_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters (an ellipsis marks the cut): server text in messages."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -395,7 +397,7 @@ def _error_body(content: bytes) -> Mapping[str, Any] | None:
 
 def _optional_str(body: Mapping[str, Any], key: str) -> str | None:
     value = body.get(key)
-    return _cut(value) if isinstance(value, str) and value else None
+    return cut_message(value) if isinstance(value, str) and value else None
 
 
 def _body_preview(content: bytes) -> str:
@@ -406,7 +408,7 @@ def _body_preview(content: bytes) -> str:
 
 def _request_id_header(response: httpx.Response) -> str | None:
     value = response.headers.get(REQUEST_ID_HEADER)
-    return _cut(value) if value else None
+    return cut_message(value) if value else None
 
 
 def _status_error(response: httpx.Response, content: bytes) -> APIStatusError:
@@ -432,7 +434,7 @@ def _status_error(response: httpx.Response, content: bytes) -> APIStatusError:
         details = raw_details if isinstance(raw_details, dict) else None
         request_id = _optional_str(body, "request_id") or header_request_id
     else:
-        reason = _cut(response.reason_phrase or "error", _BODY_PREVIEW_BYTES)
+        reason = cut_message(response.reason_phrase or "error", _BODY_PREVIEW_BYTES)
         message = f"HTTP {status} {reason}; body: {_body_preview(content)}"
 
     if error_class is RateLimitError:
@@ -467,9 +469,9 @@ def oauth_error_from_fields(
     """
     error_class = _OAUTH_ERRORS.get(error, OAuthError)
     return error_class(
-        _cut(error),
-        _cut(error_description) if error_description is not None else None,
-        _cut(error_uri) if error_uri is not None else None,
+        cut_message(error),
+        cut_message(error_description) if error_description is not None else None,
+        cut_message(error_uri) if error_uri is not None else None,
         status_code=status_code,
         response=response,
     )
@@ -545,7 +547,7 @@ def _exception_text(exc: BaseException) -> str:
         text = str(exc)
     except Exception:  # a broken __str__ must not hide the failure it describes
         text = ""
-    return _cut(redact_text(text)) or type(exc).__name__
+    return cut_message(redact_text(text)) or type(exc).__name__
 
 
 def error_from_transport(exc: BaseException, request: httpx.Request) -> APIConnectionError:
@@ -566,7 +568,7 @@ def error_from_transport(exc: BaseException, request: httpx.Request) -> APIConne
     from intelliauth_ext._logging import redact_url  # see _exception_text
 
     try:
-        target = _cut(f"{request.method} {redact_url(request.url)}", _URL_CHARS)
+        target = cut_message(f"{request.method} {redact_url(request.url)}", _URL_CHARS)
     except Exception:  # a request object that can not even be shown
         target = "the request"
     if isinstance(exc, httpx.TimeoutException | TimeoutError):

@@ -37,6 +37,7 @@ from intelliauth_ext._errors import (
     REQUEST_ID_HEADER,
     APIResponseValidationError,
     ResponseTooLargeError,
+    cut_message,
     error_from_response,
     error_from_transport,
 )
@@ -56,7 +57,6 @@ from intelliauth_ext._transports import (
 __all__ = ["IDEMPOTENCY_KEY_HEADER", "Invoker", "OperationLike"]
 
 IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
-_MESSAGE_CHARS: Final = 300
 
 # What the generated `_parse_response` reads from its `client` argument: an undocumented
 # 2xx status then raises `errors.UnexpectedStatus` instead of returning None.
@@ -401,7 +401,7 @@ def _parse(module: Any, response: httpx.Response) -> Any:
     except UnexpectedStatus:
         cause, detail = None, "a status the contract does not document"
     except Exception as exc:
-        cause, detail = exc, redact_text(f"{type(exc).__name__}: {exc}")[:_MESSAGE_CHARS]
+        cause, detail = exc, cut_message(redact_text(f"{type(exc).__name__}: {exc}"))
     # Raised here, outside the except clauses, so that no exception is its context.
     raise APIResponseValidationError(
         f"the {response.status_code} response to {response.request.method} "
