@@ -75,6 +75,7 @@ if TYPE_CHECKING:
         revoke_token,
     )
     from intelliauth_ext._token_set import TokenSet
+    from intelliauth_ext._token_set_store import InMemoryTokenSetStore, TokenSetStore
     from intelliauth_ext._verification import TokenVerifier, VerifiedToken
 
 #: Where each lazily imported public name lives.
@@ -90,6 +91,7 @@ _LAZY: Final[dict[str, str]] = {
     "FlowStore": "intelliauth_ext._flow_store",
     "InMemoryFlowStore": "intelliauth_ext._flow_store",
     "InMemoryTokenCache": "intelliauth_ext._auth",
+    "InMemoryTokenSetStore": "intelliauth_ext._token_set_store",
     "IntelliAuth": "intelliauth_ext._client",
     "IntrospectionResult": "intelliauth_ext._token_endpoints",
     "MfaChallenge": "intelliauth_ext._sign_in",
@@ -104,6 +106,7 @@ _LAZY: Final[dict[str, str]] = {
     "StaticToken": "intelliauth_ext._auth",
     "TokenCache": "intelliauth_ext._auth",
     "TokenSet": "intelliauth_ext._token_set",
+    "TokenSetStore": "intelliauth_ext._token_set_store",
     "TokenUpdateHook": "intelliauth_ext._auth",
     "TokenVerifier": "intelliauth_ext._verification",
     "VerifiedToken": "intelliauth_ext._verification",
@@ -152,6 +155,7 @@ __all__ = [
     "FlowStore",
     "InMemoryFlowStore",
     "InMemoryTokenCache",
+    "InMemoryTokenSetStore",
     "InsecureURLError",
     "IntelliAuth",
     "IntelliAuthError",
@@ -179,6 +183,7 @@ __all__ = [
     "StaticToken",
     "TokenCache",
     "TokenSet",
+    "TokenSetStore",
     "TokenUpdateHook",
     "TokenValidationError",
     "TokenVerifier",

@@ -22,6 +22,14 @@ sure a rotated refresh token is never lost:
 it; the new tokens are in use regardless and the hook is called again with them on the
 next call, until it succeeds.
 
+Sharing. With ``store=`` and ``store_key=`` (a ``TokenSetStore``) the session's tokens live
+in the store: they are loaded on first use, and every refresh goes through
+``store.refresh``, which lets one holder of the key spend the refresh token and hands the
+others what it stored. Every process (or run of a tool) that serves the session then
+refreshes it once per expiry, however many of them see it expire. The store is the source
+of truth: a ``token_set`` given as well only fills an empty key, and ``update`` writes to
+the store on the next call.
+
 A refresh token that is rejected raises ``InvalidGrantError``: the user must sign in
 again. Every later call raises it too, at once, until ``update`` is given a new token set.
 Rejected means ``invalid_grant`` (revoked, expired, reused), and also a 400 or 401 whose
@@ -66,6 +74,7 @@ from intelliauth_ext._errors import APIStatusError, InvalidGrantError, OAuthErro
 from intelliauth_ext._secret import Secret
 from intelliauth_ext._single_flight import SingleFlight
 from intelliauth_ext._token_set import TokenSet
+from intelliauth_ext._token_set_store import TokenSetStore, same_tokens
 
 __all__ = ["RefreshingAuth", "TokenUpdateHook"]
 
@@ -89,6 +98,7 @@ class RefreshingAuth(httpx.Auth):
     Args:
         token_set: The tokens from sign-in (``AuthorizationCodeFlow.complete``, or a
             ``TokenSet.from_dict`` of what you persisted); it must hold a refresh token.
+            None with a ``store``: they are loaded from it on first use.
         token_url: The token endpoint.
         client_id: The client id.
         client_secret: The client secret of a confidential client; None for a public one.
@@ -103,17 +113,20 @@ class RefreshingAuth(httpx.Auth):
         http_client: Send refresh requests on this client instead of one of its own.
         clock: The time source (tests pass a fake one).
         max_retries: Retries of a refresh request that failed transiently (2 by default).
+        store: Keep the tokens in this ``TokenSetStore`` and refresh through it, so that
+            every process serving the session refreshes it once per expiry.
+        store_key: The session's key in ``store`` (a session id, a profile name).
 
     Raises:
-        ValueError: A token set without a refresh token, an unknown ``auth_method``, a
-            secret method without a secret, or a negative margin, lifetime or
-            ``max_retries``.
+        ValueError: A token set without a refresh token, neither a token set nor a store,
+            a store without a key, an unknown ``auth_method``, a secret method without a
+            secret, or a negative margin, lifetime or ``max_retries``.
         InsecureURLError: ``token_url`` is plain ``http://`` to a host that is not loopback.
     """
 
     def __init__(
         self,
-        token_set: TokenSet,
+        token_set: TokenSet | None = None,
         *,
         token_url: str | httpx.URL,
         client_id: str,
@@ -126,9 +139,15 @@ class RefreshingAuth(httpx.Auth):
         http_client: httpx.AsyncClient | None = None,
         clock: Clock | None = None,
         max_retries: int = DEFAULT_TOKEN_RETRIES,
+        store: TokenSetStore | None = None,
+        store_key: str | None = None,
     ) -> None:
         if not client_id:
             raise ValueError("client_id must not be empty")
+        if store is None and token_set is None:
+            raise ValueError("RefreshingAuth needs a token_set, or a store to load it from")
+        if (store is None) != (store_key is None) or store_key == "":
+            raise ValueError("store and store_key go together (store_key not empty)")
         method = auth_method or ("client_secret_post" if client_secret else "none")
         client_auth_method(method)
         if method != "none" and not client_secret:
@@ -152,13 +171,34 @@ class RefreshingAuth(httpx.Auth):
         )
         self._revoked = False
         self._unsaved: TokenSet | None = None
-        self._held = self._adopt(_require_refresh_token(token_set))
+        self._store = store
+        self._store_key = store_key or ""
+        # With a store: a token set to write to it before anything else (a seed for an
+        # empty key, or what ``update`` was given); None once written.
+        self._unstored: TokenSet | None = None
+        self._held: _Held | None = None
+        self._issued: TokenSet | None = None  # what this object's last refresh request got
+        if token_set is not None:
+            _require_refresh_token(token_set)
+            if store is None:
+                self._held = self._adopt(token_set)
+            else:
+                self._unstored = token_set
 
     # -- public API ------------------------------------------------------------------
 
     @property
     def token_set(self) -> TokenSet:
-        """The current token set (not refreshed by reading it)."""
+        """The current token set (not refreshed by reading it).
+
+        Raises:
+            RuntimeError: A store's token set has not been loaded yet (``await
+                get_token_set()`` loads it).
+        """
+        if self._held is None:
+            if self._unstored is not None:
+                return self._unstored
+            raise RuntimeError("the token set is not loaded yet; await get_token_set() first")
         return self._held.token_set
 
     @property
@@ -182,7 +222,12 @@ class RefreshingAuth(httpx.Auth):
         if self._revoked:
             raise _sign_in_again()
         held = self._held
-        if self._unsaved is None and self._clock.monotonic() < held.refresh_at:
+        if (
+            held is not None
+            and self._unsaved is None
+            and self._unstored is None
+            and self._clock.monotonic() < held.refresh_at
+        ):
             return held.token_set
         return await self._flight.run(self._obtain)
 
@@ -190,15 +235,19 @@ class RefreshingAuth(httpx.Auth):
         """Refresh now, whether due or not (joining a refresh already under way)."""
         if self._revoked:
             raise _sign_in_again()
-        if not self._flight.in_flight:
+        if self._held is None:  # a store's tokens, not loaded yet: load, then refresh
+            await self._flight.run(self._obtain)
+        if not self._flight.in_flight and self._held is not None:
             self._held = attrs.evolve(self._held, refresh_at=float("-inf"))
         return await self._flight.run(self._obtain)
 
     def update(self, token_set: TokenSet) -> None:
-        """Replace the tokens (after the user signed in again)."""
+        """Replace the tokens (after the user signed in again); a store gets them on next use."""
         self._held = self._adopt(_require_refresh_token(token_set))
         self._revoked = False
         self._unsaved = None
+        if self._store is not None:
+            self._unstored = token_set
 
     @contextlib.asynccontextmanager
     async def background_refresh(self) -> AsyncIterator[RefreshingAuth]:
@@ -241,7 +290,7 @@ class RefreshingAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401 or not replayable(request):
             return
-        if self._held.token_set.access_token == token_set.access_token:
+        if self.token_set.access_token == token_set.access_token:
             token_set = await self.refresh()
         else:  # a newer token is held already: the 401 was for an older one
             token_set = await self.get_token_set()
@@ -267,20 +316,56 @@ class RefreshingAuth(httpx.Auth):
         return _Held(token_set=token_set, refresh_at=self._clock.monotonic() + lifetime - margin)
 
     async def _obtain(self) -> TokenSet:
-        """Run by the detached flight: refresh when due, then run a pending hook."""
+        """Run by the detached flight: load or store, refresh when due, run a pending hook."""
         if self._revoked:
             raise _sign_in_again()
-        if self._clock.monotonic() >= self._held.refresh_at:
-            await self._exchange()
+        if self._store is not None:
+            await self._sync_store(self._store)
+        held = self._held
+        assert held is not None  # adopted above, or at construction without a store
+        if self._clock.monotonic() >= held.refresh_at:
+            await self._exchange(held.token_set)
         unsaved = self._unsaved
         if unsaved is not None and self._on_token_update is not None:
             await self._on_token_update(unsaved)
         self._unsaved = None
+        assert self._held is not None
         return self._held.token_set
 
-    async def _exchange(self) -> None:
-        """One refresh request; the new token set is held before anything else can fail."""
-        current = self._held.token_set
+    async def _sync_store(self, store: TokenSetStore) -> None:
+        """Write a pending token set to the store, or load the store's on first use."""
+        unstored = self._unstored
+        if unstored is not None and self._held is not None:  # ``update`` was called
+            await store.save(self._store_key, unstored)
+        elif self._held is None:
+            stored = await store.load(self._store_key)
+            if stored is None and unstored is None:
+                raise InvalidGrantError(
+                    "invalid_grant",
+                    "no token set is stored for this session; the user must sign in",
+                )
+            if stored is None:
+                assert unstored is not None
+                await store.save(self._store_key, unstored)
+                stored = unstored
+            self._held = self._adopt(_require_refresh_token(stored))
+        self._unstored = None
+
+    async def _exchange(self, current: TokenSet) -> None:
+        """Refresh ``current``, through the store when there is one; hold the result."""
+        if self._store is None:
+            fresh = await self._refresh_once(current)
+        else:
+            fresh = await self._store.refresh(self._store_key, current, self._refresh_once)
+        if self._issued is not None and same_tokens(fresh, self._issued):
+            self._held = self._adopt(fresh, just_issued=True)
+            self._unsaved = fresh
+        else:  # another holder refreshed: adopt what it stored (its hook ran there)
+            self._held = self._adopt(_require_refresh_token(fresh))
+        self._issued = None
+
+    async def _refresh_once(self, current: TokenSet) -> TokenSet:
+        """One refresh request with ``current``'s refresh token; the new token set."""
         assert current.refresh_token is not None  # checked on adoption
         request = build_token_request(
             self._token_url,
@@ -304,16 +389,19 @@ class RefreshingAuth(httpx.Auth):
             id_token=issued.id_token or current.id_token,
             scope=issued.scope or current.scope,
         )
-        self._held = self._adopt(refreshed, just_issued=True)
-        self._unsaved = refreshed
+        self._issued = refreshed
+        return refreshed
 
     async def _refresh_in_background(self) -> None:
         failures = 0
         while True:
+            held = self._held
             if failures:
                 wait = min(2.0**failures, _MAX_BACKGROUND_BACKOFF)
+            elif held is None:
+                wait = 0.0  # a store's tokens: load them now
             else:
-                wait = max(0.0, self._held.refresh_at - self._clock.monotonic())
+                wait = max(0.0, held.refresh_at - self._clock.monotonic())
             await self._clock.sleep(wait)
             try:
                 await self.get_token_set()
@@ -330,10 +418,15 @@ class RefreshingAuth(httpx.Auth):
             else:
                 failures = 0
 
+    def _shown_token_set(self) -> str:
+        if self._held is not None:
+            return repr(self._held.token_set)
+        return repr(self._unstored) if self._unstored is not None else "<in the store>"
+
     def __repr__(self) -> str:
         return (
             f"RefreshingAuth(token_url={str(self._token_url)!r}, client_id={self._client_id!r}, "
-            f"auth_method={self._auth_method!r}, token_set={self._held.token_set!r})"
+            f"auth_method={self._auth_method!r}, token_set={self._shown_token_set()})"
         )
 
 

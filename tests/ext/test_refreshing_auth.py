@@ -18,52 +18,9 @@ from intelliauth_ext._errors import (
 )
 from intelliauth_ext._token_set import TokenSet
 
-from .auth_fakes import API_URL, TOKEN_URL, WALL_START, Api, FakeClock
+from .auth_fakes import API_URL, TOKEN_URL, WALL_START, Api, FakeClock, RotatingServer
 
 pytestmark = pytest.mark.anyio
-
-
-class RotatingServer:
-    """A token endpoint that rotates refresh tokens and revokes the family on reuse."""
-
-    def __init__(self, *, expires_in: int = 3600, rotate: bool = True) -> None:
-        self.expires_in = expires_in
-        self.rotate = rotate
-        self.valid_refresh = "rt-0"
-        self.generation = 0
-        self.requests: list[httpx.Request] = []
-        self.gate: anyio.Event | None = None
-        self.revoked = False
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self.gate is not None:
-            await self.gate.wait()
-        from urllib.parse import parse_qsl
-
-        if request.headers["content-type"] == "application/json":
-            import json
-
-            form = json.loads(request.content)
-        else:
-            form = dict(parse_qsl(request.content.decode()))
-        if form.get("grant_type") != "refresh_token":
-            return httpx.Response(400, json={"error": "unsupported_grant_type"})
-        if self.revoked or form.get("refresh_token") != self.valid_refresh:
-            self.revoked = True  # reuse of a rotated token revokes the family
-            return httpx.Response(
-                400, json={"error": "invalid_grant", "error_description": "refresh token revoked"}
-            )
-        self.generation += 1
-        body: dict[str, object] = {
-            "access_token": f"at-{self.generation}",
-            "token_type": "bearer",
-            "expires_in": self.expires_in,
-        }
-        if self.rotate:
-            self.valid_refresh = f"rt-{self.generation}"
-            body["refresh_token"] = self.valid_refresh
-        return httpx.Response(200, json=body)
 
 
 @pytest.fixture
