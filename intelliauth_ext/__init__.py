@@ -41,6 +41,8 @@ from intelliauth_ext._errors import (
     PermissionDeniedError,
     RateLimitError,
     ResponseTooLargeError,
+    TokenStoreError,
+    TokenStoreUnavailableError,
     TokenValidationError,
     UnauthorizedClientError,
     UnprocessableEntityError,
@@ -65,6 +67,8 @@ if TYPE_CHECKING:
     from intelliauth_ext._flow import AuthorizationCodeFlow, AuthorizationRequest
     from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
     from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
+    from intelliauth_ext._redis_flow_store import RedisFlowStore
+    from intelliauth_ext._redis_token_set_store import RedisTokenSetStore
     from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
     from intelliauth_ext._sign_in import MfaChallenge, SignedIn
     from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
@@ -100,7 +104,9 @@ _LAZY: Final[dict[str, str]] = {
     "Page": "intelliauth_ext._pagination",
     "PendingAuthorization": "intelliauth_ext._flow_store",
     "ProviderMetadata": "intelliauth_ext._discovery",
+    "RedisFlowStore": "intelliauth_ext._redis_flow_store",
     "RedisTokenCache": "intelliauth_ext._auth",
+    "RedisTokenSetStore": "intelliauth_ext._redis_token_set_store",
     "RefreshingAuth": "intelliauth_ext._auth",
     "SignedIn": "intelliauth_ext._sign_in",
     "StaticToken": "intelliauth_ext._auth",
@@ -176,7 +182,9 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderMetadata",
     "RateLimitError",
+    "RedisFlowStore",
     "RedisTokenCache",
+    "RedisTokenSetStore",
     "RefreshingAuth",
     "ResponseTooLargeError",
     "SignedIn",
@@ -184,6 +192,8 @@ __all__ = [
     "TokenCache",
     "TokenSet",
     "TokenSetStore",
+    "TokenStoreError",
+    "TokenStoreUnavailableError",
     "TokenUpdateHook",
     "TokenValidationError",
     "TokenVerifier",

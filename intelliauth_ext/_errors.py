@@ -27,6 +27,8 @@ The tree::
     │   ├── InvalidScopeError               invalid_scope
     │   ├── AccessDeniedError               access_denied
     │   └── InvalidCallbackError            a sign-in callback failed a check (.check): state ...
+    ├── TokenStoreError                     a token-set store failed: unreadable value, lost lease
+    │   └── TokenStoreUnavailableError      ... because the store (Redis) could not be reached
     ├── TokenValidationError                a JWT failed a verification check (.check)
     └── WebhookVerificationError            a webhook delivery failed a check (.check)
 
@@ -78,6 +80,8 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "TokenStoreError",
+    "TokenStoreUnavailableError",
     "TokenValidationError",
     "UnauthorizedClientError",
     "UnprocessableEntityError",
@@ -319,6 +323,24 @@ class InvalidCallbackError(OAuthError):
         super().__init__("invalid_callback", message)
         self.check = check
         self.message = message
+
+
+class TokenStoreError(IntelliAuthError):
+    """A shared token-set store could not do its part; the session's tokens are unchanged.
+
+    Raised for a stored value that can not be read (corrupt, too large, sealed with
+    another key), for a refresh whose lease ran out before its result could be stored,
+    and, as ``TokenStoreUnavailableError``, when the store can not be reached. The message
+    never contains a token or a session key.
+    """
+
+
+class TokenStoreUnavailableError(TokenStoreError):
+    """The token-set store (Redis) could not be reached; no refresh was made without it.
+
+    Refreshing alone would race the other holders of the session against a rotating
+    server, so the call fails instead; retry it once the store is back.
+    """
 
 
 class TokenValidationError(IntelliAuthError):

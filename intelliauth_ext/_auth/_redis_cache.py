@@ -36,6 +36,12 @@ import anyio
 from intelliauth_ext._auth._access_token import AccessToken
 from intelliauth_ext._auth._cache import CacheKey
 from intelliauth_ext._json import json_object
+from intelliauth_ext._redis_client import (
+    RELEASE_LOCK,
+    redis_client,
+    redis_error_class,
+    require_asyncio,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -43,14 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["RedisTokenCache"]
 
 logger: Final = logging.getLogger("intelliauth")
-
-#: Deletes KEYS[1] only if it still holds ARGV[1]: releases our own lock, never another's.
-_RELEASE_LOCK: Final = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
 #: Deletes the token KEYS[1] only if its access_token is still ARGV[1].
 _DISCARD_IF_UNCHANGED: Final = """
@@ -62,31 +60,6 @@ if ok and type(decoded) == 'table' and decoded['access_token'] == ARGV[1] then
 end
 return 0
 """
-
-_MISSING_EXTRA: Final = (
-    "RedisTokenCache needs the 'redis' package: pip install 'intelliauth[redis]'"
-)
-
-
-def _redis_error_class() -> type[Exception]:
-    try:
-        from redis.exceptions import RedisError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(_MISSING_EXTRA) from exc
-    return RedisError
-
-
-def _require_asyncio() -> None:
-    # redis.asyncio runs on asyncio only; say so plainly instead of failing deep inside it.
-    import asyncio  # only to detect the running loop
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        raise RuntimeError(
-            "RedisTokenCache uses redis.asyncio, which needs the asyncio backend "
-            "(it does not run on trio); use InMemoryTokenCache there"
-        ) from None
 
 
 class RedisTokenCache:
@@ -114,16 +87,10 @@ class RedisTokenCache:
         poll_interval: float = 0.02,
         max_poll_interval: float = 0.5,
     ) -> None:
-        self._error: type[Exception] = _redis_error_class()
+        self._error: type[Exception] = redis_error_class("RedisTokenCache")
         if lock_timeout <= 0 or poll_interval <= 0 or max_poll_interval < poll_interval:
             raise ValueError("need lock_timeout > 0 and 0 < poll_interval <= max_poll_interval")
-        self._owns_client = isinstance(redis, str)
-        if isinstance(redis, str):
-            from redis.asyncio import Redis as RedisClient
-
-            self._redis: Redis = RedisClient.from_url(redis)
-        else:
-            self._redis = redis
+        self._redis, self._owns_client = redis_client(redis)
         self._prefix = prefix
         self._lock_ms = max(1, int(lock_timeout * 1000))
         self._poll_interval = poll_interval
@@ -137,7 +104,7 @@ class RedisTokenCache:
 
     async def get(self, key: CacheKey) -> AccessToken | None:
         """The token stored under ``key``, or None (also for an unreadable entry)."""
-        _require_asyncio()
+        require_asyncio("RedisTokenCache")
         raw: Any = await self._redis.get(self._token_key(key))
         if raw is None:
             return None
@@ -146,13 +113,13 @@ class RedisTokenCache:
 
     async def set(self, key: CacheKey, token: AccessToken) -> None:
         """Store ``token``; Redis drops it once its lifetime has passed."""
-        _require_asyncio()
+        require_asyncio("RedisTokenCache")
         ttl_ms = max(1, int(token.lifetime * 1000))
         await self._redis.set(self._token_key(key), json.dumps(token.as_dict()), px=ttl_ms)
 
     async def discard(self, key: CacheKey, token: AccessToken) -> None:
         """Delete the entry under ``key`` if it still holds ``token`` (one Lua script)."""
-        _require_asyncio()
+        require_asyncio("RedisTokenCache")
         try:
             await self._eval(_DISCARD_IF_UNCHANGED, self._token_key(key), token.access_token)
         except self._error as exc:
@@ -167,7 +134,7 @@ class RedisTokenCache:
         usable: Callable[[AccessToken], bool],
     ) -> AccessToken:
         """A usable stored token, or one ``fetch`` for the whole fleet (see the module doc)."""
-        _require_asyncio()
+        require_asyncio("RedisTokenCache")
         try:
             cached = await self.get(key)
             if cached is not None and usable(cached):
@@ -212,7 +179,7 @@ class RedisTokenCache:
             # Released even when cancelled: a held lock would stall the fleet until it expires.
             with anyio.move_on_after(5.0, shield=True):
                 try:
-                    await self._eval(_RELEASE_LOCK, lock_key, lock_value)
+                    await self._eval(RELEASE_LOCK, lock_key, lock_value)
                 except self._error as exc:
                     logger.warning(
                         "token cache: could not release the refresh lock (it will expire): %s",

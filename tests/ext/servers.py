@@ -62,6 +62,9 @@ class LocalServer:
 
         class _Server(http.server.ThreadingHTTPServer):
             daemon_threads = True
+            # Fleet tests open hundreds of connections at once; with the default backlog
+            # of 5, Linux completes handshakes it never accepts and the clients time out.
+            request_queue_size = 1024
 
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # a client that hung up mid-response is expected in these tests
