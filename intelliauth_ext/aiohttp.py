@@ -22,7 +22,10 @@
     app.add_routes(routes)
 
 - ``intelliauth_context(...)``: a cleanup context giving the app one ``IntelliAuth``
-  client (``app[INTELLIAUTH_CLIENT]``), closed when the app stops.
+  client (``app[INTELLIAUTH_CLIENT]``), closed when the app stops, and its
+  ``Integration`` (``request.config_dict[INTELLIAUTH_INTEGRATION]``): ``sign_in_flow(...)``
+  on the context's ``flow_store`` and ``session_auth(session_id, ...)`` on its
+  ``token_set_store`` (``RedisFlowStore`` and ``RedisTokenSetStore`` with several workers).
 - ``@require_token(scopes)``: the handler runs only for a verified bearer token, found
   at ``request[VERIFIED_TOKEN]``; otherwise 401, 403, 400 or 503 with
   ``WWW-Authenticate`` as RFC 6750 says.
@@ -46,6 +49,7 @@ from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import WebhookVerificationError
+from intelliauth_ext._flow_store import FlowStore
 from intelliauth_ext._integration import (
     Integration,
     WebhookSecrets,
@@ -53,14 +57,17 @@ from intelliauth_ext._integration import (
     verify_delivery,
 )
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._token_set_store import TokenSetStore
 from intelliauth_ext._verification import DEFAULT_LEEWAY, VerifiedToken
 from intelliauth_ext._webhooks import DEFAULT_TOLERANCE, WebhookEvent
 
 __all__ = [
     "INTELLIAUTH_CLIENT",
+    "INTELLIAUTH_INTEGRATION",
     "VERIFIED_TOKEN",
     "Clock",
     "Handler",
+    "Integration",
     "WebhookSecrets",
     "intelliauth_context",
     "require_token",
@@ -72,7 +79,9 @@ __all__ = [
 INTELLIAUTH_CLIENT: Final = web.AppKey("intelliauth_client", IntelliAuth)
 #: The verified bearer token of a request that passed ``require_token``.
 VERIFIED_TOKEN: Final = web.RequestKey("intelliauth_verified_token", VerifiedToken)
-_INTEGRATION: Final = web.AppKey("intelliauth_integration", Integration)
+#: The app's ``Integration`` (client, guard, flow store, token-set store).
+INTELLIAUTH_INTEGRATION: Final = web.AppKey("intelliauth_integration", Integration)
+_INTEGRATION: Final = INTELLIAUTH_INTEGRATION
 
 Handler: TypeAlias = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -93,6 +102,8 @@ def intelliauth_context(
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
     environ: Mapping[str, str] | None = None,
+    flow_store: FlowStore | None = None,
+    token_set_store: TokenSetStore | None = None,
     **client_options: Any,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context giving the app one ``IntelliAuth`` client, closed at shutdown.
@@ -110,6 +121,10 @@ def intelliauth_context(
             tests (any object with ``time()`` and ``monotonic()``).
         leeway: Seconds of clock skew tolerated on token times.
         environ: Where the variables are read; ``os.environ`` by default.
+        flow_store: Where started sign-ins wait for their callback; in memory by
+            default (one process only: with several workers, a ``RedisFlowStore``).
+        token_set_store: Where signed-in sessions' tokens live; in memory by default
+            (with several workers, a ``RedisTokenSetStore``).
         **client_options: Other keyword arguments of ``IntelliAuth``.
 
     Returns:
@@ -125,6 +140,8 @@ def intelliauth_context(
             clock=clock,
             leeway=leeway,
             environ=environ,
+            flow_store=flow_store,
+            token_set_store=token_set_store,
             **client_options,
         ) as integration:
             app[_INTEGRATION] = integration

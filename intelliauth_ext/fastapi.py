@@ -21,6 +21,10 @@
 - ``intelliauth_lifespan(...)``: one ``IntelliAuth`` client per app, created at startup
   (from ``INTELLIAUTH_*`` variables, or the arguments) and closed at shutdown.
 - ``IntelliAuthClient`` (``Depends(get_client)``): that client, in a handler.
+- ``IntelliAuthIntegration`` (``Depends(get_integration)``): the app's ``Integration``:
+  ``sign_in_flow(...)`` for browser sign-in on the lifespan's ``flow_store``, and
+  ``session_auth(session_id, ...)`` for a user's tokens in its ``token_set_store``
+  (``RedisFlowStore`` and ``RedisTokenSetStore`` when the app runs several workers).
 - ``require_token(scopes)``: the caller's bearer token, verified; 401, 403, 400 or 503
   with ``WWW-Authenticate`` as RFC 6750 says otherwise.
 - ``webhook_event(secrets)``: a verified webhook delivery's typed event; 400 otherwise.
@@ -43,6 +47,7 @@ from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock
 from intelliauth_ext._errors import WebhookVerificationError
+from intelliauth_ext._flow_store import FlowStore
 from intelliauth_ext._integration import (
     Integration,
     WebhookSecrets,
@@ -50,16 +55,20 @@ from intelliauth_ext._integration import (
     verify_delivery,
 )
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._token_set_store import TokenSetStore
 from intelliauth_ext._verification import DEFAULT_LEEWAY, VerifiedToken
 from intelliauth_ext._webhooks import DEFAULT_TOLERANCE, WebhookEvent
 
 __all__ = [
     "STATE_KEY",
     "Clock",
+    "Integration",
     "IntelliAuthClient",
+    "IntelliAuthIntegration",
     "Lifespan",
     "WebhookSecrets",
     "get_client",
+    "get_integration",
     "intelliauth_lifespan",
     "require_token",
     "webhook_event",
@@ -85,6 +94,8 @@ def intelliauth_lifespan(
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
     environ: Mapping[str, str] | None = None,
+    flow_store: FlowStore | None = None,
+    token_set_store: TokenSetStore | None = None,
     **client_options: Any,
 ) -> Lifespan:
     """A lifespan that gives the app one ``IntelliAuth`` client, closed at shutdown.
@@ -103,6 +114,10 @@ def intelliauth_lifespan(
             tests (any object with ``time()`` and ``monotonic()``).
         leeway: Seconds of clock skew tolerated on token times.
         environ: Where the variables are read; ``os.environ`` by default.
+        flow_store: Where started sign-ins wait for their callback; in memory by
+            default (one process only: with several workers, a ``RedisFlowStore``).
+        token_set_store: Where signed-in sessions' tokens live; in memory by default
+            (with several workers, a ``RedisTokenSetStore``).
         **client_options: Other keyword arguments of ``IntelliAuth``.
 
     Returns:
@@ -119,6 +134,8 @@ def intelliauth_lifespan(
             clock=clock,
             leeway=leeway,
             environ=environ,
+            flow_store=flow_store,
+            token_set_store=token_set_store,
             **client_options,
         ) as integration:
             # app.state for the app itself; the lifespan state also reaches mounted apps.
@@ -157,6 +174,19 @@ def get_client(request: Request) -> IntelliAuth:
 
 IntelliAuthClient: TypeAlias = Annotated[IntelliAuth, Depends(get_client)]
 """A handler parameter annotated with this receives the app's client."""
+
+
+def get_integration(request: Request) -> Integration:
+    """The app's ``Integration``: client, guard, flow store and token-set store (a dependency).
+
+    Raises:
+        RuntimeError: The app was not started with ``intelliauth_lifespan``.
+    """
+    return _integration(request)
+
+
+IntelliAuthIntegration: TypeAlias = Annotated[Integration, Depends(get_integration)]
+"""A handler parameter annotated with this receives the app's ``Integration``."""
 
 
 def require_token(

@@ -17,7 +17,8 @@ The rule (the README's "Contributing" section says the same):
 
   and with ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
   ``INTELLIAUTH_CLIENT_SECRET`` of that client, ``INTELLIAUTH_WEBHOOK_SECRETS=whsec_test``
-  and, for the Redis blocks, ``REDIS_URL`` of a redis-server the test starts, in the
+  and, for the Redis blocks, ``REDIS_URL`` of a redis-server the test starts (and
+  ``APP_SECRET``, a 32-byte secret, for the blocks that seal what they store), in the
   environment, in an empty working folder.
 - How it runs follows from what it is: a program (``anyio.run(main)``) runs as
   ``__main__``; a snippet (a top-level ``await`` or ``async for``, or the ``client`` it
@@ -372,30 +373,70 @@ def _browser_sign_in(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     anyio.run(browse)
 
 
-@check("Browser sign-in with PKCE", 2)
-def _redis_flow_store(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
-    import redis.asyncio as redis
+@check("Web apps on several workers (Redis)")
+def _several_workers(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) -> None:
+    from intelliauth_ext import RedisTokenSetStore, TokenSet
 
-    from intelliauth_ext import PendingAuthorization
+    app_secret = "a-32-byte-secret-of-the-readme-app!!"
 
-    store_class = load_module(block, tenant)["RedisFlowStore"]
+    async def browse(redis_url: str) -> None:
+        # Two workers: the block loaded twice (two apps, nothing shared but Redis).
+        one, two = (load_module(block, tenant)["app"] for _ in range(2))
+        async with (
+            contextlib.AsyncExitStack() as stack,
+            serve_asgi(one) as first,
+            serve_asgi(two) as second,
+            httpx.AsyncClient(trust_env=False) as browser,
+        ):
+            login = await browser.get(f"{first}/login")
+            assert login.status_code == 303
+            state = login.cookies["oauth_state"]
+            page = await browser.get(login.headers["location"], follow_redirects=True)
+            form = {
+                name: html.unescape(value)
+                for name, value in re.findall(
+                    r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text
+                )
+            }
+            form.update(email=TEST_USER_EMAIL, password=TEST_USER_PASSWORD)
+            approved = await browser.post(f"{tenant.url}/_sandbox/login", data=form)
+            target = httpx.URL(approved.headers["location"]).raw_path.decode()
+            cookie = {"Cookie": f"oauth_state={state}"}
+            done = await browser.get(f"{second}{target}", headers=cookie)  # the other worker
+            assert done.json() == {"signed_in": True}, done.text
+            again = await browser.get(f"{first}{target}", headers=cookie)
+            assert again.json() == {"error": "sign-in failed", "check": "replay"}
+            session = {"Cookie": f"session={done.cookies['session']}"}
 
-    async def save_and_take(url: str) -> None:
-        client = redis.Redis.from_url(url)
-        try:
-            store = store_class(client)
-            pending = PendingAuthorization(
-                state="s1", nonce="n1", code_verifier="v" * 43, redirect_uri=CALLBACK,
-                expires_at=time.time() + 600,
-            )  # fmt: skip
-            await store.save(pending)
-            assert await store.take("s1") == pending
-            assert await store.take("s1") is None  # taken once: a replayed callback fails
-        finally:
-            await client.aclose()
+            # The session's access token expires: 2 workers x 10 calls, one refresh.
+            store = RedisTokenSetStore(redis_url, secret=app_secret)
+            stack.push_async_callback(store.aclose)
+            (key,) = [key async for key in store._redis.scan_iter("intelliauth:session:*")]
+            stored = await store._read(key.decode())
+            assert stored is not None
+            expired = TokenSet.from_dict({**stored.as_dict(), "expires_at": time.time() - 5})
+            await store._redis.set(key, store._encoded(key.decode(), expired))
+            answers: list[httpx.Response] = []
+
+            async def call(worker: str) -> None:
+                answers.append(await browser.get(f"{worker}/profile", headers=session))
+
+            async with anyio.create_task_group() as group:
+                for _ in range(10):
+                    group.start_soon(call, first)
+                    group.start_soon(call, second)
+            assert {answer.status_code for answer in answers} == {200}
+            assert {answer.json()["data"]["email"] for answer in answers} == {TEST_USER_EMAIL}
+            refreshed = await store._read(key.decode())
+            assert refreshed is not None
+            assert refreshed.refresh_token != stored.refresh_token  # rotated, and stored
 
     with redis_server(tenant.folder) as url:
-        anyio.run(save_and_take, url)
+        monkeypatch.setenv("REDIS_URL", url)
+        monkeypatch.setenv("APP_SECRET", app_secret)
+        anyio.run(browse, url)
+    # The code exchange and ONE refresh, however many workers and calls saw it expire.
+    assert tenant.sandbox.served.statuses("requestToken") == {200: 2}
 
 
 @check("MFA sign-in")
