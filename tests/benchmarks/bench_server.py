@@ -9,9 +9,14 @@ Routes (bodies are built once, so the server costs little CPU per request):
 - ``GET /api/v1/users/<id>``: the envelope of one contract-valid ``User``.
 - ``GET /api/v1/users?limit=<k>&cursor=p<i>``: page ``i`` of ``PAGES`` pages of ``k`` users,
   ``meta.next_cursor`` the next page's cursor, null on the last page.
-- ``GET /_stats``: ``{"token_requests": n, "token_windows": [[received, answered], ...]}``
-  with ``time.monotonic()`` stamps (one clock for every process on Linux).
-- ``POST /_reset?token_delay=<s>``: zero the counters and set the token delay.
+- ``POST /oauth2/refresh``: a rotating refresh-token grant with reuse detection, like
+  IntelliAuth's: ``rt-<n>`` is good once (answered ``at-<n+1>`` / ``rt-<n+1>`` after
+  ``token_delay``); a reused one revokes the family (``invalid_grant`` from then on).
+- ``GET /_stats``: ``{"token_requests": n, "token_windows": [[received, answered], ...],
+  "refresh_requests": n, "invalid_grants": n}`` with ``time.monotonic()`` stamps (one
+  clock for every process on Linux).
+- ``POST /_reset?token_delay=<s>``: zero the counters, set the token delay, and start a
+  new token family at ``rt-0``.
 """
 
 from __future__ import annotations
@@ -69,6 +74,32 @@ class State:
         self.token_requests = 0
         self.token_windows: list[list[float]] = []
         self.pages: dict[tuple[int, int], bytes] = {}
+        self.refresh_requests = 0
+        self.invalid_grants = 0
+        self.generation = 0  # rt-<generation> is the one valid refresh token
+        self.revoked = False
+
+    def refresh(self, body: bytes) -> bytes:
+        """A rotating refresh grant with reuse detection (the family dies on reuse)."""
+        self.refresh_requests += 1
+        form = parse_qs(body.decode())
+        sent = form.get("refresh_token", [""])[0]
+        if self.revoked or sent != f"rt-{self.generation}":
+            self.revoked = True
+            self.invalid_grants += 1
+            return response(400, _json({"error": "invalid_grant"}), "Bad Request")
+        self.generation += 1
+        return response(
+            200,
+            _json(
+                {
+                    "access_token": f"at-{self.generation}",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "refresh_token": f"rt-{self.generation}",
+                }
+            ),
+        )
 
     def page(self, limit: int, index: int) -> bytes:
         key = (limit, index)
@@ -108,11 +139,12 @@ class Connection(asyncio.Protocol):
                 length = int(lower[at + 17 : stop if stop >= 0 else None])
             if len(self._buffer) < end + 4 + length:
                 return
+            content = self._buffer[end + 4 : end + 4 + length]
             self._buffer = self._buffer[end + 4 + length :]
             method, target = head.split(b" ", 2)[:2]
-            self._answer(method, target.decode())
+            self._answer(method, target.decode(), content)
 
-    def _answer(self, method: bytes, target: str) -> None:
+    def _answer(self, method: bytes, target: str, content: bytes = b"") -> None:
         transport = self._transport
         assert transport is not None
         path, _, query = target.partition("?")
@@ -148,14 +180,30 @@ class Connection(asyncio.Protocol):
                 asyncio.get_running_loop().call_later(state.token_delay, send)
             else:
                 send()
+        elif path == "/oauth2/refresh" and method == b"POST":
+            answer = state.refresh(content)  # decided on arrival, sent after the delay
+            if state.token_delay > 0:
+                asyncio.get_running_loop().call_later(
+                    state.token_delay,
+                    lambda: None if transport.is_closing() else transport.write(answer),
+                )
+            else:
+                transport.write(answer)
         elif path == "/_stats":
-            stats = {"token_requests": state.token_requests, "token_windows": state.token_windows}
+            stats = {
+                "token_requests": state.token_requests,
+                "token_windows": state.token_windows,
+                "refresh_requests": state.refresh_requests,
+                "invalid_grants": state.invalid_grants,
+            }
             transport.write(response(200, _json(stats)))
         elif path == "/_reset":
             params = parse_qs(query)
             state.token_delay = float(params.get("token_delay", ["0"])[0])
             state.token_requests = 0
             state.token_windows = []
+            state.refresh_requests = state.invalid_grants = state.generation = 0
+            state.revoked = False
             transport.write(response(200, b"{}"))
         else:
             transport.write(NOT_FOUND)

@@ -646,6 +646,7 @@ def main() -> int:
         ("cold_start", scenario_cold_start),
         ("fleet", scenario_fleet),
         ("soak", scenario_soak),
+        ("refresh_fleet", __import__("scenario_refresh_fleet").run),
     ]
     with bench_server() as base:
         for name, scenario in served:
