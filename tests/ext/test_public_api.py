@@ -35,10 +35,15 @@ def test_all_is_pinned() -> None:
 def test_lazy_names_are_the_implementations() -> None:
     """A lazily imported name is the object of its private module, not a copy."""
     from intelliauth_ext._client import IntelliAuth
+    from intelliauth_ext._redis_flow_store import RedisFlowStore
+    from intelliauth_ext._redis_token_set_store import RedisTokenSetStore
     from intelliauth_ext._sign_in import MfaChallenge
 
     assert intelliauth_ext.IntelliAuth is IntelliAuth
     assert intelliauth_ext.MfaChallenge is MfaChallenge
+    assert intelliauth_ext.RedisFlowStore is RedisFlowStore
+    assert intelliauth_ext.RedisTokenSetStore is RedisTokenSetStore
+    assert issubclass(intelliauth_ext.TokenStoreUnavailableError, intelliauth_ext.TokenStoreError)
     assert "TokenVerifier" in dir(intelliauth_ext)
 
 

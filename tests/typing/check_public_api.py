@@ -15,15 +15,22 @@ from intelliauth_client.models.user import User
 from intelliauth_client.models.user_create import UserCreate
 from intelliauth_ext import (
     AsyncPaginator,
+    AuthorizationCodeFlow,
     ClientCredentials,
+    FlowStore,
     IntelliAuth,
     IntrospectionResult,
     MfaChallenge,
     NotFoundError,
     Page,
+    RedisFlowStore,
+    RedisTokenSetStore,
+    RefreshingAuth,
     ResponseTooLargeError,
     SignedIn,
     TokenSet,
+    TokenSetStore,
+    TokenStoreUnavailableError,
     webhooks,
 )
 
@@ -105,3 +112,22 @@ def receive(body: bytes, headers: dict[str, str]) -> str:
     """webhooks.verify returns a typed event."""
     event = webhooks.verify(body, headers, ["whsec_a", "whsec_b"])
     return event.id
+
+
+async def several_workers(redis_url: str, session_id: str) -> TokenSet | None:
+    """The Redis stores fit the FlowStore and TokenSetStore seams they plug into."""
+    flow_store: FlowStore = RedisFlowStore(redis_url, secret="s" * 32)
+    sessions: TokenSetStore = RedisTokenSetStore(redis_url, lease_seconds=5, ttl=86400)
+    AuthorizationCodeFlow(
+        "https://acme.intelliauth.io", "app", "https://app/cb", flow_store=flow_store
+    )
+    auth = RefreshingAuth(
+        token_url="https://acme.intelliauth.io/oauth2/token",
+        client_id="app",
+        store=sessions,
+        store_key=session_id,
+    )
+    try:
+        return await auth.get_token_set()
+    except TokenStoreUnavailableError:
+        return None
