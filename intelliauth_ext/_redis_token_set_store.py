@@ -19,8 +19,8 @@ How ``refresh`` makes a fleet spend a refresh token once per expiry:
    with a compare-and-delete (only its own).
 4. Everyone else polls the key (5 ms, doubling up to 100 ms) until the token set is no
    longer ``stale`` and adopts it. When the lease is gone and the value is unchanged (the
-   holder failed, or died), the next poll takes the lease and refreshes. Waiting for
-   other holders is bounded by the lease plus a second: longer raises ``TokenStoreError``.
+   holder failed, or died), the next poll takes the lease and refreshes. Waiting on one
+   holder is bounded by its lease plus a second: longer raises ``TokenStoreError``.
 
 A holder killed mid-refresh delays the others by at most ``lease_seconds``. What happens
 next depends on what the server did with the dead holder's request: if it never rotated
@@ -77,6 +77,7 @@ _WAIT_MARGIN: Final = 1.0
 #: A token set is a few kilobytes (an ID token included); a larger value is not one.
 MAX_VALUE_BYTES: Final = 64 * 1024
 _PURPOSE: Final = "intelliauth token set store v1"
+_NOBODY: Final = object()  # before the first look at the lease
 
 #: Sets KEYS[2] to ARGV[2] (with PX ARGV[3] when not empty) only while the lease KEYS[1]
 #: holds our fencing token ARGV[1]: a holder that lost its lease writes nothing.
@@ -192,7 +193,7 @@ class RedisTokenSetStore:
         See the module documentation for the protocol.
 
         Raises:
-            TokenStoreError: The stored value can not be read; another holder kept the
+            TokenStoreError: The stored value can not be read; another holder kept its
                 lease longer than ``lease_seconds`` plus a second; or this holder's
                 refresh outlasted 80 % of its lease (abandoned) or its lease ran out
                 before the new token set was stored.
@@ -262,7 +263,8 @@ class RedisTokenSetStore:
         value_key = self._value_key(key)
         lease_key = f"{value_key}:lease"
         delay = self._poll_interval
-        wait_until = anyio.current_time() + self.lease_seconds + _WAIT_MARGIN
+        holder: object = _NOBODY  # the fencing token of the lease we are waiting on
+        wait_until = 0.0
         while True:
             current = await self._read(value_key)
             if current is not None and not same_tokens(current, stale):
@@ -270,7 +272,11 @@ class RedisTokenSetStore:
             fencing_token = secrets.token_hex(16)
             if await self._redis.set(lease_key, fencing_token, nx=True, px=self._lease_ms):
                 return await self._lead(value_key, lease_key, fencing_token, stale, refresh)
-            if anyio.current_time() > wait_until:
+            seen: object = await self._redis.get(lease_key)
+            if seen is None or seen != holder:  # a new holder, or none: a new lease to wait on
+                holder = seen
+                wait_until = anyio.current_time() + self.lease_seconds + _WAIT_MARGIN
+            elif anyio.current_time() > wait_until:
                 raise TokenStoreError(
                     f"another holder kept the session's refresh lease longer than "
                     f"{self.lease_seconds:g} s"
