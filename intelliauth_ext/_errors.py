@@ -27,6 +27,8 @@ The tree::
     │   ├── InvalidScopeError               invalid_scope
     │   ├── AccessDeniedError               access_denied
     │   └── InvalidCallbackError            a sign-in callback failed a check (.check): state ...
+    ├── SignInTimeoutError (also TimeoutError)  a browser sign-in did not come back in time
+    ├── TokenStoreError                     a stored token set can not be read (corrupt)
     ├── TokenValidationError                a JWT failed a verification check (.check)
     └── WebhookVerificationError            a webhook delivery failed a check (.check)
 
@@ -78,6 +80,8 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "SignInTimeoutError",
+    "TokenStoreError",
     "TokenValidationError",
     "UnauthorizedClientError",
     "UnprocessableEntityError",
@@ -319,6 +323,22 @@ class InvalidCallbackError(OAuthError):
         super().__init__("invalid_callback", message)
         self.check = check
         self.message = message
+
+
+class SignInTimeoutError(IntelliAuthError, TimeoutError):
+    """A browser sign-in did not come back within its timeout.
+
+    The user closed the browser or the tab, walked away, or the authorization page could
+    not reach the loopback address; nothing was exchanged, and the sign-in must start over.
+    """
+
+
+class TokenStoreError(IntelliAuthError):
+    """A token store holds something that is not a token set (corrupt, truncated, too large).
+
+    The message names where (a file, a keyring entry), never what it holds. Signing in
+    again overwrites it.
+    """
 
 
 class TokenValidationError(IntelliAuthError):
