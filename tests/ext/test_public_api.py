@@ -39,6 +39,10 @@ def test_lazy_names_are_the_implementations() -> None:
 
     assert intelliauth_ext.IntelliAuth is IntelliAuth
     assert intelliauth_ext.MfaChallenge is MfaChallenge
+    from intelliauth_ext._native_token_stores import FileTokenSetStore, KeyringTokenSetStore
+
+    assert intelliauth_ext.FileTokenSetStore is FileTokenSetStore
+    assert intelliauth_ext.KeyringTokenSetStore is KeyringTokenSetStore
     assert "TokenVerifier" in dir(intelliauth_ext)
 
 
