@@ -35,4 +35,4 @@ if __name__ == "__main__":
     deadline = time.monotonic() + 30
     while not go_file.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
-    anyio.run(main, *sys.argv[1:6])
+    anyio.run(main, sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])

@@ -14,7 +14,7 @@ import attrs
 import keyring
 import pytest
 from keyring.backends import fail
-from keyrings.alt.file import PlaintextKeyring
+from keyrings.alt.file import PlaintextKeyring  # type: ignore[import-untyped]
 
 from intelliauth_ext import (
     FileTokenSetStore,
@@ -154,7 +154,7 @@ async def test_the_keyring_is_chosen_when_it_stores(
     chosen = native_token_set_store()
     assert isinstance(chosen, KeyringTokenSetStore)
     assert chosen.backend is plaintext_keyring
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     assert isinstance(native_token_set_store(), FileTokenSetStore)
     with pytest.raises(RuntimeError, match="no system keyring"):
         KeyringTokenSetStore()
