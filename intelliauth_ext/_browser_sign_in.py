@@ -28,7 +28,7 @@ import math
 import sys
 import webbrowser
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 import anyio
 import anyio.to_thread
@@ -43,10 +43,7 @@ from intelliauth_ext._loopback_server import (
 )
 from intelliauth_ext._token_set import TokenSet
 
-if TYPE_CHECKING:
-    from intelliauth_ext._flow import AuthorizationCodeFlow
-
-__all__ = ["DEFAULT_SIGN_IN_TIMEOUT", "OpenBrowser", "sign_in_with_browser"]
+__all__ = ["DEFAULT_SIGN_IN_TIMEOUT", "BrowserSignInFlow", "OpenBrowser", "sign_in_with_browser"]
 
 #: Seconds a browser sign-in may take before ``SignInTimeoutError``.
 DEFAULT_SIGN_IN_TIMEOUT: Final = 300.0
@@ -57,6 +54,34 @@ OpenBrowser = Callable[[str], object]
 
 #: Seconds an opener still running after the browser was answered may take to finish.
 _OPENER_GRACE: Final = 5.0
+
+
+class _StartedSignIn(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+
+class BrowserSignInFlow(Protocol):
+    """What a browser sign-in needs of its flow (``AuthorizationCodeFlow`` has it)."""
+
+    redirect_uri: str
+
+    async def start(self, **extra_params: str) -> _StartedSignIn:
+        """Begin a sign-in with ``redirect_uri``."""
+        ...
+
+    async def complete(self, callback: str, *, expected_state: str | None = None) -> TokenSet:
+        """Finish it from the callback URL."""
+        ...
+
+    async def metadata(self) -> object:
+        """Fetch (once) the provider's metadata."""
+        ...
+
+
 _SUCCESS_PAGE: Final = page(
     "Signed in", "You are signed in. You can close this window and go back to the application."
 )
@@ -105,7 +130,7 @@ class _Opener:
 
 
 async def sign_in_with_browser(
-    flow: AuthorizationCodeFlow,
+    flow: BrowserSignInFlow,
     *,
     open_browser: OpenBrowser | None = None,
     port: int = 0,
@@ -170,7 +195,7 @@ async def sign_in_with_browser(
 
 
 async def _complete(
-    flow: AuthorizationCodeFlow,
+    flow: BrowserSignInFlow,
     callback: CallbackRequest | None,
     state: str,
     success_page: str | None,
