@@ -258,3 +258,19 @@ async def test_a_corrupt_session_is_one_line_and_login_repairs_it(native: Native
     login, _ = native.login()
     assert login.returncode == 0, login.stderr
     assert native.run("whoami").returncode == 0
+
+
+@pytest.mark.anyio
+async def test_logout_when_the_tenant_is_unreachable_still_forgets(native: Native) -> None:
+    """Revocation fails: the session is deleted all the same, and one line says so (status 1)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    key = f"environment:{native.client_id}@{closed}"
+    await native.store().save(key, TokenSet(access_token="a-123", refresh_token="r-456"))
+    result = native.run("logout", INTELLIAUTH_TENANT_URL=closed)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: signed out here, but the refresh token was not revoked: ")
+    assert "r-456" not in line
+    assert await native.store().load(key) is None
