@@ -117,7 +117,10 @@ class _Opener:
     async def run(self, url: str, waiting: anyio.CancelScope) -> None:
         try:
             if self.open_browser is None:
-                await anyio.to_thread.run_sync(_open_with_system_browser, url)
+                # Abandoned when the sign-in ends: a text-mode browser (lynx) may not return.
+                await anyio.to_thread.run_sync(
+                    _open_with_system_browser, url, abandon_on_cancel=True
+                )
             else:
                 result = self.open_browser(url)
                 if inspect.isawaitable(result):

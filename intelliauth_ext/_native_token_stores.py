@@ -83,7 +83,7 @@ def _decode(content: bytes | str, where: str) -> TokenSet:
     try:
         return TokenSet.from_dict(data)
     except Exception as exc:  # from_dict raises OAuthError for an "error" member
-        raise TokenStoreError(f"{where} does not hold a token set; sign in again") from exc
+        raise TokenStoreError(f"{where} does not hold a token set; sign in again") from None
 
 
 def _check_key(key: str) -> None:
