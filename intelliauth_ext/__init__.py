@@ -41,6 +41,7 @@ from intelliauth_ext._errors import (
     PermissionDeniedError,
     RateLimitError,
     ResponseTooLargeError,
+    SignInTimeoutError,
     TokenStoreError,
     TokenStoreUnavailableError,
     TokenValidationError,
@@ -66,6 +67,11 @@ if TYPE_CHECKING:
     from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
     from intelliauth_ext._flow import AuthorizationCodeFlow, AuthorizationRequest
     from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
+    from intelliauth_ext._native_token_stores import (
+        FileTokenSetStore,
+        KeyringTokenSetStore,
+        native_token_set_store,
+    )
     from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
     from intelliauth_ext._redis_flow_store import RedisFlowStore
     from intelliauth_ext._redis_token_set_store import RedisTokenSetStore
@@ -92,12 +98,14 @@ _LAZY: Final[dict[str, str]] = {
     "ClientCredentials": "intelliauth_ext._auth",
     "DEFAULT_MAX_RETRIES": "intelliauth_ext._retries",
     "DEFAULT_TIMEOUT": "intelliauth_ext._timeouts",
+    "FileTokenSetStore": "intelliauth_ext._native_token_stores",
     "FlowStore": "intelliauth_ext._flow_store",
     "InMemoryFlowStore": "intelliauth_ext._flow_store",
     "InMemoryTokenCache": "intelliauth_ext._auth",
     "InMemoryTokenSetStore": "intelliauth_ext._token_set_store",
     "IntelliAuth": "intelliauth_ext._client",
     "IntrospectionResult": "intelliauth_ext._token_endpoints",
+    "KeyringTokenSetStore": "intelliauth_ext._native_token_stores",
     "MfaChallenge": "intelliauth_ext._sign_in",
     "NOT_GIVEN": "intelliauth_ext._timeouts",
     "NotGiven": "intelliauth_ext._timeouts",
@@ -118,6 +126,7 @@ _LAZY: Final[dict[str, str]] = {
     "VerifiedToken": "intelliauth_ext._verification",
     "fetch_provider_metadata": "intelliauth_ext._discovery",
     "introspect_token": "intelliauth_ext._token_endpoints",
+    "native_token_set_store": "intelliauth_ext._native_token_stores",
     "paginate": "intelliauth_ext._pagination",
     "refresh_tokens": "intelliauth_ext._token_endpoints",
     "revoke_token": "intelliauth_ext._token_endpoints",
@@ -158,6 +167,7 @@ __all__ = [
     "CacheKey",
     "ClientCredentials",
     "ConflictError",
+    "FileTokenSetStore",
     "FlowStore",
     "InMemoryFlowStore",
     "InMemoryTokenCache",
@@ -172,6 +182,7 @@ __all__ = [
     "InvalidGrantError",
     "InvalidRequestError",
     "InvalidScopeError",
+    "KeyringTokenSetStore",
     "MfaChallenge",
     "NotFoundError",
     "NotGiven",
@@ -187,6 +198,7 @@ __all__ = [
     "RedisTokenSetStore",
     "RefreshingAuth",
     "ResponseTooLargeError",
+    "SignInTimeoutError",
     "SignedIn",
     "StaticToken",
     "TokenCache",
@@ -204,6 +216,7 @@ __all__ = [
     "WebhookVerificationError",
     "fetch_provider_metadata",
     "introspect_token",
+    "native_token_set_store",
     "paginate",
     "refresh_tokens",
     "revoke_token",

@@ -27,6 +27,7 @@ The tree::
     │   ├── InvalidScopeError               invalid_scope
     │   ├── AccessDeniedError               access_denied
     │   └── InvalidCallbackError            a sign-in callback failed a check (.check): state ...
+    ├── SignInTimeoutError (also TimeoutError)  a browser sign-in did not come back in time
     ├── TokenStoreError                     a token-set store failed: unreadable value, lost lease
     │   └── TokenStoreUnavailableError      ... because the store (Redis) could not be reached
     ├── TokenValidationError                a JWT failed a verification check (.check)
@@ -80,6 +81,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseTooLargeError",
+    "SignInTimeoutError",
     "TokenStoreError",
     "TokenStoreUnavailableError",
     "TokenValidationError",
@@ -325,13 +327,22 @@ class InvalidCallbackError(OAuthError):
         self.message = message
 
 
-class TokenStoreError(IntelliAuthError):
-    """A shared token-set store could not do its part; the session's tokens are unchanged.
+class SignInTimeoutError(IntelliAuthError, TimeoutError):
+    """A browser sign-in did not come back within its timeout.
 
-    Raised for a stored value that can not be read (corrupt, too large, sealed with
-    another key), for a refresh whose lease ran out before its result could be stored,
-    and, as ``TokenStoreUnavailableError``, when the store can not be reached. The message
-    never contains a token or a session key.
+    The user closed the browser or the tab, walked away, or the authorization page could
+    not reach the loopback address; nothing was exchanged, and the sign-in must start over.
+    """
+
+
+class TokenStoreError(IntelliAuthError):
+    """A token-set store could not do its part; the session's tokens are unchanged.
+
+    Raised for a stored value that can not be read (corrupt, truncated, too large, sealed
+    with another key: signing in again overwrites it), for a refresh whose lease ran out
+    before its result could be stored, and, as ``TokenStoreUnavailableError``, when the
+    store can not be reached. The message names where (a file, a keyring entry), never a
+    token or what the value holds.
     """
 
 

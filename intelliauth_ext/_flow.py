@@ -25,7 +25,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 import attrs
 import httpx
@@ -46,6 +46,11 @@ from intelliauth_ext._token_endpoints import request_token
 from intelliauth_ext._token_set import TokenSet
 from intelliauth_ext._urls import require_secure_url
 from intelliauth_ext._verification import TokenVerifier
+
+if TYPE_CHECKING:
+    from intelliauth_ext._auth._client_auth import ClientAuthMethodName
+    from intelliauth_ext._auth._refreshing_auth import RefreshingAuth
+    from intelliauth_ext._browser_sign_in import OpenBrowser
 
 __all__ = ["DEFAULT_STATE_TTL", "AuthorizationCodeFlow", "AuthorizationRequest"]
 
@@ -190,6 +195,7 @@ class AuthorizationCodeFlow:
             flow_store if flow_store is not None else InMemoryFlowStore(clock=self._clock.time)
         )
         self._http_client = http_client
+        self._metadata: ProviderMetadata | None = None  # once fetched: refreshing_auth
         self.state_ttl = state_ttl
         self.verifier = (
             verifier
@@ -206,14 +212,18 @@ class AuthorizationCodeFlow:
 
     async def metadata(self) -> ProviderMetadata:
         """The provider's metadata (fetched once)."""
-        return await self.verifier.metadata()
+        self._metadata = await self.verifier.metadata()
+        return self._metadata
 
     async def _token_auth_method(self) -> str:
+        return self._auth_method_for(await self.metadata())
+
+    def _auth_method_for(self, metadata: ProviderMetadata) -> str:
         if self._auth_method is not None:
             return self._auth_method
         if not self._client_secret:
             return "none"
-        supported = (await self.metadata()).token_endpoint_auth_methods_supported
+        supported = metadata.token_endpoint_auth_methods_supported
         if (
             supported
             and "client_secret_basic" not in supported
@@ -221,6 +231,84 @@ class AuthorizationCodeFlow:
         ):
             return "client_secret_post"
         return "client_secret_basic"  # RFC 8414 section 2: the default when none listed
+
+    async def sign_in_with_browser(
+        self,
+        *,
+        open_browser: OpenBrowser | None = None,
+        port: int = 0,
+        timeout: float | None = 300.0,  # noqa: ASYNC109 - bounds the browser's wait only
+        success_page: str | None = None,
+        **extra_params: str,
+    ) -> TokenSet:
+        """Sign the user in through their browser, for a native app (RFC 8252).
+
+        Listens on the loopback address of ``redirect_uri`` (``http://127.0.0.1/...`` or
+        ``http://[::1]/...``), sends that URI with the port listened on, opens the
+        authorization URL, waits for the callback with this sign-in's state (any other
+        request is answered 400), answers the browser with a page it can close, stops
+        listening and returns the tokens, ID token verified. Runs on asyncio (a notebook
+        cell awaits it) and trio.
+
+        Args:
+            open_browser: Called with the authorization URL instead of ``webbrowser.open``
+                (``print`` in a notebook or a remote shell); an awaitable it returns runs
+                while the sign-in waits.
+            port: The port to listen on; 0 (default) takes the redirect URI's port if it
+                has one, else a free one.
+            timeout: Seconds to wait for the browser to come back; None waits for ever.
+            success_page: The HTML shown after a successful sign-in.
+            **extra_params: More authorization parameters (``prompt``, ``login_hint`` ...).
+
+        Raises:
+            SignInTimeoutError: Nothing came back in time (a closed browser included).
+            AccessDeniedError: The user refused (``error=access_denied``); another
+                ``OAuthError`` for another error or a failed code exchange.
+            ValueError: The redirect URI is not an ``http`` loopback URI.
+            OSError: ``port`` is taken.
+            InvalidCallbackError, TokenValidationError: As ``complete``.
+        """
+        from intelliauth_ext._browser_sign_in import sign_in_with_browser
+
+        return await sign_in_with_browser(
+            self,
+            open_browser=open_browser,
+            port=port,
+            timeout=timeout,
+            success_page=success_page,
+            extra_params=extra_params,
+        )
+
+    def refreshing_auth(self, token_set: TokenSet | None = None, **options: Any) -> RefreshingAuth:
+        """A ``RefreshingAuth`` that keeps ``token_set`` fresh at this provider, as this client.
+
+        Call it after a sign-in (or ``await flow.metadata()``): the token endpoint comes
+        from the provider's metadata.
+
+        Args:
+            token_set: The tokens of the sign-in; None with ``store=`` (loaded from it).
+            **options: More ``RefreshingAuth`` arguments (``store``, ``store_key``,
+                ``on_token_update``, ``refresh_margin`` ...); ``http_client`` defaults to
+                this flow's.
+
+        Raises:
+            RuntimeError: The provider's metadata has not been fetched yet.
+            ValueError: As ``RefreshingAuth``.
+        """
+        from intelliauth_ext._auth._refreshing_auth import RefreshingAuth
+
+        metadata = self._metadata
+        if metadata is None:
+            raise RuntimeError("refreshing_auth needs the provider's metadata: sign in first")
+        options.setdefault("http_client", self._http_client)
+        return RefreshingAuth(
+            token_set,
+            token_url=metadata.require("token_endpoint"),
+            client_id=self.client_id,
+            client_secret=self._client_secret.reveal() if self._client_secret else None,
+            auth_method=cast("ClientAuthMethodName", self._auth_method_for(metadata)),
+            **options,
+        )
 
     async def start(self, **extra_params: str) -> AuthorizationRequest:
         """Begin a sign-in: a fresh state, nonce and PKCE pair, saved in the flow store.

@@ -13,6 +13,8 @@ The rule (the README's "Contributing" section says the same):
   ``client_secret="..."``         its secret
   ``"app_web"``                   a public client of the sandbox whose redirect URI is
                                   ``http://localhost:8000/callback``
+  ``"app_cli"``                   a public client of the sandbox whose redirect URI is
+                                  ``http://127.0.0.1/callback`` (any port, RFC 8252)
   ==============================  ==========================================================
 
   and with ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
@@ -66,6 +68,7 @@ DOCS: Final = ROOT / "docs" / "site"
 
 PLACEHOLDER_TENANT: Final = "https://acme.intelliauth.io"
 CALLBACK: Final = "http://localhost:8000/callback"
+NATIVE_CALLBACK: Final = "http://127.0.0.1/callback"
 WEBHOOK_SECRET: Final = "whsec_test"  # the examples' placeholder secret
 API_AUDIENCE: Final = "https://api.acme.dev"  # the examples' own API
 
@@ -154,6 +157,7 @@ class Tenant:
 
     sandbox: Sandbox
     public_client_id: str
+    native_client_id: str
     folder: Path
 
     @property
@@ -169,6 +173,7 @@ class Tenant:
                 'client_secret="..."', f"client_secret={json.dumps(self.sandbox.client_secret)}"
             )
             .replace('"app_web"', json.dumps(self.public_client_id))
+            .replace('"app_cli"', json.dumps(self.native_client_id))
         )
 
     def client(self) -> IntelliAuth:
@@ -201,11 +206,12 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tenant]:
     monkeypatch.chdir(tmp_path)
     with serve_in_thread(validate=True) as sandbox:
         public = sandbox.add_client(name="app_web", public=True, redirect_uris=(CALLBACK,))
+        native = sandbox.add_client(name="app_cli", public=True, redirect_uris=(NATIVE_CALLBACK,))
         monkeypatch.setenv("INTELLIAUTH_TENANT_URL", sandbox.url)
         monkeypatch.setenv("INTELLIAUTH_CLIENT_ID", sandbox.client_id)
         monkeypatch.setenv("INTELLIAUTH_CLIENT_SECRET", sandbox.client_secret)
         monkeypatch.setenv("INTELLIAUTH_WEBHOOK_SECRETS", WEBHOOK_SECRET)
-        yield Tenant(sandbox, public.client_id, tmp_path)
+        yield Tenant(sandbox, public.client_id, native.client_id, tmp_path)
 
 
 # ---------------------------------------------------------------------------- running
@@ -437,6 +443,66 @@ def _several_workers(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any
         anyio.run(browse, url)
     # The code exchange and ONE refresh, however many workers and calls saw it expire.
     assert tenant.sandbox.served.statuses("requestToken") == {200: 2}
+
+
+def follow_in_the_browser(url: str) -> bool:
+    """``webbrowser.open`` of a test: the sandbox approves, the redirect hits the loopback."""
+    with httpx.Client(trust_env=False, follow_redirects=True, timeout=30) as browser:
+        page = browser.get(url)
+    assert page.status_code == 200, page.text
+    assert "You can close this window" in page.text
+    return True
+
+
+@check("Sign-in for terminals, notebooks and desktop apps")
+def _native_sign_in(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) -> None:
+    import webbrowser
+
+    opened: list[str] = []
+
+    def system_browser(url: str) -> bool:
+        opened.append(url)
+        return follow_in_the_browser(url)
+
+    monkeypatch.setattr(webbrowser, "open", system_browser)
+    run_program(block, tenant)
+    assert capsys.readouterr().out == f"{TEST_USER_EMAIL}\n"
+    [url] = opened
+    assert httpx.URL(url).params["redirect_uri"].startswith("http://127.0.0.1:")
+
+
+@check("Sign-in for terminals, notebooks and desktop apps", 2)
+def _native_sign_in_stored(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    from intelliauth_ext import AuthorizationCodeFlow, FileTokenSetStore
+
+    # No keyring here: the store is the file in the (test's) config folder.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tenant.folder / "config"))
+    no_keyring = fail.Keyring()  # type: ignore[no-untyped-call]
+    monkeypatch.setattr(keyring, "get_keyring", lambda: no_keyring)
+
+    async def earlier_run() -> None:  # the first run signed in and stored the session
+        flow = AuthorizationCodeFlow(
+            tenant.url,
+            tenant.native_client_id,
+            NATIVE_CALLBACK,
+            ["openid", "profile", "offline_access", "users:read"],
+        )
+        tokens = await flow.sign_in_with_browser(
+            open_browser=lambda url: anyio.to_thread.run_sync(follow_in_the_browser, url)
+        )
+        due = attrs.evolve(tokens, expires_at=time.time() - 1)  # refreshed by this run
+        await FileTokenSetStore().save("ada", due)
+
+    anyio.run(earlier_run)
+    path = FileTokenSetStore().path_for("ada")
+    before = json.loads(path.read_text())
+    run_program(block, tenant)
+    assert capsys.readouterr().out == f"{TEST_USER_EMAIL}\n"  # no sign-in: no URL printed
+    after = json.loads(path.read_text())
+    assert after["refresh_token"] != before["refresh_token"]  # the rotation was written back
 
 
 @check("MFA sign-in")

@@ -7,12 +7,15 @@
     intelliauth users import people.csv --batch-size 1000
     intelliauth webhooks verify -H "IntelliAuth-Signature: $SIGNATURE" < body.json
     intelliauth sandbox --port 8765
+    intelliauth login && intelliauth whoami     # a person, with a public client
 
-Modules, one command group each: ``_token``, ``_users`` (with ``_import_file``, the rows of
-an import file, ``_importer``, their batches, and ``_progress``), ``_webhooks``,
-``_sandbox``; ``_main`` is the group itself. ``_config`` reads the environment or a
-profile, ``_context`` builds clients from it, ``_token_cache`` keeps tokens between runs
-and ``_runner`` turns SDK errors into one-line messages.
+Modules, one command group each: ``_login`` (login, whoami, logout), ``_token``,
+``_users`` (with ``_import_file``, the rows of an import file, ``_importer``, their
+batches, and ``_progress``), ``_webhooks``, ``_sandbox``; ``_main`` is the group itself.
+``_config`` reads the environment or a profile, ``_context`` builds clients from it (as
+the signed-in user when ``_session`` has one and no secret is configured),
+``_token_cache`` keeps machine tokens between runs and ``_runner`` turns SDK errors into
+one-line messages.
 
 The ``intelliauth`` script is installed with the base package, so it starts at
 :func:`console_main`, which imports nothing of click until it knows click is there; ``main``

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 import attrs
 
+from intelliauth_ext._private_files import user_cache_dir, user_config_dir
 from intelliauth_ext._scopes import normalise_scopes
 
 __all__ = [
@@ -57,29 +58,9 @@ class ConfigError(Exception):
     """The configuration is missing or malformed (the message never quotes a value)."""
 
 
-def _home(environ: Mapping[str, str]) -> Path:
-    home = environ.get("HOME")
-    return Path(home) if home else Path.home()
-
-
-def _xdg_dir(environ: Mapping[str, str], variable: str, fallback: str) -> Path:
-    # The XDG base directory spec: a relative value is invalid and must be ignored.
-    value = environ.get(variable, "")
-    if value and Path(value).is_absolute():
-        return Path(value)
-    return _home(environ) / fallback
-
-
 def profiles_path(environ: Mapping[str, str] | None = None) -> Path:
     """``profiles.toml`` in ``$XDG_CONFIG_HOME/intelliauth`` (``~/.config/intelliauth``)."""
-    env = os.environ if environ is None else environ
-    return _xdg_dir(env, "XDG_CONFIG_HOME", ".config") / "intelliauth" / "profiles.toml"
-
-
-def user_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_CACHE_HOME/intelliauth``, or ``~/.cache/intelliauth``."""
-    env = os.environ if environ is None else environ
-    return _xdg_dir(env, "XDG_CACHE_HOME", ".cache") / "intelliauth"
+    return user_config_dir(environ) / "profiles.toml"
 
 
 def _scope_tuple(value: object, where: str) -> tuple[str, ...]:
@@ -102,6 +83,7 @@ class Settings:
         audience: The audience to request tokens for, if any.
         scopes: The scopes to request tokens with (none: the client's default).
         source: Where the settings came from, for messages (``environment``, a profile).
+        profile: The profile's name; None for the environment.
     """
 
     tenant_url: str
@@ -110,6 +92,7 @@ class Settings:
     audience: str | None = None
     scopes: tuple[str, ...] = ()
     source: str = "environment"
+    profile: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -223,4 +206,4 @@ def load_settings(
     source = f"profile {name!r}"
     if "tenant_url" not in values:
         raise ConfigError(f"no tenant_url in the {source} (nor {_ENV_NAMES['tenant_url']})")
-    return Settings(source=source, **values)
+    return Settings(source=source, profile=name, **values)

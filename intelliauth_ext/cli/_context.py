@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Iterable
 
 import attrs
 
-from intelliauth_ext import ClientCredentials, IntelliAuth
+from intelliauth_ext import ClientCredentials, IntelliAuth, RefreshingAuth
 from intelliauth_ext.cli._config import ConfigError, Settings, load_settings, user_cache_dir
+from intelliauth_ext.cli._session import session_key, session_store, token_url
 from intelliauth_ext.cli._token_cache import FileTokenCache
 
 __all__ = ["CliContext"]
@@ -56,6 +57,11 @@ class CliContext:
         from intelliauth_client.facade import OPERATIONS
 
         settings = self.settings()
+        if settings.client_id and not settings.client_secret:
+            raise ConfigError(
+                "not signed in: run `intelliauth login` (or configure a client secret "
+                "to act as the client itself)"
+            )
         client_id, client_secret = settings.credentials()
         token_url = settings.tenant_url.rstrip("/") + OPERATIONS["requestToken"].path
         try:
@@ -70,17 +76,51 @@ class CliContext:
         except ValueError as exc:  # InsecureURLError included; messages quote no secret
             raise ConfigError(f"{settings.source}: {exc}") from None
 
-    @contextlib.asynccontextmanager
-    async def client(self) -> AsyncIterator[IntelliAuth]:
-        """An API client on ``token_manager()``'s tokens, both closed when the block ends.
+    async def user_auth(self) -> RefreshingAuth | None:
+        """The signed-in user's tokens, refreshed through their store; None without a session.
+
+        Only without a client secret: a configured secret means the client acts as itself.
 
         Raises:
-            ConfigError: As ``token_manager``.
+            ConfigError: The tenant URL is not a valid https URL.
+            TokenStoreError: The stored session can not be read.
         """
-        async with self.token_manager() as auth:
+        settings = self.settings()
+        if settings.client_secret or not settings.client_id:
+            return None
+        store = session_store()
+        key = session_key(settings)
+        if await store.load(key) is None:
+            return None
+        try:
+            return RefreshingAuth(
+                token_url=token_url(settings),
+                client_id=settings.client_id,
+                store=store,
+                store_key=key,
+            )
+        except ValueError as exc:  # InsecureURLError included
+            raise ConfigError(f"{settings.source}: {exc}") from None
+
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[IntelliAuth]:
+        """An API client as the signed-in user, else on ``token_manager()``'s tokens.
+
+        The user's when no client secret is configured and ``intelliauth login`` stored a
+        session; the client's own (client credentials) otherwise. Closed with the block.
+
+        Raises:
+            ConfigError: As ``token_manager``; without a secret and a session, a message
+                that says to log in.
+        """
+        user = await self.user_auth()
+        settings = self.settings()
+        async with contextlib.AsyncExitStack() as stack:
+            auth = user if user is not None else self.token_manager()
+            stack.push_async_callback(auth.aclose)
             try:
-                client = IntelliAuth(self.settings().tenant_url, auth=auth)
+                client = IntelliAuth(settings.tenant_url, auth=auth)
             except ValueError as exc:
-                raise ConfigError(f"{self.settings().source}: {exc}") from None
+                raise ConfigError(f"{settings.source}: {exc}") from None
             async with client:
                 yield client

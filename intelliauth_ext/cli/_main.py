@@ -21,6 +21,7 @@ import click
 
 from intelliauth_ext.cli._config import ENV_PROFILE
 from intelliauth_ext.cli._context import CliContext
+from intelliauth_ext.cli._login import login, logout, whoami
 from intelliauth_ext.cli._runner import CliError, tenant_url_hint, to_cli_error
 from intelliauth_ext.cli._sandbox import sandbox
 from intelliauth_ext.cli._token import token
@@ -106,10 +107,12 @@ class _RootGroup(click.Group):
 @click.version_option(package_name="intelliauth", prog_name="intelliauth")
 @click.pass_context
 def main(ctx: click.Context, profile: str | None, verbose: bool) -> None:
-    """The IntelliAuth platform from a shell: tokens, users, webhooks, a local sandbox.
+    """The IntelliAuth platform from a shell: sign-in, tokens, users, webhooks, a sandbox.
 
     Configured like IntelliAuth.from_env(): INTELLIAUTH_TENANT_URL, INTELLIAUTH_CLIENT_ID,
     INTELLIAUTH_CLIENT_SECRET, INTELLIAUTH_AUDIENCE, INTELLIAUTH_SCOPES, or a profile.
+    With a client id and no secret (a public client), `intelliauth login` signs a user
+    in, and the commands act as that user.
     An error is one line on stderr with exit status 1 (2 for a usage error); -v adds
     the traceback. A closed standard output (| head) ends the command with status 141,
     as it ends Unix tools.
@@ -117,6 +120,9 @@ def main(ctx: click.Context, profile: str | None, verbose: bool) -> None:
     ctx.obj = CliContext(profile=profile, verbose=verbose)
 
 
+main.add_command(login)
+main.add_command(whoami)
+main.add_command(logout)
 main.add_command(token)
 main.add_command(users)
 main.add_command(webhooks)

@@ -6,19 +6,16 @@ token manager's own rules decide when a stored token is due.
 
 Each token is one file, ``<CacheKey.digest()>.json``: the name is a hash of the key, whose
 secret part is an HMAC keyed by the client secret, so no file name or content reveals the
-secret, and a wrong secret never finds a token. The folder is made mode 0700 and every
-file 0600 (``mkstemp``), then moved into place with ``os.replace``, so a reader sees the old
-token or the new one, never half a file. A refresh takes an exclusive ``flock`` on a lock
-file beside the token: two commands started together send one token request.
+secret, and a wrong secret never finds a token. The files are written and read by
+``_private_files`` (a 0700 folder, 0600 files replaced atomically, bounded reads), and a
+refresh holds its ``file_lock`` on a lock file beside the token: two commands started
+together send one token request.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import sys
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Final
@@ -27,12 +24,12 @@ import anyio.to_thread
 
 from intelliauth_ext import AccessToken, CacheKey
 from intelliauth_ext._json import json_object
+from intelliauth_ext._private_files import file_lock, read_private_file, write_private_file
 
 __all__ = ["FileTokenCache"]
 
-_DIRECTORY_MODE: Final = 0o700
-# Do not follow a symlink planted where a token file should be.
-_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+#: A cached access token is a few kilobytes; a longer file is not one.
+_MAX_TOKEN_FILE_BYTES: Final = 64 * 1024
 
 
 class FileTokenCache:
@@ -92,57 +89,24 @@ class FileTokenCache:
 
     # -- files -----------------------------------------------------------------------
 
-    def _ensure_directory(self) -> None:
-        self._directory.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
-        if sys.platform != "win32" and self._directory.stat().st_mode & 0o077:
-            # An existing folder made by someone (or something) else: tighten it.
-            os.chmod(self._directory, _DIRECTORY_MODE)
-
     @staticmethod
     def _read(path: Path) -> AccessToken | None:
         try:
-            descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW)
+            content = read_private_file(path, max_bytes=_MAX_TOKEN_FILE_BYTES)
         except OSError:
             return None
-        try:
-            with os.fdopen(descriptor, "rb") as file:
-                data = json_object(file.read())
-        except OSError:
-            return None
+        data = json_object(content) if content is not None else None
         return AccessToken.from_dict(data) if data is not None else None
 
-    def _write(self, path: Path, token: AccessToken) -> None:
-        self._ensure_directory()
-        # mkstemp creates the file with mode 0600, in the folder, so os.replace is atomic.
-        descriptor, temporary = tempfile.mkstemp(dir=self._directory, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                json.dump(token.as_dict(), file)
-            os.replace(temporary, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            raise
+    @staticmethod
+    def _write(path: Path, token: AccessToken) -> None:
+        write_private_file(path, json.dumps(token.as_dict()).encode("utf-8"))
 
     @contextlib.asynccontextmanager
     async def _locked(self, key: CacheKey) -> AsyncIterator[None]:
-        """Hold an exclusive lock on ``key``'s lock file (no-op where flock is missing)."""
-        if sys.platform == "win32":  # pragma: no cover - no flock; a rare double fetch
+        """Hold an exclusive lock on ``key``'s lock file, across processes."""
+        async with file_lock(self._directory / f"{key.digest()}.lock"):
             yield
-            return
-        import fcntl
-
-        await anyio.to_thread.run_sync(self._ensure_directory)
-        lock_path = self._directory / f"{key.digest()}.lock"
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
-        try:
-            await anyio.to_thread.run_sync(fcntl.flock, descriptor, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
-        finally:
-            os.close(descriptor)
 
     def __repr__(self) -> str:
         return f"FileTokenCache(directory={str(self._directory)!r})"

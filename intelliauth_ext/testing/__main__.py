@@ -1,6 +1,8 @@
 """``python -m intelliauth_ext.testing --port 8765``: run a sandbox tenant on loopback.
 
-Prints the URL and a ready confidential client (every scope), then serves until Ctrl-C.
+Prints the URL, a ready confidential client (every scope) and a public client for
+``intelliauth login`` (redirect URI ``http://127.0.0.1/callback``, any port), then serves
+until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ async def _serve(options: argparse.Namespace) -> None:
         auto_approve=not options.login_page,
         background_webhooks=True,
     ) as sandbox:
+        native = sandbox.add_client(name="Command line", public=True)
         print(f"IntelliAuth sandbox listening on {sandbox.url}")
         print(f"INTELLIAUTH_TENANT_URL={sandbox.url}")
         print(f"INTELLIAUTH_CLIENT_ID={sandbox.client_id}")
         print(f"INTELLIAUTH_CLIENT_SECRET={sandbox.client_secret}")
+        print(f"public client for `intelliauth login` (no secret): {native.client_id}")
         print(f"test user: {TEST_USER_EMAIL} / {TEST_USER_PASSWORD}", flush=True)
         # uvicorn handles Ctrl-C / SIGTERM itself by stopping the server.
         assert sandbox.server_stopped is not None

@@ -44,6 +44,10 @@ def test_lazy_names_are_the_implementations() -> None:
     assert intelliauth_ext.RedisFlowStore is RedisFlowStore
     assert intelliauth_ext.RedisTokenSetStore is RedisTokenSetStore
     assert issubclass(intelliauth_ext.TokenStoreUnavailableError, intelliauth_ext.TokenStoreError)
+    from intelliauth_ext._native_token_stores import FileTokenSetStore, KeyringTokenSetStore
+
+    assert intelliauth_ext.FileTokenSetStore is FileTokenSetStore
+    assert intelliauth_ext.KeyringTokenSetStore is KeyringTokenSetStore
     assert "TokenVerifier" in dir(intelliauth_ext)
 
 

@@ -6,6 +6,8 @@
 //   confidential-basic  client_secret_basic; client_credentials, authorization_code, refresh_token
 //   confidential-post   client_secret_post;  authorization_code, refresh_token; ES256 ID tokens
 //   public-pkce         none (public, PKCE);  authorization_code, refresh_token
+//   native-app          a native app (RFC 8252): public, PKCE, redirect http://127.0.0.1/callback
+//                       on any port (section 7.3)
 // Client-credentials tokens are JWT access tokens for the resource server API_AUDIENCE
 // (oidc-provider issues them only through resource indicators, RFC 8707).
 // The login and consent pages are oidc-provider's devInteractions: a form posted to
@@ -57,6 +59,14 @@ const configuration = {
     },
     {
       client_id: 'public-pkce',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: [REDIRECT_URI],
+    },
+    {
+      client_id: 'native-app',
+      application_type: 'native',
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
