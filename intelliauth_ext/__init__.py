@@ -62,6 +62,12 @@ if TYPE_CHECKING:
     )
     from intelliauth_ext._client import IntelliAuth
     from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
+    from intelliauth_ext._dpop_proof_check import (
+        DPoPNonces,
+        DPoPProofChecker,
+        MemoryReplayCache,
+        ReplayCache,
+    )
     from intelliauth_ext._flow import AuthorizationCodeFlow, AuthorizationRequest
     from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
     from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
@@ -87,11 +93,14 @@ _LAZY: Final[dict[str, str]] = {
     "ClientCredentials": "intelliauth_ext._auth",
     "DEFAULT_MAX_RETRIES": "intelliauth_ext._retries",
     "DEFAULT_TIMEOUT": "intelliauth_ext._timeouts",
+    "DPoPNonces": "intelliauth_ext._dpop_proof_check",
+    "DPoPProofChecker": "intelliauth_ext._dpop_proof_check",
     "FlowStore": "intelliauth_ext._flow_store",
     "InMemoryFlowStore": "intelliauth_ext._flow_store",
     "InMemoryTokenCache": "intelliauth_ext._auth",
     "IntelliAuth": "intelliauth_ext._client",
     "IntrospectionResult": "intelliauth_ext._token_endpoints",
+    "MemoryReplayCache": "intelliauth_ext._dpop_proof_check",
     "MfaChallenge": "intelliauth_ext._sign_in",
     "NOT_GIVEN": "intelliauth_ext._timeouts",
     "NotGiven": "intelliauth_ext._timeouts",
@@ -100,6 +109,7 @@ _LAZY: Final[dict[str, str]] = {
     "ProviderMetadata": "intelliauth_ext._discovery",
     "RedisTokenCache": "intelliauth_ext._auth",
     "RefreshingAuth": "intelliauth_ext._auth",
+    "ReplayCache": "intelliauth_ext._dpop_proof_check",
     "SignedIn": "intelliauth_ext._sign_in",
     "StaticToken": "intelliauth_ext._auth",
     "TokenCache": "intelliauth_ext._auth",
@@ -149,6 +159,8 @@ __all__ = [
     "CacheKey",
     "ClientCredentials",
     "ConflictError",
+    "DPoPNonces",
+    "DPoPProofChecker",
     "FlowStore",
     "InMemoryFlowStore",
     "InMemoryTokenCache",
@@ -162,6 +174,7 @@ __all__ = [
     "InvalidGrantError",
     "InvalidRequestError",
     "InvalidScopeError",
+    "MemoryReplayCache",
     "MfaChallenge",
     "NotFoundError",
     "NotGiven",
@@ -174,6 +187,7 @@ __all__ = [
     "RateLimitError",
     "RedisTokenCache",
     "RefreshingAuth",
+    "ReplayCache",
     "ResponseTooLargeError",
     "SignedIn",
     "StaticToken",

@@ -18,6 +18,7 @@ import attrs
 from intelliauth_ext._bearer import TokenGuard
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._verification import DEFAULT_LEEWAY
 from intelliauth_ext._webhooks import DEFAULT_TOLERANCE, WebhookEvent, verify
 
@@ -51,6 +52,7 @@ async def open_integration(
     realm: str | None = None,
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
+    dpop_checker: DPoPProofChecker | None = None,
     environ: Mapping[str, str] | None = None,
     **client_options: Any,
 ) -> AsyncIterator[Integration]:
@@ -64,6 +66,7 @@ async def open_integration(
         realm: The ``realm`` of ``WWW-Authenticate`` challenges.
         clock: Wall and monotonic time, for tests (e.g. the sandbox's clock).
         leeway: Seconds of clock skew tolerated on token times.
+        dpop_checker: Checks the proofs of DPoP-bound tokens; a default one when None.
         environ: Where ``from_env`` reads; ``os.environ`` by default.
         **client_options: Keyword arguments of ``IntelliAuth``.
     """
@@ -79,6 +82,7 @@ async def open_integration(
             realm=realm,
             clock=clock,
             leeway=leeway,
+            dpop_checker=dpop_checker,
         )
         yield Integration(client, guard, clock if clock is not None else SystemClock())
 

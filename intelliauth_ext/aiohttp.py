@@ -45,6 +45,7 @@ from aiohttp import web
 from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._errors import WebhookVerificationError
 from intelliauth_ext._integration import (
     Integration,
@@ -92,6 +93,7 @@ def intelliauth_context(
     realm: str | None = None,
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
+    dpop_checker: DPoPProofChecker | None = None,
     environ: Mapping[str, str] | None = None,
     **client_options: Any,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -109,6 +111,8 @@ def intelliauth_context(
         clock: Wall and monotonic time for token expiry and webhook timestamps, for
             tests (any object with ``time()`` and ``monotonic()``).
         leeway: Seconds of clock skew tolerated on token times.
+        dpop_checker: Checks the proofs of DPoP-bound tokens (window, replay cache,
+            server nonces: ``DPoPProofChecker``); a default one when None.
         environ: Where the variables are read; ``os.environ`` by default.
         **client_options: Other keyword arguments of ``IntelliAuth``.
 
@@ -124,6 +128,7 @@ def intelliauth_context(
             realm=realm,
             clock=clock,
             leeway=leeway,
+            dpop_checker=dpop_checker,
             environ=environ,
             **client_options,
         ) as integration:
@@ -210,7 +215,13 @@ async def _authenticate(request: web.Request, required: tuple[str, ...]) -> None
     """Verify the request's bearer token and keep it at ``request[VERIFIED_TOKEN]``."""
     guard = _integration(request).guard
     try:
-        token = await guard.authenticate(request.headers.getall("Authorization", []), required)
+        token = await guard.authenticate(
+            request.headers.getall("Authorization", []),
+            required,
+            dpop=request.headers.getall("DPoP", []),
+            method=request.method,
+            url=str(request.url),
+        )
     except BearerTokenError as exc:
         raise _json_error(exc.status_code, exc.body(), exc.headers) from exc
     request[VERIFIED_TOKEN] = token

@@ -42,6 +42,7 @@ from starlette.applications import Starlette
 from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._errors import WebhookVerificationError
 from intelliauth_ext._integration import (
     Integration,
@@ -84,6 +85,7 @@ def intelliauth_lifespan(
     realm: str | None = None,
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
+    dpop_checker: DPoPProofChecker | None = None,
     environ: Mapping[str, str] | None = None,
     **client_options: Any,
 ) -> Lifespan:
@@ -102,6 +104,8 @@ def intelliauth_lifespan(
         clock: Wall and monotonic time for token expiry and webhook timestamps, for
             tests (any object with ``time()`` and ``monotonic()``).
         leeway: Seconds of clock skew tolerated on token times.
+        dpop_checker: Checks the proofs of DPoP-bound tokens (window, replay cache,
+            server nonces: ``DPoPProofChecker``); a default one when None.
         environ: Where the variables are read; ``os.environ`` by default.
         **client_options: Other keyword arguments of ``IntelliAuth``.
 
@@ -118,6 +122,7 @@ def intelliauth_lifespan(
             realm=realm,
             clock=clock,
             leeway=leeway,
+            dpop_checker=dpop_checker,
             environ=environ,
             **client_options,
         ) as integration:
@@ -185,7 +190,13 @@ def require_token(
     ) -> VerifiedToken:
         guard = _integration(request).guard
         try:
-            return await guard.authenticate(request.headers.getlist("authorization"), required)
+            return await guard.authenticate(
+                request.headers.getlist("authorization"),
+                required,
+                dpop=request.headers.getlist("dpop"),
+                method=request.method,
+                url=str(request.url),
+            )
         except BearerTokenError as exc:
             raise HTTPException(exc.status_code, detail=exc.body(), headers=exc.headers) from exc
 
