@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     )
     from intelliauth_ext._client import IntelliAuth
     from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
+    from intelliauth_ext._dpop import DPoPKey
     from intelliauth_ext._dpop_proof_check import (
         DPoPNonces,
         DPoPProofChecker,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
     from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
     from intelliauth_ext._sign_in import MfaChallenge, SignedIn
+    from intelliauth_ext._signing_key import SigningKey
     from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
     from intelliauth_ext._token_endpoints import (
         IntrospectionResult,
@@ -93,6 +95,7 @@ _LAZY: Final[dict[str, str]] = {
     "ClientCredentials": "intelliauth_ext._auth",
     "DEFAULT_MAX_RETRIES": "intelliauth_ext._retries",
     "DEFAULT_TIMEOUT": "intelliauth_ext._timeouts",
+    "DPoPKey": "intelliauth_ext._dpop",
     "DPoPNonces": "intelliauth_ext._dpop_proof_check",
     "DPoPProofChecker": "intelliauth_ext._dpop_proof_check",
     "FlowStore": "intelliauth_ext._flow_store",
@@ -111,6 +114,7 @@ _LAZY: Final[dict[str, str]] = {
     "RefreshingAuth": "intelliauth_ext._auth",
     "ReplayCache": "intelliauth_ext._dpop_proof_check",
     "SignedIn": "intelliauth_ext._sign_in",
+    "SigningKey": "intelliauth_ext._signing_key",
     "StaticToken": "intelliauth_ext._auth",
     "TokenCache": "intelliauth_ext._auth",
     "TokenSet": "intelliauth_ext._token_set",
@@ -159,6 +163,7 @@ __all__ = [
     "CacheKey",
     "ClientCredentials",
     "ConflictError",
+    "DPoPKey",
     "DPoPNonces",
     "DPoPProofChecker",
     "FlowStore",
@@ -190,6 +195,7 @@ __all__ = [
     "ReplayCache",
     "ResponseTooLargeError",
     "SignedIn",
+    "SigningKey",
     "StaticToken",
     "TokenCache",
     "TokenSet",
