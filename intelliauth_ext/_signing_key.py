@@ -118,7 +118,10 @@ def _import(data: str | bytes | Mapping[str, Any]) -> _Key:
     if key_type not in ("RSA", "EC", "OKP"):
         raise ValueError(f"the private key JWK has kty {str(key_type)[:10]!r}; need RSA, EC or OKP")
     try:
-        key = JWKRegistry.import_key(jwk, key_type)
+        with warnings.catch_warnings():
+            # joserfc warns of short RSA keys; _check_alg refuses them with a ValueError.
+            warnings.simplefilter("ignore", SecurityWarning)
+            key = JWKRegistry.import_key(jwk, key_type)
     except (JoseError, ValueError, TypeError):
         raise ValueError(f"the {key_type} private key JWK can not be loaded") from None
     if not isinstance(key, RSAKey | ECKey | OKPKey):  # pragma: no cover - by the kty check
@@ -138,6 +141,8 @@ def _import_pem(text: str) -> _Key:
             "encrypted key, or damaged)"
         ) from None
     if isinstance(native, rsa.RSAPrivateKey):
+        if native.key_size < _MIN_RSA_BITS:
+            raise ValueError(f"an RSA key of {native.key_size} bits is too short (2048 at least)")
         return RSAKey.import_key(native)
     if isinstance(native, ec.EllipticCurvePrivateKey):
         return ECKey.import_key(native)
