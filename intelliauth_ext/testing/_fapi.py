@@ -149,15 +149,21 @@ class FapiState:
         return client
 
     # ------------------------------------------------------------ DPoP at the token endpoint
-    def token_request_jkt(self, client: OAuthClient, proofs: list[str], *, url: str) -> str | None:
-        """The thumbprint a token request's DPoP proof binds the tokens to (RFC 9449 5).
+    def request_jkt(self, proofs: list[str], *, url: str, required: bool) -> str | None:
+        """The thumbprint a token (or PAR) request's DPoP proof binds to (RFC 9449 5, 10.1).
+
+        Args:
+            proofs: The request's ``DPoP`` header values.
+            url: The endpoint's URL (``htu``).
+            required: Whether the client must send a proof (``require_dpop`` at the token
+                endpoint).
 
         Raises:
-            OAuthError: 400 ``invalid_dpop_proof`` (a bad proof, several, or none from a
-                client that must use DPoP) or ``use_dpop_nonce`` with a ``DPoP-Nonce``.
+            OAuthError: 400 ``invalid_dpop_proof`` (a bad proof, several, or a missing
+                required one) or ``use_dpop_nonce`` with a ``DPoP-Nonce`` header.
         """
         if not proofs:
-            if client.require_dpop:
+            if required:
                 raise _dpop_error("invalid_dpop_proof", "This client must send a DPoP proof.", None)
             return None
         if len(proofs) > 1:

@@ -97,8 +97,10 @@ async def request_token(ctx: Context) -> Response:
     if grant_type not in client.grant_types:
         raise OAuthError("unauthorized_client", f"This client may not use {grant_type}.")
     try:
-        jkt = oauth.fapi.token_request_jkt(
-            client, ctx.request.headers.getlist("dpop"), url=str(ctx.request.url)
+        jkt = oauth.fapi.request_jkt(
+            ctx.request.headers.getlist("dpop"),
+            url=str(ctx.request.url),
+            required=client.require_dpop,
         )
     except OAuthError as exc:
         if exc.error in DPOP_TOKEN_ERRORS:  # RFC 9449 codes the contract does not list

@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..._errors import TokenValidationError
 from .._authorize import AuthorizationRequest, check_authorization_request
 from .._envelopes import NO_STORE, OAuthError, oauth_error_response
 from .._fapi import PAR_PATH
@@ -50,14 +49,11 @@ def par_routes(sandbox: SandboxState) -> list[BaseRoute]:
                 raise OAuthError("invalid_request", "client_id is not the authenticated client.")
             if "request_uri" in params:
                 raise OAuthError("invalid_request", "A pushed request has no request_uri.")
-            proofs = request.headers.getlist("dpop")
-            if proofs:
-                try:
-                    jkt = fapi.dpop.check_proof(proofs[0], method="POST", url=str(request.url))
-                except TokenValidationError as exc:
-                    raise OAuthError("invalid_dpop_proof", exc.message) from exc
-                if params.setdefault("dpop_jkt", jkt) != jkt:
-                    raise OAuthError("invalid_request", "dpop_jkt is not the DPoP proof's key.")
+            jkt = fapi.request_jkt(
+                request.headers.getlist("dpop"), url=str(request.url), required=False
+            )
+            if jkt is not None and params.setdefault("dpop_jkt", jkt) != jkt:
+                raise OAuthError("invalid_request", "dpop_jkt is not the DPoP proof's key.")
             checked = check_authorization_request(sandbox, params, pushing=True)
             if not isinstance(checked, AuthorizationRequest):
                 raise _error_of(checked)
