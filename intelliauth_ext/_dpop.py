@@ -73,15 +73,20 @@ def access_token_hash(access_token: str) -> str:
     return _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
 
 
+def _parsed(url: str | httpx.URL) -> httpx.URL:
+    # A request's URL is parsed already: parsing it again costs as much as a signature.
+    return url if isinstance(url, httpx.URL) else httpx.URL(url)
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
 def proof_url(url: str | httpx.URL) -> str:
-    """``htu``: the URL without query and fragment (RFC 9449 section 4.2)."""
-    parsed = httpx.URL(str(url))
-    return str(parsed.copy_with(query=None, fragment=None))
-
-
-def _origin(url: str | httpx.URL) -> str:
-    parsed = httpx.URL(str(url))
-    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+    """``htu``: the URL without query and fragment (RFC 9449 section 4.2), its path as sent."""
+    parsed = _parsed(url)
+    path = parsed.raw_path.partition(b"?")[0].decode("ascii")
+    return f"{_origin(parsed)}{path}"
 
 
 def is_nonce_challenge(response: httpx.Response) -> bool:
@@ -140,7 +145,7 @@ class DPoPKey(SigningKey):
 
     def nonce_for(self, url: str | httpx.URL) -> str | None:
         """The latest ``DPoP-Nonce`` the server of ``url`` sent, or None."""
-        return self._nonces.get(_origin(url))
+        return self._nonces.get(_origin(_parsed(url)))
 
     def learn_nonce(self, response: httpx.Response) -> str | None:
         """Remember ``response``'s ``DPoP-Nonce`` for its server; the nonce, or None.
@@ -179,6 +184,7 @@ class DPoPKey(SigningKey):
         Returns:
             The compact JWS, the value of the ``DPoP`` header.
         """
+        url = _parsed(url)
         claims: dict[str, Any] = {
             "jti": secrets.token_urlsafe(16),
             "htm": method.upper(),

@@ -646,6 +646,7 @@ def main() -> int:
         ("cold_start", scenario_cold_start),
         ("fleet", scenario_fleet),
         ("soak", scenario_soak),
+        ("dpop", __import__("scenario_dpop").run),
     ]
     with bench_server() as base:
         for name, scenario in served:
