@@ -13,6 +13,10 @@ The rule (the README's "Contributing" section says the same):
   ``client_secret="..."``         its secret
   ``"app_web"``                   a public client of the sandbox whose redirect URI is
                                   ``http://localhost:8000/callback``
+  ``"app_fapi"``                  the ``private_key_jwt`` + DPoP application of a
+                                  ``Sandbox(fapi=True)`` served for that block (its tenant
+                                  URL replaces the placeholder there), with its PEM in
+                                  ``INTELLIAUTH_PRIVATE_KEY``
   ==============================  ==========================================================
 
   and with ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
@@ -334,6 +338,24 @@ def _redis_fleet(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) ->
     served = tenant.sandbox.served
     assert served.statuses("requestToken") == {200: 1}  # 100 calls, one token request
     assert served.statuses("listUsers") == {200: 100}
+
+
+@check("FAPI 2.0 / banking-grade")
+def _fapi(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) -> None:
+    # A FAPI tenant of its own: it requires PAR of every client, which the other blocks'
+    # tenant must not.
+    with serve_in_thread(validate=True, fapi=True) as fapi:
+        assert fapi.fapi_client is not None
+        monkeypatch.setenv("INTELLIAUTH_PRIVATE_KEY", fapi.fapi_private_key)
+        code = block.code.replace(PLACEHOLDER_TENANT, fapi.url).replace(
+            '"app_fapi"', json.dumps(fapi.fapi_client.client_id)
+        )
+        exec(compile(code, block.key, "exec"), {"__name__": "__main__"})  # noqa: S102
+        token_statuses = fapi.served.statuses("requestToken")
+    user, pushed = capsys.readouterr().out.splitlines()
+    assert user == f"{TEST_USER_EMAIL} DPoP"  # a DPoP-bound token, accepted by the API
+    assert pushed == "['client_id', 'request_uri']"
+    assert token_statuses == {200: 1}  # private_key_jwt accepted at once
 
 
 @check("Browser sign-in with PKCE")
