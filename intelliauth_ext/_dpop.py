@@ -39,11 +39,14 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import httpx
 
-from intelliauth_ext._signing_key import SigningKey, _Key
+from intelliauth_ext._signing_key import SigningKey
+
+if TYPE_CHECKING:
+    from intelliauth_ext._signing_key import _Key
 
 __all__ = [
     "DPOP_PROOF_TYPE",

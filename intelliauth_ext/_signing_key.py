@@ -26,11 +26,14 @@ import hmac
 import json
 import warnings
 from collections.abc import Mapping
-from typing import Any, Final, NoReturn, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Self, TypeAlias
 
-from joserfc import jwt
-from joserfc.errors import JoseError, SecurityWarning
-from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
+if TYPE_CHECKING:
+    # joserfc (and cryptography under it) loads with the first key: a client that only
+    # sends Bearer tokens with a secret never imports it.
+    from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+    _Key: TypeAlias = RSAKey | ECKey | OKPKey
 
 __all__ = [
     "SIGNING_ALGORITHMS",
@@ -38,8 +41,6 @@ __all__ = [
     "SigningKey",
     "load_signing_key",
 ]
-
-_Key: TypeAlias = RSAKey | ECKey | OKPKey
 
 #: The JWS algorithms a ``SigningKey`` signs with, by the key type (and curve) each needs.
 SIGNING_ALGORITHMS: Final[Mapping[str, tuple[str, str | None]]] = {
@@ -60,6 +61,8 @@ _MIN_RSA_BITS: Final = 2048
 
 
 def _default_alg(key: _Key) -> str:
+    from joserfc.jwk import ECKey, RSAKey
+
     if isinstance(key, RSAKey):
         return "RS256"
     if isinstance(key, ECKey):
@@ -74,6 +77,8 @@ def _default_alg(key: _Key) -> str:
 
 
 def _check_alg(key: _Key, alg: str) -> None:
+    from joserfc.jwk import RSAKey
+
     if alg not in SIGNING_ALGORITHMS:
         known = ", ".join(SIGNING_ALGORITHMS)
         raise ValueError(f"unsupported signing algorithm {alg!r}; supported: {known}")
@@ -92,6 +97,9 @@ def _check_alg(key: _Key, alg: str) -> None:
 
 def _import(data: str | bytes | Mapping[str, Any]) -> _Key:
     """The joserfc key of a PEM or JWK; ValueError (without the key text) otherwise."""
+    from joserfc.errors import JoseError, SecurityWarning
+    from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
+
     if isinstance(data, bytes):
         try:
             data = data.decode("ascii")
@@ -132,6 +140,7 @@ def _import(data: str | bytes | Mapping[str, Any]) -> _Key:
 def _import_pem(text: str) -> _Key:
     from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from joserfc.jwk import ECKey, OKPKey, RSAKey
 
     try:
         native = load_pem_private_key(text.encode("ascii"), password=None)
@@ -170,6 +179,8 @@ class SigningKey:
     kid: str | None
 
     def __init__(self, key: _Key, *, alg: str | None = None, kid: str | None = None) -> None:
+        from joserfc.jwk import ECKey, OKPKey, RSAKey
+
         if not isinstance(key, RSAKey | ECKey | OKPKey) or not key.is_private:
             raise ValueError("a SigningKey needs an RSA, EC or OKP private key")
         chosen = alg or _jwk_alg(key) or _default_alg(key)
@@ -194,6 +205,8 @@ class SigningKey:
         Raises:
             ValueError: An unsupported ``alg``.
         """
+        from joserfc.jwk import ECKey, OKPKey, RSAKey
+
         if alg not in SIGNING_ALGORITHMS:
             known = ", ".join(SIGNING_ALGORITHMS)
             raise ValueError(f"unsupported signing algorithm {alg!r}; supported: {known}")
@@ -257,6 +270,9 @@ class SigningKey:
             header: More protected header members (``typ``, ``jwk``); ``alg`` and ``kid``
                 are this key's.
         """
+        from joserfc import jwt
+        from joserfc.errors import SecurityWarning
+
         protected: dict[str, Any] = {"typ": "JWT", **(header or {}), "alg": self.alg}
         if self.kid is not None and "jwk" not in protected:  # a DPoP proof names its key
             protected["kid"] = self.kid

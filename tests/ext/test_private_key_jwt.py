@@ -10,6 +10,8 @@ import base64
 import json
 import logging
 import pickle
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -305,3 +307,20 @@ def test_the_assertion_claims_without_a_server() -> None:
     header = json.loads(base64.urlsafe_b64decode(form["client_assertion"].split(".")[0] + "=="))
     assert header == {"typ": "JWT", "alg": "ES256", "kid": "k9"}
     assert "Authorization" not in request.headers
+
+
+def test_a_secret_client_never_loads_the_jose_library() -> None:
+    """Bearer with a secret costs no joserfc import; a private key loads it when given."""
+    code = (
+        "import asyncio, sys\n"
+        "from intelliauth_ext import IntelliAuth, SigningKey\n"
+        "client = IntelliAuth('https://tenant.example', client_id='id', client_secret='s')\n"
+        "print('joserfc' in sys.modules)\n"
+        "asyncio.run(client.aclose())\n"
+        "SigningKey.generate('ES256')\n"
+        "print('joserfc' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
