@@ -15,7 +15,10 @@ from intelliauth_client.models.user import User
 from intelliauth_client.models.user_create import UserCreate
 from intelliauth_ext import (
     AsyncPaginator,
+    AuthorizationCodeFlow,
+    AuthorizationRequest,
     ClientCredentials,
+    DPoPKey,
     IntelliAuth,
     IntrospectionResult,
     MfaChallenge,
@@ -23,6 +26,7 @@ from intelliauth_ext import (
     Page,
     ResponseTooLargeError,
     SignedIn,
+    SigningKey,
     TokenSet,
     webhooks,
 )
@@ -105,3 +109,18 @@ def receive(body: bytes, headers: dict[str, str]) -> str:
     """webhooks.verify returns a typed event."""
     event = webhooks.verify(body, headers, ["whsec_a", "whsec_b"])
     return event.id
+
+
+async def banking_grade(issuer: str, token_url: str, pem: str) -> AuthorizationRequest:
+    """private_key_jwt, DPoP and PAR: one argument each, typed keys."""
+    dpop = DPoPKey.generate("ES256")
+    assert_type(dpop, DPoPKey)
+    assert_type(dpop.jkt, str)
+    key = SigningKey.from_pem(pem, alg="PS256", kid="k1")
+    assert_type(key, SigningKey)
+    async with ClientCredentials(token_url, "id", private_key=key, dpop=dpop) as auth:
+        assert_type((await auth.get_token()).is_dpop, bool)
+    flow = AuthorizationCodeFlow(
+        issuer, "id", "https://app.example/cb", private_key=pem, key_id="k1", dpop=dpop, par=True
+    )
+    return await flow.start()
