@@ -548,6 +548,12 @@ def _served_sandbox(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     assert secret
 
 
+@check("The FAPI 2.0 setting")
+def _fapi_sandbox(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)  # it serves a FAPI sandbox of its own
+    assert capsys.readouterr().out.strip() == f"{TEST_USER_EMAIL} {{400: 1, 200: 1}}"
+
+
 @check("The pytest plugin")
 def _pytest_plugin(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     run_pytest(block, tenant)

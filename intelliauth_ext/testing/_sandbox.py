@@ -184,6 +184,17 @@ class Sandbox:
         return f"<Sandbox {self.url} client_id={self.client_id!r}>"
 
     @property
+    def fapi_client_id(self) -> str:
+        """The FAPI client's id (``private_key_jwt``, DPoP and PAR required of it).
+
+        Raises:
+            RuntimeError: the sandbox was not made with ``fapi=True``.
+        """
+        if self.fapi_client is None:
+            raise RuntimeError("the sandbox has a FAPI client only with Sandbox(fapi=True)")
+        return self.fapi_client.client_id
+
+    @property
     def fapi_private_key(self) -> str:
         """The FAPI client's private key, PEM (ES256, ``kid`` ``fapi-1``): a test key.
 
