@@ -1,6 +1,8 @@
 """``python -m intelliauth_ext.testing --port 8765``: run a sandbox tenant on loopback.
 
 Prints the URL and a ready confidential client (every scope), then serves until Ctrl-C.
+With ``--fapi`` the tenant requires pushed authorization requests, and it also prints its
+FAPI application's id and test private key (``private_key_jwt``, DPoP-bound tokens).
 """
 
 from __future__ import annotations
@@ -28,6 +30,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="show the login page at /oauth2/authorize instead of auto-approving",
     )
+    parser.add_argument(
+        "--fapi",
+        action="store_true",
+        help="a FAPI 2.0 tenant: PAR required, and an application using private_key_jwt and DPoP",
+    )
+    parser.add_argument(
+        "--dpop-nonces", action="store_true", help="demand server-provided DPoP nonces"
+    )
     return parser.parse_args(argv)
 
 
@@ -38,12 +48,19 @@ async def _serve(options: argparse.Namespace) -> None:
         validate=not options.no_validate,
         auto_approve=not options.login_page,
         background_webhooks=True,
+        fapi=options.fapi,
+        dpop_nonces=options.dpop_nonces,
     ) as sandbox:
         print(f"IntelliAuth sandbox listening on {sandbox.url}")
         print(f"INTELLIAUTH_TENANT_URL={sandbox.url}")
         print(f"INTELLIAUTH_CLIENT_ID={sandbox.client_id}")
         print(f"INTELLIAUTH_CLIENT_SECRET={sandbox.client_secret}")
         print(f"test user: {TEST_USER_EMAIL} / {TEST_USER_PASSWORD}", flush=True)
+        if options.fapi:
+            # A throwaway key of an in-memory tenant, printed like the client secret above.
+            print(f"INTELLIAUTH_FAPI_CLIENT_ID={sandbox.fapi_client_id}")
+            print("FAPI client private key (private_key_jwt, kid fapi-1):")
+            print(sandbox.fapi_private_key.strip(), flush=True)
         # uvicorn handles Ctrl-C / SIGTERM itself by stopping the server.
         assert sandbox.server_stopped is not None
         await sandbox.server_stopped.wait()
