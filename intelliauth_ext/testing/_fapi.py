@@ -133,10 +133,13 @@ class FapiState:
         now = self.clock.now()
         if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
             raise _bad_client("The assertion's iss and sub must both be the client id.")
-        audiences = claims.get("aud")
-        audience_list = [audiences] if isinstance(audiences, str) else audiences
+        aud = claims.get("aud")
+        # A string or a list of them (RFC 7519 4.1.3); anything else names no audience.
+        named = {aud} if isinstance(aud, str) else set()
+        if isinstance(aud, list):
+            named = {item for item in aud if isinstance(item, str)}
         accepted = {issuer, *(issuer + path for path in _ASSERTION_PATHS)}
-        if not isinstance(audience_list, list) or not accepted & set(audience_list):
+        if not accepted & named:
             raise _bad_client("The assertion's aud is neither the issuer nor this endpoint.")
         exp = claims.get("exp")
         if not isinstance(exp, int | float) or exp <= now or exp > now + _MAX_ASSERTION_LIFETIME:

@@ -336,3 +336,20 @@ async def test_nonces_are_demanded_and_handed_out() -> None:
         ok = await http.get(path, headers={"Authorization": f"DPoP {token}", "DPoP": proof})
         assert ok.status_code == 200, ok.text
     sandbox.check_violations()
+
+
+@pytest.mark.parametrize(
+    ("audience", "status"),
+    [(["ISSUER", "https://other.test"], 200), ([{"not": "a string"}], 401), (7, 401)],
+)
+async def test_an_assertion_audience_may_be_a_list(
+    http: httpx.AsyncClient, fapi: FapiClient, audience: Any, status: int
+) -> None:
+    """aud is a string or a list holding the issuer or the endpoint; other shapes: 401."""
+    if isinstance(audience, list) and "ISSUER" in audience:
+        audience = [fapi.sandbox.url, *audience[1:]]
+    data = {"grant_type": "client_credentials", **fapi.assertion(aud=audience)}
+    response = await http.post(
+        TOKEN_URL, data=data, headers={"DPoP": fapi.proof("POST", TOKEN_URL)}
+    )
+    assert response.status_code == status, response.text
