@@ -48,6 +48,7 @@ from joserfc.jwk import JWKRegistry
 from joserfc.jws import JWSRegistry, extract_compact, validate_compact
 
 from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._dpop import access_token_hash  # the client's ath: one definition
 from intelliauth_ext._errors import TokenValidationError
 from intelliauth_ext._json import json_object
 from intelliauth_ext._shown import shown
@@ -60,7 +61,6 @@ __all__ = [
     "DPoPProofChecker",
     "MemoryReplayCache",
     "ReplayCache",
-    "access_token_hash",
     "bound_thumbprint",
     "dpop_challenge",
     "dpop_proof_of",
@@ -113,11 +113,6 @@ def _refused(description: str) -> TokenValidationError:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def access_token_hash(access_token: str) -> str:
-    """The ``ath`` of a proof: base64url SHA-256 of the token's ASCII octets (RFC 9449 4.2)."""
-    return _b64url(hashlib.sha256(access_token.encode("ascii", "replace")).digest())
 
 
 def dpop_challenge(

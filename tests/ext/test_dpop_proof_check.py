@@ -18,11 +18,11 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, Key, OctKey, OKPKey, RSAKey
 
 from intelliauth_ext._bearer import BearerTokenError, TokenGuard
+from intelliauth_ext._dpop import access_token_hash
 from intelliauth_ext._dpop_proof_check import (
     DPoPNonces,
     DPoPProofChecker,
     MemoryReplayCache,
-    access_token_hash,
     dpop_challenge,
     normalised_htu,
 )

@@ -16,7 +16,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from intelliauth_ext._dpop_proof_check import access_token_hash
+from intelliauth_ext._dpop import access_token_hash
 from intelliauth_ext.testing import Sandbox
 
 from .helpers import bearer, pkce_pair, query_of
