@@ -402,3 +402,30 @@ async def test_a_code_bound_to_another_key_is_refused(
         callback = (await http.get(request.url)).headers["Location"]
     with pytest.raises(InvalidGrantError):
         await flow.complete(callback)
+
+
+async def test_refreshing_auth_answers_a_resource_nonce_challenge(
+    provider: FapiProvider, client_key: SigningKey
+) -> None:
+    """RefreshingAuth sends DPoP tokens with proofs and retries a use_dpop_nonce 401 once."""
+    from intelliauth_ext._token_endpoints import request_token
+
+    dpop = DPoPKey.generate("EdDSA")
+    tokens = await request_token(
+        provider.token_url,
+        {"grant_type": "client_credentials"},
+        client_id=CLIENT_ID,
+        private_key=client_key,
+        dpop=dpop,
+    )
+    provider.resource_nonce = "rs-nonce-2"
+    refreshing = RefreshingAuth(
+        tokens, token_url=provider.token_url, client_id=CLIENT_ID, private_key=client_key, dpop=dpop
+    )
+    async with httpx.AsyncClient(auth=refreshing) as http:
+        response = await http.get(provider.resource_url)
+    await refreshing.aclose()
+    assert response.json() == {"sub": "usr_01", "bound": True}
+    assert provider.resource_calls == 2
+    assert refreshing.refreshes == 0  # a nonce is no reason to refresh
+    assert provider.proofs[-1]["nonce"] == "rs-nonce-2"
