@@ -93,24 +93,19 @@ def proof_url(url: str | httpx.URL) -> str:
 
 
 def is_nonce_challenge(response: httpx.Response) -> bool:
-    """Whether ``response`` demands a DPoP nonce (RFC 9449 sections 8 and 9).
+    """Whether a resource server's ``response`` demands a DPoP nonce (RFC 9449 section 9).
 
-    A 401 whose ``WWW-Authenticate`` has a DPoP challenge with ``error="use_dpop_nonce"``,
-    or a 400 whose JSON body has ``"error": "use_dpop_nonce"``; either with a
-    ``DPoP-Nonce`` header (without one there is nothing to retry with).
+    A 401 whose ``WWW-Authenticate`` has a DPoP challenge with ``error="use_dpop_nonce"``
+    and a ``DPoP-Nonce`` header (without one there is nothing to retry with). The token
+    endpoint's demand, a 400 with an RFC 6749 body (section 8), is read by
+    ``_auth._token_endpoint``, which reads token endpoint bodies.
     """
-    if "dpop-nonce" not in response.headers:
+    if response.status_code != 401 or "dpop-nonce" not in response.headers:
         return False
-    if response.status_code == 401:
-        return any(
-            challenge.strip().lower().startswith("dpop") and _USE_DPOP_NONCE.search(challenge)
-            for challenge in response.headers.get_list("www-authenticate")
-        )
-    if response.status_code == 400:
-        from intelliauth_ext._auth._token_endpoint import oauth_error_code
-
-        return oauth_error_code(response) == "use_dpop_nonce"
-    return False
+    return any(
+        challenge.strip().lower().startswith("dpop") and _USE_DPOP_NONCE.search(challenge)
+        for challenge in response.headers.get_list("www-authenticate")
+    )
 
 
 class DPoPKey(SigningKey):

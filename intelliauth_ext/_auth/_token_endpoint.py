@@ -65,6 +65,7 @@ __all__ = [
     "send_token_request",
     "token_error",
     "validate_token_url",
+    "wants_dpop_nonce",
 ]
 
 #: Timeout of each token request attempt on the manager's own HTTP client.
@@ -102,6 +103,19 @@ def oauth_error_code(response: httpx.Response) -> str | None:
     body = json_object(content)
     error = body.get("error") if body is not None else None
     return error if isinstance(error, str) and error else None
+
+
+def wants_dpop_nonce(response: httpx.Response) -> bool:
+    """Whether the token (or PAR) endpoint demands a DPoP nonce (RFC 9449 section 8).
+
+    A 400 whose body's ``error`` is ``use_dpop_nonce``, with a ``DPoP-Nonce`` header to
+    retry with.
+    """
+    return (
+        response.status_code == 400
+        and "dpop-nonce" in response.headers
+        and oauth_error_code(response) == "use_dpop_nonce"
+    )
 
 
 def token_error(response: httpx.Response) -> APIStatusError | OAuthError:
@@ -276,14 +290,12 @@ class TokenEndpointClient:
             httpx.TransportError: As ``send``.
             ResponseTooLargeError: As ``send``.
         """
-        from intelliauth_ext._dpop import is_nonce_challenge
-
         request = client.request(url, params, dpop=dpop, assertion_audience=assertion_audience)
         response = await self.send(request)
         if dpop is None:
             return response
         dpop.learn_nonce(response)
-        if not is_nonce_challenge(response):
+        if not wants_dpop_nonce(response):
             return response
         logger.debug("the token endpoint at %s asked for a DPoP nonce: sending again", url)
         request = client.request(url, params, dpop=dpop, assertion_audience=assertion_audience)

@@ -130,7 +130,10 @@ def test_nonces_are_remembered_per_server() -> None:
 
 
 def test_nonce_challenges_are_recognised() -> None:
-    """401 with a DPoP use_dpop_nonce challenge, or 400 use_dpop_nonce, each with a nonce."""
+    """401 with a DPoP use_dpop_nonce challenge (a resource), 400 use_dpop_nonce (a token
+    endpoint), each with a nonce."""
+    from intelliauth_ext._auth._token_endpoint import wants_dpop_nonce
+
     request = httpx.Request("GET", "https://a.example.test/")
     challenge = {"WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": "n"}
     assert is_nonce_challenge(httpx.Response(401, headers=challenge, request=request))
@@ -139,9 +142,10 @@ def test_nonce_challenges_are_recognised() -> None:
     other = {"WWW-Authenticate": 'DPoP error="invalid_token"', "DPoP-Nonce": "n"}
     assert not is_nonce_challenge(httpx.Response(401, headers=other, request=request))
     body = {"error": "use_dpop_nonce"}
-    assert is_nonce_challenge(
-        httpx.Response(400, json=body, headers={"DPoP-Nonce": "n"}, request=request)
-    )
+    token_answer = httpx.Response(400, json=body, headers={"DPoP-Nonce": "n"}, request=request)
+    assert wants_dpop_nonce(token_answer)
+    assert not is_nonce_challenge(token_answer)
+    assert not wants_dpop_nonce(httpx.Response(400, json=body, request=request))
 
 
 def test_the_dpop_key_never_shows() -> None:
