@@ -86,8 +86,9 @@ test-fast: install install-node  ## The test suite only.
 bench: install install-system  ## Benchmarks against peers: writes docs/benchmarks.md and docs/benchmarks.png.
 	$(BIN)/python tests/benchmarks/run_benchmarks.py
 
-demo: install  ## The main job: the quickstart against the embedded sandbox.
+demo: install  ## The main job: the quickstart, then a FAPI 2.0 sign-in, against embedded sandboxes.
 	$(BIN)/python examples/quickstart.py
+	$(BIN)/python examples/fapi.py
 
 update-spec: install  ## Fetch a spec (SPEC_URL=https://... or SPEC_FILE=path), generate, check-breaking, test.
 	@test -n "$(SPEC_URL)$(SPEC_FILE)" || { echo "usage: make update-spec SPEC_URL=https://.../intelliauth.openapi.yaml (or SPEC_FILE=path)"; exit 2; }

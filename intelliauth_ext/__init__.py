@@ -65,6 +65,13 @@ if TYPE_CHECKING:
     )
     from intelliauth_ext._client import IntelliAuth
     from intelliauth_ext._discovery import ProviderMetadata, fetch_provider_metadata
+    from intelliauth_ext._dpop import DPoPKey
+    from intelliauth_ext._dpop_proof_check import (
+        DPoPNonces,
+        DPoPProofChecker,
+        MemoryReplayCache,
+        ReplayCache,
+    )
     from intelliauth_ext._flow import AuthorizationCodeFlow, AuthorizationRequest
     from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
     from intelliauth_ext._native_token_stores import (
@@ -77,6 +84,7 @@ if TYPE_CHECKING:
     from intelliauth_ext._redis_token_set_store import RedisTokenSetStore
     from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
     from intelliauth_ext._sign_in import MfaChallenge, SignedIn
+    from intelliauth_ext._signing_key import SigningKey
     from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
     from intelliauth_ext._token_endpoints import (
         IntrospectionResult,
@@ -98,6 +106,9 @@ _LAZY: Final[dict[str, str]] = {
     "ClientCredentials": "intelliauth_ext._auth",
     "DEFAULT_MAX_RETRIES": "intelliauth_ext._retries",
     "DEFAULT_TIMEOUT": "intelliauth_ext._timeouts",
+    "DPoPKey": "intelliauth_ext._dpop",
+    "DPoPNonces": "intelliauth_ext._dpop_proof_check",
+    "DPoPProofChecker": "intelliauth_ext._dpop_proof_check",
     "FileTokenSetStore": "intelliauth_ext._native_token_stores",
     "FlowStore": "intelliauth_ext._flow_store",
     "InMemoryFlowStore": "intelliauth_ext._flow_store",
@@ -106,6 +117,7 @@ _LAZY: Final[dict[str, str]] = {
     "IntelliAuth": "intelliauth_ext._client",
     "IntrospectionResult": "intelliauth_ext._token_endpoints",
     "KeyringTokenSetStore": "intelliauth_ext._native_token_stores",
+    "MemoryReplayCache": "intelliauth_ext._dpop_proof_check",
     "MfaChallenge": "intelliauth_ext._sign_in",
     "NOT_GIVEN": "intelliauth_ext._timeouts",
     "NotGiven": "intelliauth_ext._timeouts",
@@ -116,7 +128,9 @@ _LAZY: Final[dict[str, str]] = {
     "RedisTokenCache": "intelliauth_ext._auth",
     "RedisTokenSetStore": "intelliauth_ext._redis_token_set_store",
     "RefreshingAuth": "intelliauth_ext._auth",
+    "ReplayCache": "intelliauth_ext._dpop_proof_check",
     "SignedIn": "intelliauth_ext._sign_in",
+    "SigningKey": "intelliauth_ext._signing_key",
     "StaticToken": "intelliauth_ext._auth",
     "TokenCache": "intelliauth_ext._auth",
     "TokenSet": "intelliauth_ext._token_set",
@@ -167,6 +181,9 @@ __all__ = [
     "CacheKey",
     "ClientCredentials",
     "ConflictError",
+    "DPoPKey",
+    "DPoPNonces",
+    "DPoPProofChecker",
     "FileTokenSetStore",
     "FlowStore",
     "InMemoryFlowStore",
@@ -183,6 +200,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidScopeError",
     "KeyringTokenSetStore",
+    "MemoryReplayCache",
     "MfaChallenge",
     "NotFoundError",
     "NotGiven",
@@ -197,9 +215,11 @@ __all__ = [
     "RedisTokenCache",
     "RedisTokenSetStore",
     "RefreshingAuth",
+    "ReplayCache",
     "ResponseTooLargeError",
     "SignInTimeoutError",
     "SignedIn",
+    "SigningKey",
     "StaticToken",
     "TokenCache",
     "TokenSet",

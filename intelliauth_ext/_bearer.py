@@ -13,6 +13,11 @@ a token that fails a check  401   ``error="invalid_token"``
 a token short of a scope    403   ``error="insufficient_scope", scope="..."``
 keys or tenant unreachable  503   not the caller's fault, so no challenge
 ==========================  ====  ========================================================
+
+A DPoP-bound token (RFC 9449) comes as ``Authorization: DPoP <token>`` with a ``DPoP``
+proof header; its refusals are 401 with ``WWW-Authenticate: DPoP error=...``:
+``invalid_dpop_proof``, ``use_dpop_nonce`` (with a ``DPoP-Nonce`` header) or
+``invalid_token`` for a bound token sent as ``Bearer`` (``_dpop_proof_check.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from intelliauth_ext._clock import Clock
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker, dpop_proof_of, dpop_refusal
 from intelliauth_ext._errors import IntelliAuthError, TokenValidationError
 from intelliauth_ext._outage_log import OutageLog
 from intelliauth_ext._scopes import normalise_scopes
@@ -119,6 +125,8 @@ class TokenGuard:
         realm: The ``realm`` of the challenges, if any.
         clock: Wall and monotonic time (expiry, key-set re-fetch limits), for tests.
         leeway: Seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
+        dpop_checker: Checks the proofs of DPoP-bound tokens (window, replay cache, server
+            nonces); a default one per guard when None.
     """
 
     def __init__(
@@ -130,6 +138,7 @@ class TokenGuard:
         realm: str | None = None,
         clock: Clock | None = None,
         leeway: float = DEFAULT_LEEWAY,
+        dpop_checker: DPoPProofChecker | None = None,
     ) -> None:
         self.audience = audience
         self.introspection = introspection
@@ -143,6 +152,7 @@ class TokenGuard:
             http_client=client.http_client,
             clock=clock,
             leeway=leeway,
+            dpop=dpop_checker,
         )
 
     def __repr__(self) -> str:
@@ -173,7 +183,7 @@ class TokenGuard:
         if len(values) > 1:
             raise self._refusal(400, "invalid_request", "Send one Authorization header", scopes)
         scheme, _, token = values[0].partition(" ") if values else ("", "", "")
-        if scheme.lower() != "bearer":
+        if scheme.lower() not in ("bearer", "dpop"):
             # No credentials, or another scheme: the caller did not know a token is needed.
             raise self._refusal(401, None, "A bearer access token is required", scopes)
         token = token.strip()
@@ -182,13 +192,23 @@ class TokenGuard:
         return token
 
     async def authenticate(
-        self, authorization: Sequence[str], scopes: Iterable[str] = ()
+        self,
+        authorization: Sequence[str],
+        scopes: Iterable[str] = (),
+        *,
+        dpop: Sequence[str] = (),
+        method: str | None = None,
+        url: str | None = None,
     ) -> VerifiedToken:
         """Verify a request's bearer token and return it, or refuse the request.
 
         Args:
             authorization: Every value of the request's ``Authorization`` header.
             scopes: Scopes the token must all carry.
+            dpop: Every value of the request's ``DPoP`` header (RFC 9449).
+            method: The request's method, which a DPoP proof must name.
+            url: The request's URL as the client addressed it, which a DPoP proof must
+                name (behind a proxy, the public URL).
 
         Returns:
             The verified token; in introspection mode, its claims are the introspection
@@ -203,12 +223,25 @@ class TokenGuard:
         if self.audience is None:
             raise RuntimeError("verifying tokens needs this API's audience: pass audience=...")
         try:
+            proof = dpop_proof_of(authorization, dpop)
             if self.introspection:
-                return await self._introspect(token, required)
+                verified = await self._introspect(token, required)
+                checker = self._verifier.dpop
+                checker.check_binding(verified.claims, token, proof=proof, method=method, url=url)
+                return verified
             return await self._verifier.verify_access_token(
-                token, audience=self.audience, required_scopes=required, require_at_jwt_type=True
+                token,
+                audience=self.audience,
+                required_scopes=required,
+                require_at_jwt_type=True,
+                dpop_proof=proof,
+                method=method,
+                url=url,
             )
         except TokenValidationError as exc:
+            if exc.check.startswith("dpop_"):
+                error, challenge = dpop_refusal(exc, self._verifier.dpop, realm=self.realm)
+                raise BearerTokenError(401, error, exc.message, headers=challenge) from exc
             if exc.check == "scope":
                 description = "The access token lacks a required scope"
                 raise self._refusal(403, "insufficient_scope", description, required) from exc

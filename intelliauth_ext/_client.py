@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from intelliauth_client.facade import Resources
     from intelliauth_client.models.token_type_hint import TokenTypeHint
     from intelliauth_client.types import Unset
+    from intelliauth_ext._dpop import DPoPKey
     from intelliauth_ext._invoker import Invoker
     from intelliauth_ext._sign_in import AuthResource
+    from intelliauth_ext._signing_key import PrivateKeyInput, SigningKey
     from intelliauth_ext._token_endpoints import IntrospectionResult
 
     # Type checkers see every resource attribute of the generated facade on the client;
@@ -113,11 +115,14 @@ def _hint(token_type_hint: str | None) -> TokenTypeHint | Unset:
 def _client_credentials(
     token_url: str,
     client_id: str,
-    client_secret: str,
+    client_secret: str | None,
     *,
     audience: str | None,
     scopes: tuple[str, ...],
     max_retries: int,
+    private_key: PrivateKeyInput | None = None,
+    key_id: str | None = None,
+    dpop: DPoPKey | None = None,
 ) -> httpx.Auth:
     """The client-credentials token manager of ``intelliauth_ext._auth``, imported lazily."""
     from intelliauth_ext._auth import ClientCredentials
@@ -128,6 +133,9 @@ def _client_credentials(
         client_secret,
         audience=audience,
         scopes=scopes,
+        private_key=private_key,
+        key_id=key_id,
+        dpop=dpop,
         max_retries=max_retries,  # token requests follow the client's retry budget
     )
     return auth
@@ -140,6 +148,12 @@ class IntelliAuth(_ResourceAttributes):
         tenant_url: Your tenant, e.g. ``https://acme.intelliauth.io``.
         client_id: With ``client_secret``: authenticate with the client-credentials grant.
         client_secret: The client's secret; never logged nor shown in ``repr``.
+        private_key: With ``client_id``, instead of a secret: the client's private key for
+            ``private_key_jwt`` (RFC 7523; a PEM, a JWK or a ``SigningKey``), used for
+            tokens, ``revoke`` and ``introspect``; never logged nor shown in ``repr``.
+        key_id: The ``kid`` header of the client's assertions.
+        dpop: With ``client_id``: a ``DPoPKey`` to bind the tokens to (RFC 9449); every
+            request then carries ``Authorization: DPoP`` and a proof.
         audience: The ``audience`` to request tokens for (client credentials only).
         scopes: The scopes to request (client credentials only).
         auth: Any ``httpx.Auth`` instead of client credentials (a token manager of
@@ -171,6 +185,9 @@ class IntelliAuth(_ResourceAttributes):
         *,
         client_id: str | None = None,
         client_secret: str | None = None,
+        private_key: PrivateKeyInput | None = None,
+        key_id: str | None = None,
+        dpop: DPoPKey | None = None,
         audience: str | None = None,
         scopes: Iterable[str] | str = (),
         auth: httpx.Auth | None = None,
@@ -198,7 +215,11 @@ class IntelliAuth(_ResourceAttributes):
             raise ValueError("pass either http_client= or transport=, not both")
         if auth is not None and (client_id is not None or client_secret is not None):
             raise ValueError("pass either auth= or client_id=/client_secret=, not both")
-        if (client_id is None) != (client_secret is None):
+        if private_key is not None and client_secret is not None:
+            raise ValueError("pass either client_secret= or private_key=, not both")
+        if client_id is None and (private_key is not None or dpop is not None):
+            raise ValueError("private_key= and dpop= apply to client_id= only; use auth=")
+        if (client_id is None) != (client_secret is None and private_key is None):
             raise ValueError("client_id and client_secret must be given together")
         if client_id is None and (audience is not None or scope_tuple):
             raise ValueError("audience= and scopes= apply to client_id/client_secret only")
@@ -209,7 +230,13 @@ class IntelliAuth(_ResourceAttributes):
         )
 
         self._owns_auth = False
-        if client_id is not None and client_secret is not None:
+        signing_key: SigningKey | None = None
+        if private_key is not None:
+            from intelliauth_ext._signing_key import load_signing_key
+
+            # Loaded once, into a SigningKey: no repr, vars() or traceback shows the key.
+            signing_key = load_signing_key(private_key, key_id=key_id)
+        if client_id is not None and (client_secret is not None or private_key is not None):
             from intelliauth_client.facade import OPERATIONS
 
             auth = _client_credentials(
@@ -219,12 +246,15 @@ class IntelliAuth(_ResourceAttributes):
                 audience=audience,
                 scopes=scope_tuple,
                 max_retries=max_retries,
+                private_key=signing_key,
+                dpop=dpop,
             )
             self._owns_auth = True
         self._auth = auth
         self._client_id = client_id
         # For revoke/introspect; a Secret, so that no repr, vars() or traceback shows it.
         self._client_secret = Secret(client_secret) if client_secret is not None else None
+        self._private_key = signing_key  # for revoke/introspect (private_key_jwt)
         self._timeout = resolve_timeout(timeout, default=DEFAULT_TIMEOUT)
         self._max_retries = max_retries
         self._headers = httpx.Headers({"User-Agent": _user_agent()})
@@ -403,7 +433,15 @@ class IntelliAuth(_ResourceAttributes):
     # -- token helpers -----------------------------------------------------------------
 
     def _client_authenticated(self, what: str) -> Invoker:
-        """The invoker, authenticating as the client (``clientSecretBasic``), not with a token."""
+        """The invoker, authenticating as the client (``clientSecretBasic``, or
+        ``private_key_jwt`` with a private key), not with a token."""
+        if self._client_id is not None and self._private_key is not None:
+            from intelliauth_client.facade import OPERATIONS
+            from intelliauth_ext._auth._client_auth import ClientAuth, ClientFormAuth
+
+            client = ClientAuth.create(client_id=self._client_id, private_key=self._private_key)
+            token_url = str(self._tenant_url).rstrip("/") + OPERATIONS["requestToken"].path
+            return self._invoker.with_auth(ClientFormAuth(client, assertion_audience=token_url))
         if self._client_id is None or self._client_secret is None:
             raise ValueError(f"{what} needs a client built with client_id and client_secret")
         from intelliauth_ext._auth._client_auth import ClientSecretBasicAuth

@@ -84,6 +84,9 @@ class ProviderMetadata:
         scopes_supported: The scopes the provider lists.
         authorization_response_iss_parameter_supported: The callback carries ``iss``
             (RFC 9207), so a callback without it is refused.
+        pushed_authorization_request_endpoint: RFC 9126 pushed authorization requests.
+        require_pushed_authorization_requests: The provider takes authorization
+            requests only pushed (RFC 9126 section 5).
         raw: The whole document.
         response: The discovery response the document came from; None for metadata the
             application built itself.
@@ -101,6 +104,8 @@ class ProviderMetadata:
     code_challenge_methods_supported: tuple[str, ...] = ()
     scopes_supported: tuple[str, ...] = ()
     authorization_response_iss_parameter_supported: bool = False
+    pushed_authorization_request_endpoint: str | None = None
+    require_pushed_authorization_requests: bool = False
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
     response: httpx.Response | None = attrs.field(default=None, repr=False, eq=False)
 
@@ -140,6 +145,12 @@ class ProviderMetadata:
             ),
             scopes_supported=_str_tuple(document, "scopes_supported"),
             authorization_response_iss_parameter_supported=iss_parameter is True,
+            pushed_authorization_request_endpoint=_optional_str(
+                document, "pushed_authorization_request_endpoint"
+            ),
+            require_pushed_authorization_requests=(
+                document.get("require_pushed_authorization_requests", False) is True
+            ),
             raw=dict(document),
             response=response,
         )

@@ -18,6 +18,19 @@ browser to the callback with ``error=access_denied&error_description=<any text>`
 a state this flow issued, that is an ``InvalidCallbackError``, and the text is not
 repeated); exchanges the code with the verifier; and verifies the ID token: nonce, and the
 ``at_hash`` / ``c_hash`` against the access token and the code when the token has them.
+
+Banking-grade (FAPI 2.0) options:
+
+* ``private_key=`` (and ``key_id=``): the client authenticates with ``private_key_jwt``
+  (RFC 7523) at the token and PAR endpoints instead of a secret;
+* ``dpop=`` a ``DPoPKey``: ``start`` sends ``dpop_jkt`` (RFC 9449 section 10), the code
+  exchange carries a proof, and the tokens come back DPoP-bound (a Bearer answer is
+  refused unless ``allow_bearer_downgrade=True``); use them with ``RefreshingAuth(...,
+  dpop=the same key)``;
+* ``par=True``, or the provider's ``require_pushed_authorization_requests``: ``start``
+  pushes the request (RFC 9126, ``_par``) and the browser URL carries only ``client_id``
+  and ``request_uri``; the pending sign-in expires no later than the ``request_uri``.
+  ``par=False`` never pushes.
 """
 
 from __future__ import annotations
@@ -25,23 +38,27 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 import httpx
 
+from intelliauth_ext._auth._client_auth import ClientAuth, ClientAuthMethodName
 from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._discovery import ProviderMetadata
+from intelliauth_ext._dpop import DPoPKey
 from intelliauth_ext._errors import (
     InvalidCallbackError,
     TokenValidationError,
     oauth_error_from_fields,
 )
 from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
+from intelliauth_ext._par import push_authorization_request
 from intelliauth_ext._pkce import PkcePair
 from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._secret import Secret
 from intelliauth_ext._shown import shown
+from intelliauth_ext._signing_key import PrivateKeyInput, load_signing_key
 from intelliauth_ext._token_endpoints import request_token
 from intelliauth_ext._token_set import TokenSet
 from intelliauth_ext._urls import require_secure_url
@@ -67,6 +84,9 @@ _RESERVED_PARAMS: Final = frozenset(
         "nonce",
         "code_challenge",
         "code_challenge_method",
+        "dpop_jkt",
+        "request_uri",
+        "request",
     }
 )
 #: The callback parameters RFC 6749 section 3.1 forbids repeating (and RFC 9207 adds).
@@ -144,8 +164,21 @@ class AuthorizationCodeFlow:
         client_secret: The secret of a confidential (server-side) client; None for a
             public client, which PKCE alone protects.
         auth_method: How to authenticate at the token endpoint: ``client_secret_basic``,
-            ``client_secret_post`` or ``none``; by default ``none`` without a secret, else
-            ``client_secret_basic`` unless the provider only lists ``client_secret_post``.
+            ``client_secret_post``, ``client_secret_jwt``, ``private_key_jwt`` or
+            ``none``; by default ``private_key_jwt`` with a ``private_key``, ``none``
+            without a secret, else ``client_secret_basic`` unless the provider only lists
+            ``client_secret_post``.
+        private_key: The client's key for ``private_key_jwt`` (a PEM, a JWK or a
+            ``SigningKey``); never logged nor shown by ``repr``.
+        key_id: The ``kid`` header of the client's assertions.
+        assertion_audience: The ``aud`` of the client's assertions: by default the token
+            endpoint URL at the token endpoint and the issuer at the PAR endpoint.
+        dpop: A ``DPoPKey``: bind the tokens to it (``dpop_jkt``, a proof on the code
+            exchange and the push).
+        par: Push the authorization request (RFC 9126); None (the default) pushes when
+            the provider's metadata requires it.
+        allow_bearer_downgrade: With ``dpop``, accept Bearer tokens from a provider that
+            does not bind them.
         flow_store: Where pending sign-ins wait; an ``InMemoryFlowStore`` by default (one
             process only).
         http_client: The client for discovery, key set and token requests; short-lived
@@ -156,8 +189,9 @@ class AuthorizationCodeFlow:
 
     Raises:
         InsecureURLError: The issuer or redirect URI is plain http on a non-loopback host.
-        ValueError: An unknown ``auth_method``, a secret-based one without a secret, or a
-            redirect URI with a fragment.
+        ValueError: An unknown ``auth_method``, a secret-based one without a secret,
+            ``private_key_jwt`` without a key (or a key that can not sign), or a redirect
+            URI with a fragment.
     """
 
     def __init__(
@@ -168,21 +202,35 @@ class AuthorizationCodeFlow:
         scopes: str | Iterable[str] = ("openid",),
         *,
         client_secret: str | None = None,
-        auth_method: Literal["client_secret_basic", "client_secret_post", "none"] | None = None,
+        auth_method: ClientAuthMethodName | None = None,
+        private_key: PrivateKeyInput | None = None,
+        key_id: str | None = None,
+        assertion_audience: str | None = None,
+        dpop: DPoPKey | None = None,
+        par: bool | None = None,
+        allow_bearer_downgrade: bool = False,
         flow_store: FlowStore | None = None,
         http_client: httpx.AsyncClient | None = None,
         state_ttl: float = DEFAULT_STATE_TTL,
         verifier: TokenVerifier | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if auth_method is not None and auth_method not in (
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ):
-            raise ValueError(f"unknown auth_method {auth_method!r}")
-        if auth_method in ("client_secret_basic", "client_secret_post") and not client_secret:
-            raise ValueError(f"auth_method {auth_method!r} needs a client_secret")
+        if private_key is not None and auth_method is None:
+            auth_method = "private_key_jwt"
+        if auth_method is not None:
+            # Checks the combination now (raises ValueError); the flow's ClientAuth is made
+            # per request, as the default method may depend on the provider's metadata.
+            ClientAuth.create(
+                client_id=client_id or "-",
+                client_secret=client_secret,
+                private_key=private_key,
+                key_id=key_id,
+                auth_method=auth_method,
+            )
+        elif key_id is not None:
+            raise ValueError("key_id names the private_key; pass private_key= too")
+        if dpop is not None and not isinstance(dpop, DPoPKey):
+            raise TypeError(f"dpop must be a DPoPKey, not {type(dpop).__name__}")
         if state_ttl <= 0:
             raise ValueError("state_ttl must be positive")
         self.client_id = client_id
@@ -190,6 +238,13 @@ class AuthorizationCodeFlow:
         self.scopes = normalise_scopes(scopes)
         self._client_secret = Secret(client_secret) if client_secret else None
         self._auth_method = auth_method
+        self._private_key = (
+            load_signing_key(private_key, key_id=key_id) if private_key is not None else None
+        )
+        self._assertion_audience = assertion_audience
+        self.dpop = dpop
+        self.par = par
+        self._allow_bearer_downgrade = allow_bearer_downgrade
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._store: FlowStore = (
             flow_store if flow_store is not None else InMemoryFlowStore(clock=self._clock.time)
@@ -204,16 +259,35 @@ class AuthorizationCodeFlow:
         )
 
     def __repr__(self) -> str:
-        kind = "confidential" if self._client_secret else "public"
+        if self._private_key is not None:
+            kind = f"private_key={self._private_key!r}"
+        else:
+            kind = "confidential" if self._client_secret else "public"
+        extras = "".join(
+            [
+                f", dpop={self.dpop!r}" if self.dpop is not None else "",
+                f", par={self.par!r}" if self.par is not None else "",
+            ]
+        )
         return (
             f"AuthorizationCodeFlow({self.verifier!r}, client_id={self.client_id!r}, {kind}, "
-            f"scopes={self.scopes!r})"
+            f"scopes={self.scopes!r}{extras})"
         )
 
     async def metadata(self) -> ProviderMetadata:
         """The provider's metadata (fetched once)."""
         self._metadata = await self.verifier.metadata()
         return self._metadata
+
+    async def _client(self) -> ClientAuth:
+        """The client's credentials, with the method for this provider."""
+        return ClientAuth.create(
+            client_id=self.client_id,
+            client_secret=self._client_secret.reveal() if self._client_secret else None,
+            private_key=self._private_key,
+            auth_method=await self._token_auth_method(),
+            assertion_audience=self._assertion_audience,
+        )
 
     async def _token_auth_method(self) -> str:
         return self._auth_method_for(await self.metadata())
@@ -301,11 +375,15 @@ class AuthorizationCodeFlow:
         if metadata is None:
             raise RuntimeError("refreshing_auth needs the provider's metadata: sign in first")
         options.setdefault("http_client", self._http_client)
+        options.setdefault("dpop", self.dpop)
+        options.setdefault("allow_bearer_downgrade", self._allow_bearer_downgrade)
         return RefreshingAuth(
             token_set,
             token_url=metadata.require("token_endpoint"),
             client_id=self.client_id,
             client_secret=self._client_secret.reveal() if self._client_secret else None,
+            private_key=self._private_key,
+            assertion_audience=self._assertion_audience,
             auth_method=cast("ClientAuthMethodName", self._auth_method_for(metadata)),
             **options,
         )
@@ -318,12 +396,16 @@ class AuthorizationCodeFlow:
                 ``login_hint=...``, ``audience=...`` or ``resource=...``.
 
         Returns:
-            The request: redirect the browser to ``.url``.
+            The request: redirect the browser to ``.url``. Pushed (``par``), the URL
+            carries only ``client_id`` and ``request_uri``, and ``expires_at`` is no later
+            than the ``request_uri``'s expiry.
 
         Raises:
             ValueError: An extra parameter that the flow sets itself (``state``, ``nonce``,
-                ``code_challenge``, ``redirect_uri``, ...), or metadata the app gave has
-                no ``authorization_endpoint``.
+                ``code_challenge``, ``redirect_uri``, ``dpop_jkt``, ``request_uri`` ...),
+                or metadata the app gave has no ``authorization_endpoint`` (or no
+                ``pushed_authorization_request_endpoint`` when pushing).
+            OAuthError: The PAR endpoint refused the request (its RFC 6749 code).
             APIConnectionError, APIStatusError: Discovery failed (see ``TokenVerifier``).
             APIResponseValidationError, InsecureURLError: The discovery document is
                 broken or hostile: no usable ``authorization_endpoint``, among others.
@@ -348,6 +430,20 @@ class AuthorizationCodeFlow:
             "code_challenge_method": pkce.method,
             **extra_params,
         }
+        if self.dpop is not None:
+            params["dpop_jkt"] = self.dpop.jkt  # RFC 9449 section 10: binds the code
+        if self.par or (self.par is None and metadata.require_pushed_authorization_requests):
+            pushed = await push_authorization_request(
+                metadata.require("pushed_authorization_request_endpoint"),
+                params,
+                client=await self._client(),
+                dpop=self.dpop,
+                assertion_audience=metadata.issuer,
+                http_client=self._http_client,
+            )
+            # RFC 9126 section 4: the browser carries the reference only.
+            params = {"client_id": self.client_id, "request_uri": pushed.request_uri}
+            expires_at = min(expires_at, self._clock.time() + pushed.expires_in)
         # RFC 6749 section 3.1: keep the endpoint's own query component.
         url = endpoint.copy_merge_params(params)
         await self._store.save(
@@ -446,6 +542,7 @@ class AuthorizationCodeFlow:
         if not code:
             raise InvalidCallbackError("code", "the callback has no code")
 
+        client = await self._client()
         tokens = await request_token(
             metadata.require("token_endpoint"),
             {
@@ -455,8 +552,12 @@ class AuthorizationCodeFlow:
                 "code_verifier": pending.code_verifier,
             },
             client_id=self.client_id,
-            client_secret=self._client_secret.reveal() if self._client_secret else None,
-            auth_method=await self._token_auth_method(),
+            client_secret=client.client_secret.reveal() if client.client_secret else None,
+            auth_method=client.method,
+            private_key=client.private_key,
+            assertion_audience=client.assertion_audience,
+            dpop=self.dpop,
+            allow_bearer_downgrade=self._allow_bearer_downgrade,
             http_client=self._http_client,
             clock=self._clock.time,
         )

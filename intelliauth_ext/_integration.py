@@ -24,6 +24,7 @@ from intelliauth_ext._auth import RefreshingAuth
 from intelliauth_ext._bearer import TokenGuard
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._flow import AuthorizationCodeFlow
 from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore
 from intelliauth_ext._scopes import normalise_scopes
@@ -132,6 +133,7 @@ async def open_integration(
     realm: str | None = None,
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
+    dpop_checker: DPoPProofChecker | None = None,
     environ: Mapping[str, str] | None = None,
     flow_store: FlowStore | None = None,
     token_set_store: TokenSetStore | None = None,
@@ -147,6 +149,7 @@ async def open_integration(
         realm: The ``realm`` of ``WWW-Authenticate`` challenges.
         clock: Wall and monotonic time, for tests (e.g. the sandbox's clock).
         leeway: Seconds of clock skew tolerated on token times.
+        dpop_checker: Checks the proofs of DPoP-bound tokens; a default one when None.
         environ: Where ``from_env`` reads; ``os.environ`` by default.
         flow_store: Where started sign-ins wait (an ``InMemoryFlowStore`` by default: one
             process only; ``RedisFlowStore`` for several workers). Its ``aclose``, if it
@@ -167,6 +170,7 @@ async def open_integration(
             realm=realm,
             clock=clock,
             leeway=leeway,
+            dpop_checker=dpop_checker,
         )
         app_clock: Clock = clock if clock is not None else SystemClock()
         try:

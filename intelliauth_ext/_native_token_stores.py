@@ -82,7 +82,7 @@ def _decode(content: bytes | str, where: str) -> TokenSet:
         raise TokenStoreError(f"{where} does not hold a token set; sign in again")
     try:
         return TokenSet.from_dict(data)
-    except Exception as exc:  # from_dict raises OAuthError for an "error" member
+    except Exception:  # from_dict raises OAuthError for an "error" member
         raise TokenStoreError(f"{where} does not hold a token set; sign in again") from None
 
 

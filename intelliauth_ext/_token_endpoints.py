@@ -8,7 +8,12 @@
 
 These work with any provider, given its endpoint URLs. Client authentication uses the
 registry of ``_auth/_client_auth.py`` (keyed by the RFC names ``client_secret_basic``,
-``client_secret_post``, ``none``, ...). Requests go through
+``client_secret_post``, ``private_key_jwt``, ``none``, ...): pass ``private_key=`` (and
+``key_id=``) for ``private_key_jwt``, whose assertion's ``aud`` is the endpoint's URL
+unless ``assertion_audience`` says otherwise. ``request_token`` and ``refresh_tokens``
+take ``dpop=`` a ``DPoPKey``: the request carries a proof (a ``use_dpop_nonce`` answer is
+retried once with the nonce) and a Bearer token in reply is refused unless
+``allow_bearer_downgrade=True``. Requests go through
 ``_auth/_token_endpoint.TokenEndpointClient``, as the token managers' do: no auth flow, no
 redirect, a timeout on every attempt (10 s), the body read under
 ``MAX_AUTH_RESPONSE_BYTES`` (1 MiB, else ``ResponseTooLargeError``), and the retry policy
@@ -29,15 +34,18 @@ from typing import Any, Final, Literal
 import attrs
 import httpx
 
-from intelliauth_ext._auth._client_auth import ClientAuthMethodName, build_token_request
+from intelliauth_ext._auth._access_token import check_bearer
+from intelliauth_ext._auth._client_auth import ClientAuth, ClientAuthMethodName
 from intelliauth_ext._auth._token_endpoint import (
     DEFAULT_TOKEN_RETRIES,
     TokenEndpointClient,
     token_error,
 )
+from intelliauth_ext._dpop import DPoPKey
 from intelliauth_ext._errors import OAuthError, error_from_transport
 from intelliauth_ext._json import json_object
 from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._signing_key import PrivateKeyInput
 from intelliauth_ext._token_set import INVALID_TOKEN_RESPONSE, TokenSet, token_set_from_response
 
 __all__ = [
@@ -58,9 +66,13 @@ async def _post_form(
     *,
     client_id: str,
     client_secret: str | None,
-    auth_method: str,
+    auth_method: str | None,
     http_client: httpx.AsyncClient | None,
     max_retries: int,
+    private_key: PrivateKeyInput | None = None,
+    key_id: str | None = None,
+    assertion_audience: str | None = None,
+    dpop: DPoPKey | None = None,
 ) -> httpx.Response:
     """POST ``form`` to ``url`` with the client's credentials, retrying transient failures.
 
@@ -70,22 +82,32 @@ async def _post_form(
     Raises:
         APIConnectionError: No response after the retries (``APITimeoutError`` when a
             timeout ran out).
-        ValueError: A negative ``max_retries``.
+        ValueError: A negative ``max_retries``, or credentials the method can not use.
     """
-    request = build_token_request(
-        httpx.URL(url),
-        auth_method=auth_method,
+    client = ClientAuth.create(
         client_id=client_id,
         client_secret=client_secret,
-        params=form,
+        private_key=private_key,
+        key_id=key_id,
+        auth_method=auth_method,
+        assertion_audience=assertion_audience,
+        default_method="client_secret_basic",
     )
     endpoint = TokenEndpointClient(http_client, max_retries=max_retries, timeout=_HTTP_TIMEOUT)
     try:
-        return await endpoint.send(request)
+        return await endpoint.post(url, form, client=client, dpop=dpop)
     except httpx.RequestError as exc:
-        raise error_from_transport(exc, request) from exc
+        raise error_from_transport(exc, _request_of(exc, url)) from exc
     finally:
         await endpoint.aclose()
+
+
+def _request_of(exc: httpx.RequestError, url: str) -> httpx.Request:
+    """The request ``exc`` was raised for (one to ``url`` when httpx did not set it)."""
+    try:
+        return exc.request
+    except RuntimeError:
+        return httpx.Request("POST", url)
 
 
 async def _post_token(
@@ -95,9 +117,12 @@ async def _post_token(
     *,
     client_id: str,
     client_secret: str | None,
-    auth_method: str,
+    auth_method: str | None,
     http_client: httpx.AsyncClient | None,
     max_retries: int,
+    private_key: PrivateKeyInput | None,
+    key_id: str | None,
+    assertion_audience: str | None,
 ) -> httpx.Response:
     """POST ``token`` (and its hint) to a revocation or introspection endpoint.
 
@@ -116,6 +141,9 @@ async def _post_token(
         auth_method=auth_method,
         http_client=http_client,
         max_retries=max_retries,
+        private_key=private_key,
+        key_id=key_id,
+        assertion_audience=assertion_audience,
     )
     if not response.is_success:
         raise token_error(response)
@@ -128,7 +156,12 @@ async def request_token(
     *,
     client_id: str,
     client_secret: str | None = None,
-    auth_method: ClientAuthMethodName | str = "client_secret_basic",
+    auth_method: ClientAuthMethodName | str | None = None,
+    private_key: PrivateKeyInput | None = None,
+    key_id: str | None = None,
+    assertion_audience: str | None = None,
+    dpop: DPoPKey | None = None,
+    allow_bearer_downgrade: bool = False,
     http_client: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
     max_retries: int = DEFAULT_TOKEN_RETRIES,
@@ -136,12 +169,16 @@ async def request_token(
     """POST a token request (``grant_type`` and its parameters in ``form``).
 
     Transient failures are retried ``max_retries`` times (see the module docstring).
+    The client authenticates with ``auth_method``: by default ``private_key_jwt`` with a
+    ``private_key``, ``client_secret_basic`` with a secret, ``none`` without either.
 
     Returns:
-        The token set of the response.
+        The token set of the response (``token_type`` ``DPoP`` with ``dpop``).
 
     Raises:
-        OAuthError: An RFC 6749 error (the matching subclass), or an unusable response.
+        OAuthError: An RFC 6749 error (the matching subclass), or an unusable response;
+            with ``dpop``, ``unsupported_token_type`` for a Bearer token (unless
+            ``allow_bearer_downgrade``) or any type but DPoP.
         InternalServerError: The endpoint still answered 5xx after the retries.
         RateLimitError: The endpoint still answered 429 after the retries.
         APIConnectionError: The endpoint could not be reached, after the retries.
@@ -154,10 +191,19 @@ async def request_token(
         auth_method=auth_method,
         http_client=http_client,
         max_retries=max_retries,
+        private_key=private_key,
+        key_id=key_id,
+        assertion_audience=assertion_audience,
+        dpop=dpop,
     )
     if not response.is_success:
         raise token_error(response)
-    return token_set_from_response(response, clock=clock)
+    tokens = token_set_from_response(response, clock=clock)
+    if dpop is None:
+        return tokens  # any type: the caller judges it (AuthorizationCodeFlow returns it)
+    return check_bearer(
+        tokens, response, dpop=dpop is not None, allow_bearer_downgrade=allow_bearer_downgrade
+    )
 
 
 async def refresh_tokens(
@@ -166,13 +212,20 @@ async def refresh_tokens(
     *,
     client_id: str,
     client_secret: str | None = None,
-    auth_method: ClientAuthMethodName | str = "client_secret_basic",
+    auth_method: ClientAuthMethodName | str | None = None,
+    private_key: PrivateKeyInput | None = None,
+    key_id: str | None = None,
+    assertion_audience: str | None = None,
+    dpop: DPoPKey | None = None,
+    allow_bearer_downgrade: bool = False,
     scopes: tuple[str, ...] | None = None,
     http_client: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
     max_retries: int = DEFAULT_TOKEN_RETRIES,
 ) -> TokenSet:
     """Use a refresh token (RFC 6749 section 6); keeps it when the server does not rotate.
+
+    A refresh token bound to a DPoP key is refreshed with ``dpop=`` that key.
 
     Raises:
         InvalidGrantError: The refresh token is expired, revoked or already used.
@@ -190,6 +243,11 @@ async def refresh_tokens(
         client_id=client_id,
         client_secret=client_secret,
         auth_method=auth_method,
+        private_key=private_key,
+        key_id=key_id,
+        assertion_audience=assertion_audience,
+        dpop=dpop,
+        allow_bearer_downgrade=allow_bearer_downgrade,
         http_client=http_client,
         clock=clock,
         max_retries=max_retries,
@@ -205,7 +263,10 @@ async def revoke_token(
     *,
     client_id: str,
     client_secret: str | None = None,
-    auth_method: ClientAuthMethodName | str = "client_secret_basic",
+    auth_method: ClientAuthMethodName | str | None = None,
+    private_key: PrivateKeyInput | None = None,
+    key_id: str | None = None,
+    assertion_audience: str | None = None,
     token_type_hint: Literal["access_token", "refresh_token"] | None = None,
     http_client: httpx.AsyncClient | None = None,
     max_retries: int = DEFAULT_TOKEN_RETRIES,
@@ -229,6 +290,9 @@ async def revoke_token(
         auth_method=auth_method,
         http_client=http_client,
         max_retries=max_retries,
+        private_key=private_key,
+        key_id=key_id,
+        assertion_audience=assertion_audience,
     )
 
 
@@ -303,7 +367,10 @@ async def introspect_token(
     *,
     client_id: str,
     client_secret: str | None = None,
-    auth_method: ClientAuthMethodName | str = "client_secret_basic",
+    auth_method: ClientAuthMethodName | str | None = None,
+    private_key: PrivateKeyInput | None = None,
+    key_id: str | None = None,
+    assertion_audience: str | None = None,
     token_type_hint: Literal["access_token", "refresh_token"] | None = None,
     http_client: httpx.AsyncClient | None = None,
     max_retries: int = DEFAULT_TOKEN_RETRIES,
@@ -325,6 +392,9 @@ async def introspect_token(
         auth_method=auth_method,
         http_client=http_client,
         max_retries=max_retries,
+        private_key=private_key,
+        key_id=key_id,
+        assertion_audience=assertion_audience,
     )
     return introspection_result(response)
 

@@ -41,6 +41,10 @@ The checks, in order, each failing with a ``TokenValidationError`` whose ``check
                 for EdDSA over Ed25519, which common providers follow)
 ``scope``       every required scope is in ``scope`` (a string) or ``scp`` (a string or a
                 list), both read with ``normalise_scopes``
+
+An access token bound to a DPoP key (``cnf.jkt``) passes only with a valid DPoP proof for
+the request, and a proof only goes with a bound token (``_dpop_proof_check.py``: checks
+``dpop_binding``, ``dpop_proof``, ``dpop_nonce``), checked before the scopes.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from joserfc.jws import JWSRegistry, extract_compact, validate_compact
 
 from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._discovery import DiscoveryCache, ProviderMetadata
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._errors import InsecureURLError, TokenValidationError
 from intelliauth_ext._json import json_object
 from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
@@ -254,6 +259,8 @@ class TokenVerifier:
         clock: Wall and monotonic time, for tests; its monotonic time also times the
             re-fetch limit and the backoff after a failed fetch.
         fetch_timeout: Seconds a discovery or key set fetch may take in all.
+        dpop: Checks the DPoP proofs of DPoP-bound access tokens (its replay cache is
+            this verifier's); one with the verifier's clock and leeway when None.
 
     Raises:
         ValueError: ``algorithms`` names ``none``, an HMAC or an unsupported algorithm;
@@ -271,8 +278,10 @@ class TokenVerifier:
         jwks_refresh_interval: float = DEFAULT_JWKS_REFRESH_INTERVAL,
         clock: Clock | None = None,
         fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
+        dpop: DPoPProofChecker | None = None,
     ) -> None:
         self._clock: Clock = clock if clock is not None else SystemClock()
+        self.dpop = dpop if dpop is not None else DPoPProofChecker(clock=self._clock, leeway=leeway)
         self._http_client = http_client
         self._fetch_timeout = fetch_timeout
         self._metadata: ProviderMetadata | None
@@ -403,6 +412,9 @@ class TokenVerifier:
         required_scopes: Collection[str] = (),
         require_at_jwt_type: bool = False,
         leeway: float | None = None,
+        dpop_proof: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
     ) -> VerifiedToken:
         """Verify a JWT access token, as a resource server does (RFC 9068 section 4).
 
@@ -413,6 +425,11 @@ class TokenVerifier:
             require_at_jwt_type: Demand ``typ: at+jwt`` (RFC 9068), which keeps ID tokens
                 from passing as access tokens; off by default as many providers omit it.
             leeway: Overrides the verifier's clock-skew allowance.
+            dpop_proof: The request's ``DPoP`` header when the token came as
+                ``Authorization: DPoP`` (RFC 9449); None when it came as ``Bearer``, which
+                a DPoP-bound token (``cnf.jkt``) may not.
+            method: The request's method, for the proof's ``htm``.
+            url: The request's URL as the client addressed it, for the proof's ``htu``.
 
         Returns:
             The verified header and claims.
@@ -422,6 +439,7 @@ class TokenVerifier:
             APIConnectionError, APIStatusError, APIResponseValidationError, InsecureURLError:
                 The provider's metadata or keys can not be had: the token is not to
                 blame (answer 503, not 401).
+            ValueError: A proof was given without ``method`` and ``url``.
         """
         verified = await self._verify(
             token,
@@ -430,6 +448,7 @@ class TokenVerifier:
             id_token=False,
             require_at_jwt_type=require_at_jwt_type,
         )
+        self.dpop.check_binding(verified.claims, token, proof=dpop_proof, method=method, url=url)
         missing = [
             scope for scope in normalise_scopes(required_scopes) if scope not in verified.scopes
         ]

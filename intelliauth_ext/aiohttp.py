@@ -48,6 +48,7 @@ from aiohttp import web
 from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._errors import WebhookVerificationError
 from intelliauth_ext._flow_store import FlowStore
 from intelliauth_ext._integration import (
@@ -101,6 +102,7 @@ def intelliauth_context(
     realm: str | None = None,
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
+    dpop_checker: DPoPProofChecker | None = None,
     environ: Mapping[str, str] | None = None,
     flow_store: FlowStore | None = None,
     token_set_store: TokenSetStore | None = None,
@@ -120,6 +122,8 @@ def intelliauth_context(
         clock: Wall and monotonic time for token expiry and webhook timestamps, for
             tests (any object with ``time()`` and ``monotonic()``).
         leeway: Seconds of clock skew tolerated on token times.
+        dpop_checker: Checks the proofs of DPoP-bound tokens (window, replay cache,
+            server nonces: ``DPoPProofChecker``); a default one when None.
         environ: Where the variables are read; ``os.environ`` by default.
         flow_store: Where started sign-ins wait for their callback; in memory by
             default (one process only: with several workers, a ``RedisFlowStore``).
@@ -139,6 +143,7 @@ def intelliauth_context(
             realm=realm,
             clock=clock,
             leeway=leeway,
+            dpop_checker=dpop_checker,
             environ=environ,
             flow_store=flow_store,
             token_set_store=token_set_store,
@@ -227,7 +232,13 @@ async def _authenticate(request: web.Request, required: tuple[str, ...]) -> None
     """Verify the request's bearer token and keep it at ``request[VERIFIED_TOKEN]``."""
     guard = _integration(request).guard
     try:
-        token = await guard.authenticate(request.headers.getall("Authorization", []), required)
+        token = await guard.authenticate(
+            request.headers.getall("Authorization", []),
+            required,
+            dpop=request.headers.getall("DPoP", []),
+            method=request.method,
+            url=str(request.url),
+        )
     except BearerTokenError as exc:
         raise _json_error(exc.status_code, exc.body(), exc.headers) from exc
     request[VERIFIED_TOKEN] = token

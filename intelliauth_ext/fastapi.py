@@ -46,6 +46,7 @@ from starlette.applications import Starlette
 from intelliauth_ext._bearer import BearerTokenError
 from intelliauth_ext._client import IntelliAuth
 from intelliauth_ext._clock import Clock
+from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._errors import WebhookVerificationError
 from intelliauth_ext._flow_store import FlowStore
 from intelliauth_ext._integration import (
@@ -93,6 +94,7 @@ def intelliauth_lifespan(
     realm: str | None = None,
     clock: Clock | None = None,
     leeway: float = DEFAULT_LEEWAY,
+    dpop_checker: DPoPProofChecker | None = None,
     environ: Mapping[str, str] | None = None,
     flow_store: FlowStore | None = None,
     token_set_store: TokenSetStore | None = None,
@@ -113,6 +115,8 @@ def intelliauth_lifespan(
         clock: Wall and monotonic time for token expiry and webhook timestamps, for
             tests (any object with ``time()`` and ``monotonic()``).
         leeway: Seconds of clock skew tolerated on token times.
+        dpop_checker: Checks the proofs of DPoP-bound tokens (window, replay cache,
+            server nonces: ``DPoPProofChecker``); a default one when None.
         environ: Where the variables are read; ``os.environ`` by default.
         flow_store: Where started sign-ins wait for their callback; in memory by
             default (one process only: with several workers, a ``RedisFlowStore``).
@@ -133,6 +137,7 @@ def intelliauth_lifespan(
             realm=realm,
             clock=clock,
             leeway=leeway,
+            dpop_checker=dpop_checker,
             environ=environ,
             flow_store=flow_store,
             token_set_store=token_set_store,
@@ -215,7 +220,13 @@ def require_token(
     ) -> VerifiedToken:
         guard = _integration(request).guard
         try:
-            return await guard.authenticate(request.headers.getlist("authorization"), required)
+            return await guard.authenticate(
+                request.headers.getlist("authorization"),
+                required,
+                dpop=request.headers.getlist("dpop"),
+                method=request.method,
+                url=str(request.url),
+            )
         except BearerTokenError as exc:
             raise HTTPException(exc.status_code, detail=exc.body(), headers=exc.headers) from exc
 

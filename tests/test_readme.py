@@ -15,6 +15,10 @@ The rule (the README's "Contributing" section says the same):
                                   ``http://localhost:8000/callback``
   ``"app_cli"``                   a public client of the sandbox whose redirect URI is
                                   ``http://127.0.0.1/callback`` (any port, RFC 8252)
+  ``"app_fapi"``                  the ``private_key_jwt`` + DPoP application of a
+                                  ``Sandbox(fapi=True)`` served for that block (its tenant
+                                  URL replaces the placeholder there), with its PEM in
+                                  ``INTELLIAUTH_PRIVATE_KEY``
   ==============================  ==========================================================
 
   and with ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
@@ -343,6 +347,24 @@ def _redis_fleet(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) ->
     assert served.statuses("listUsers") == {200: 100}
 
 
+@check("FAPI 2.0 / banking-grade")
+def _fapi(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) -> None:
+    # A FAPI tenant of its own: it requires PAR of every client, which the other blocks'
+    # tenant must not.
+    with serve_in_thread(validate=True, fapi=True) as fapi:
+        assert fapi.fapi_client is not None
+        monkeypatch.setenv("INTELLIAUTH_PRIVATE_KEY", fapi.fapi_private_key)
+        code = block.code.replace(PLACEHOLDER_TENANT, fapi.url).replace(
+            '"app_fapi"', json.dumps(fapi.fapi_client.client_id)
+        )
+        exec(compile(code, block.key, "exec"), {"__name__": "__main__"})  # noqa: S102
+        token_statuses = fapi.served.statuses("requestToken")
+    user, pushed = capsys.readouterr().out.splitlines()
+    assert user == f"{TEST_USER_EMAIL} DPoP"  # a DPoP-bound token, accepted by the API
+    assert pushed == "['client_id', 'request_uri']"
+    assert token_statuses == {200: 1}  # private_key_jwt accepted at once
+
+
 @check("Browser sign-in with PKCE")
 def _browser_sign_in(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     app = load_module(block, tenant)["app"]
@@ -631,6 +653,12 @@ def _served_sandbox(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     assert url.startswith("http://127.0.0.1:")
     assert client_id
     assert secret
+
+
+@check("The FAPI 2.0 setting")
+def _fapi_sandbox(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)  # it serves a FAPI sandbox of its own
+    assert capsys.readouterr().out.strip() == f"{TEST_USER_EMAIL} {{400: 1, 200: 1}}"
 
 
 @check("The pytest plugin")

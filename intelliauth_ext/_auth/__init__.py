@@ -8,6 +8,10 @@ Modules, one concept each:
 * ``_static_token``: ``StaticToken``
 * ``_access_token``: ``AccessToken`` and the token-response lifetime rules
 * ``_client_auth``: client authentication methods, a registry keyed by RFC names
+  (``private_key_jwt`` and ``client_secret_jwt`` among them), and ``ClientAuth``, a
+  client's credentials as every token, PAR, revocation and introspection request is
+  built from them (the keys are ``intelliauth_ext._signing_key``'s; DPoP proofs,
+  ``intelliauth_ext._dpop``'s)
 * ``_cache``: the ``TokenCache`` protocol and ``CacheKey``; ``_memory_cache`` and
   ``_redis_cache`` implement it (the single flight of token requests is
   ``intelliauth_ext._single_flight``, shared with the key-set and discovery fetches)

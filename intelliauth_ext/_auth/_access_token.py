@@ -15,9 +15,14 @@ that is already past on our clock because the two clocks disagree) is also repla
 ``default_lifetime``, for the same reason: otherwise every call would fetch a new token.
 A lifetime above ``MAX_LIFETIME`` (a year) is capped.
 
-``token_type`` is compared case-insensitively (``bearer`` is ``Bearer``); any other type
-(``DPoP``, ``mac``) needs a proof this client can not make, so RFC 6749 section 7.1 says
-not to use the token: that is an ``OAuthError`` (``unsupported_token_type``).
+``token_type`` is compared case-insensitively (``bearer`` is ``Bearer``). A ``DPoP``
+token is used only by a manager given a DPoP key (``dpop=``), which asked for one; any
+other type (``mac``), or ``DPoP`` without a key, needs a proof this client can not make,
+so RFC 6749 section 7.1 says not to use the token: that is an ``OAuthError``
+(``unsupported_token_type``). A manager with a DPoP key that is issued a ``Bearer`` token
+refuses it too (the same error): the provider ignored the request for a sender-constrained
+token (RFC 9449 section 5), and a bearer token is what a thief can replay. Pass
+``allow_bearer_downgrade=True`` to accept it (sent as ``Bearer``, without proofs).
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ class AccessToken:
             monotonic deadline once, when it adopts the token.
         lifetime: Its lifetime in seconds when issued; the refresh margin is at most half
             of it.
-        token_type: Always ``Bearer`` (normalised).
+        token_type: ``Bearer`` or ``DPoP`` (normalised).
         scope: The scopes granted, when the server said.
         lifetime_from_server: False when the server gave no usable lifetime and
             ``default_lifetime`` was assumed.
@@ -91,8 +96,15 @@ class AccessToken:
 
     @property
     def authorization(self) -> str:
-        """The ``Authorization`` header value."""
+        """The ``Authorization`` header value (``Bearer <token>`` or ``DPoP <token>``)."""
+        if self.is_dpop:
+            return f"DPoP {self.access_token}"
         return bearer_header(self.access_token)
+
+    @property
+    def is_dpop(self) -> bool:
+        """Whether the token is DPoP-bound (sent with a proof, RFC 9449 section 7.1)."""
+        return self.token_type == "DPoP"  # noqa: S105 - a token type
 
     def refresh_margin(self, refresh_margin: float) -> float:
         """How long before expiry to refresh: ``min(refresh_margin, lifetime / 2)``."""
@@ -126,8 +138,12 @@ class AccessToken:
             return None
         if not _is_number(expires_at) or not _is_number(lifetime) or lifetime <= 0:
             return None
+        token_type = data.get("token_type", "Bearer")
+        if token_type not in ("Bearer", "DPoP"):
+            return None
         return cls(
             access_token=token,
+            token_type=token_type,
             expires_at=float(expires_at),
             lifetime=float(lifetime),
             scope=data.get("scope"),
@@ -158,20 +174,50 @@ def _lifetime(token_set: TokenSet, now: float, default_lifetime: float) -> tuple
     return min(lifetime, MAX_LIFETIME), True
 
 
-def check_bearer(token_set: TokenSet, response: httpx.Response | None = None) -> None:
-    """Check that ``token_set``'s access token can be sent as a Bearer token.
+def check_bearer(
+    token_set: TokenSet,
+    response: httpx.Response | None = None,
+    *,
+    dpop: bool = False,
+    allow_bearer_downgrade: bool = False,
+) -> TokenSet:
+    """Check that ``token_set``'s access token can be sent, and normalise its type.
+
+    Args:
+        token_set: The token set issued.
+        response: The response it came in (for the error).
+        dpop: A DPoP-bound token was asked for (the manager has a DPoP key).
+        allow_bearer_downgrade: With ``dpop``, accept a ``Bearer`` token all the same.
+
+    Returns:
+        The token set, its ``token_type`` ``Bearer`` or ``DPoP``.
 
     Raises:
-        OAuthError: ``unsupported_token_type`` for a type other than Bearer (compared
-            case-insensitively); ``invalid_token_response`` for a token that can not go in
-            an HTTP header.
+        OAuthError: ``unsupported_token_type`` for a type other than Bearer (or DPoP with
+            ``dpop``), and for Bearer with ``dpop`` unless ``allow_bearer_downgrade``;
+            ``invalid_token_response`` for a token that can not go in an HTTP header.
     """
     status_code = response.status_code if response is not None else None
-    if token_set.token_type.strip().lower() != "bearer":
+    kind = token_set.token_type.strip().lower()
+    if kind == "dpop" and dpop:
+        normalised = "DPoP"
+    elif kind == "bearer" and (not dpop or allow_bearer_downgrade):
+        normalised = "Bearer"
+    elif kind == "bearer":
+        raise OAuthError(
+            UNSUPPORTED_TOKEN_TYPE,
+            "a DPoP-bound token was asked for and the token endpoint issued a Bearer token "
+            "(RFC 9449 section 5): refused, as a stolen bearer token can be replayed; pass "
+            "allow_bearer_downgrade=True to accept it",
+            status_code=status_code,
+            response=response,
+        )
+    else:
+        hint = "; pass dpop= a DPoPKey to use DPoP tokens" if kind == "dpop" else ""
         raise OAuthError(
             UNSUPPORTED_TOKEN_TYPE,
             f"the token endpoint issued a {token_set.token_type[:40]!r} token; only Bearer "
-            "tokens can be used (RFC 6749 section 7.1)",
+            f"tokens can be used (RFC 6749 section 7.1){hint}",
             status_code=status_code,
             response=response,
         )
@@ -182,25 +228,42 @@ def check_bearer(token_set: TokenSet, response: httpx.Response | None = None) ->
             status_code=status_code,
             response=response,
         )
+    if normalised == token_set.token_type:
+        return token_set
+    return attrs.evolve(token_set, token_type=normalised)
 
 
-def checked_token_set(response: httpx.Response, *, now: float) -> TokenSet:
+def checked_token_set(
+    response: httpx.Response,
+    *,
+    now: float,
+    dpop: bool = False,
+    allow_bearer_downgrade: bool = False,
+) -> TokenSet:
     """``token_set_from_response`` plus ``check_bearer``: a token set this client can use.
 
     Args:
         response: The token endpoint's response, its body read.
         now: The current Unix time (turns ``expires_in`` into ``expires_at``).
+        dpop: A DPoP-bound token was asked for.
+        allow_bearer_downgrade: With ``dpop``, accept a Bearer token.
 
     Raises:
         OAuthError: As ``token_set_from_response`` and ``check_bearer``; nothing else.
     """
     token_set = token_set_from_response(response, clock=lambda: now)
-    check_bearer(token_set, response)
-    return token_set
+    return check_bearer(
+        token_set, response, dpop=dpop, allow_bearer_downgrade=allow_bearer_downgrade
+    )
 
 
 def access_token_from_response(
-    response: httpx.Response, *, clock: Clock, default_lifetime: float
+    response: httpx.Response,
+    *,
+    clock: Clock,
+    default_lifetime: float,
+    dpop: bool = False,
+    allow_bearer_downgrade: bool = False,
 ) -> AccessToken:
     """Turn a token endpoint's response into an ``AccessToken``, or raise an ``OAuthError``.
 
@@ -208,6 +271,8 @@ def access_token_from_response(
         response: The token endpoint's response, its body read (any status, any body).
         clock: Its wall clock turns a relative lifetime into ``expires_at``.
         default_lifetime: The lifetime assumed when the response gives none usable.
+        dpop: A DPoP-bound token was asked for (see the module docstring).
+        allow_bearer_downgrade: With ``dpop``, accept a Bearer token.
 
     Returns:
         The token.
@@ -216,13 +281,18 @@ def access_token_from_response(
         OAuthError: The matching subclass for a non-2xx status or an RFC 6749 ``error``
             body; ``invalid_token_response`` for a body that is not a JSON object, has no
             ``access_token`` string, or a token that can not be sent in a header;
-            ``unsupported_token_type`` for a token type other than Bearer. Nothing else.
+            ``unsupported_token_type`` for a token type other than Bearer (or DPoP with
+            ``dpop``), and for Bearer with ``dpop`` unless ``allow_bearer_downgrade``.
+            Nothing else.
     """
     now = clock.time()
-    token_set = checked_token_set(response, now=now)
+    token_set = checked_token_set(
+        response, now=now, dpop=dpop, allow_bearer_downgrade=allow_bearer_downgrade
+    )
     lifetime, from_server = _lifetime(token_set, now, default_lifetime)
     return AccessToken(
         access_token=token_set.access_token,
+        token_type=token_set.token_type,
         expires_at=now + lifetime,
         lifetime=lifetime,
         scope=token_set.scope,

@@ -11,7 +11,12 @@ sorted scopes, plus fingerprints (never the values) of the secret and the extra
 parameters. The secret's fingerprint is an HMAC-SHA256 keyed by the secret over the
 other fields: two processes with the same credentials compute the same key, a process
 with a wrong or revoked secret does not ride on a token it could not have obtained, and
-nothing stored in the cache reveals the secret.
+nothing stored in the cache reveals the secret. A ``private_key_jwt`` client's fingerprint
+is keyed by its private key the same way.
+
+A DPoP-bound token (RFC 9449) is bound to one key: the key's thumbprint ``dpop_jkt`` is
+part of the key, so two managers with different DPoP keys never share a token (the other
+key's proofs would not match the token's ``cnf.jkt``), nor a DPoP manager a Bearer one.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from intelliauth_ext._auth._access_token import AccessToken
 from intelliauth_ext._scopes import normalise_scopes
+
+if TYPE_CHECKING:
+    from intelliauth_ext._signing_key import SigningKey
 
 __all__ = ["CacheKey", "TokenCache"]
 
@@ -41,6 +49,7 @@ class CacheKey:
         scopes: The requested scopes, sorted and without repeats.
         secret_fingerprint: HMAC-SHA256 of the other fields keyed by the client secret.
         params_fingerprint: SHA-256 of the sorted extra token-request parameters.
+        dpop_jkt: The thumbprint of the DPoP key tokens are bound to; "" for Bearer.
     """
 
     token_url: str
@@ -49,6 +58,7 @@ class CacheKey:
     scopes: tuple[str, ...] = attrs.field(default=(), converter=normalise_scopes)
     secret_fingerprint: str = attrs.field(default="", repr=False)
     params_fingerprint: str = attrs.field(default="", repr=False)
+    dpop_jkt: str = ""
 
     @classmethod
     def for_client(
@@ -56,37 +66,57 @@ class CacheKey:
         *,
         token_url: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None = None,
+        private_key: SigningKey | None = None,
         audience: str | None = None,
         scopes: Iterable[str] = (),
         extra_params: Mapping[str, str] | None = None,
+        dpop_jkt: str | None = None,
     ) -> CacheKey:
-        """The key for a client-credentials manager, its secret reduced to a fingerprint."""
+        """The key for a client-credentials manager, its secret (or private key) reduced
+        to a fingerprint.
+
+        Raises:
+            ValueError: Neither a secret nor a private key.
+        """
         sorted_scopes = normalise_scopes(scopes)
-        context = json.dumps([token_url, client_id, audience, sorted_scopes]).encode()
-        secret_fingerprint = hmac.new(client_secret.encode(), context, hashlib.sha256)
+        jkt = dpop_jkt or ""
+        fields: list[object] = [token_url, client_id, audience, sorted_scopes]
+        if jkt:
+            fields.append(jkt)
+        context = json.dumps(fields).encode()
+        if private_key is not None:
+            secret_fingerprint = private_key.secret_digest(context)
+        elif client_secret:
+            secret_fingerprint = hmac.new(
+                client_secret.encode(), context, hashlib.sha256
+            ).hexdigest()
+        else:
+            raise ValueError("a cache key needs the client's secret or private key")
         params = json.dumps(sorted((extra_params or {}).items())).encode()
         return cls(
             token_url=token_url,
             client_id=client_id,
             audience=audience,
             scopes=sorted_scopes,
-            secret_fingerprint=secret_fingerprint.hexdigest(),
+            secret_fingerprint=secret_fingerprint,
             params_fingerprint=hashlib.sha256(params).hexdigest() if extra_params else "",
+            dpop_jkt=jkt,
         )
 
     def digest(self) -> str:
         """A stable hex name for this key, the same in every process (for shared caches)."""
-        canonical = json.dumps(
-            [
-                self.token_url,
-                self.client_id,
-                self.audience,
-                list(self.scopes),
-                self.secret_fingerprint,
-                self.params_fingerprint,
-            ]
-        )
+        fields: list[object] = [
+            self.token_url,
+            self.client_id,
+            self.audience,
+            list(self.scopes),
+            self.secret_fingerprint,
+            self.params_fingerprint,
+        ]
+        if self.dpop_jkt:  # appended only when set: Bearer keys keep their digests
+            fields.append(self.dpop_jkt)
+        canonical = json.dumps(fields)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -23,6 +23,14 @@ Failures. The token request is retried as ``_token_endpoint`` says (429, 5xx,
 raises ``RateLimitError``, a 5xx ``InternalServerError``, any other failure the
 ``OAuthError`` of its RFC 6749 code (``InvalidClientError`` ...).
 
+DPoP (RFC 9449). Given ``dpop=`` a ``DPoPKey``, the token request carries a proof and
+asks for a DPoP-bound token; each API request then carries ``Authorization: DPoP
+<token>`` and a ``DPoP`` proof with ``ath`` (section 7.1). A resource server's 401 with
+``WWW-Authenticate: DPoP error="use_dpop_nonce"`` and a ``DPoP-Nonce`` is answered by
+sending the request once more with a proof carrying the nonce (section 9); the token is
+not thrown away for it. A Bearer token issued instead is refused (``OAuthError``
+``unsupported_token_type``) unless ``allow_bearer_downgrade=True``.
+
 401 handling (RFC 6750 section 3.1). When the API answers 401, the token that was sent is
 invalidated only if it is still the current one (a late 401 for an older token must not
 throw away the token that replaced it), a token is obtained, and the request is replayed
@@ -42,11 +50,7 @@ import httpx
 
 from intelliauth_ext._auth._access_token import AccessToken, access_token_from_response
 from intelliauth_ext._auth._cache import CacheKey, TokenCache
-from intelliauth_ext._auth._client_auth import (
-    ClientAuthMethodName,
-    build_token_request,
-    client_auth_method,
-)
+from intelliauth_ext._auth._client_auth import ClientAuth, ClientAuthMethodName
 from intelliauth_ext._auth._memory_cache import InMemoryTokenCache
 from intelliauth_ext._auth._token_endpoint import (
     DEFAULT_TOKEN_RETRIES,
@@ -55,8 +59,10 @@ from intelliauth_ext._auth._token_endpoint import (
     validate_token_url,
 )
 from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._dpop import DPoPKey, is_nonce_challenge
 from intelliauth_ext._scopes import normalise_scopes
 from intelliauth_ext._secret import Secret
+from intelliauth_ext._signing_key import PrivateKeyInput
 from intelliauth_ext._single_flight import SingleFlight
 
 __all__ = ["ClientCredentials"]
@@ -65,7 +71,15 @@ logger: Final = logging.getLogger("intelliauth")
 
 #: Parameters the manager sets itself; ``extra_params`` may not override them.
 _RESERVED_PARAMS: Final = frozenset(
-    {"grant_type", "client_id", "client_secret", "scope", "audience"}
+    {
+        "grant_type",
+        "client_id",
+        "client_secret",
+        "client_assertion",
+        "client_assertion_type",
+        "scope",
+        "audience",
+    }
 )
 
 
@@ -88,12 +102,24 @@ class ClientCredentials(httpx.Auth):
     Args:
         token_url: The token endpoint (``https://``; ``http://`` on loopback only).
         client_id: The client id.
-        client_secret: The client secret; never logged nor shown by ``repr``.
+        client_secret: The client secret; never logged nor shown by ``repr``. None with
+            ``private_key``.
         audience: The ``audience`` parameter (Auth0-style APIs), if any.
         scopes: Scopes to request (a string or an iterable); sent sorted and without
             repeats (``normalise_scopes``).
-        auth_method: How the client authenticates: ``client_secret_post`` (form fields),
-            ``client_secret_basic`` (HTTP Basic) or ``client_secret_json`` (a JSON body).
+        auth_method: How the client authenticates: ``client_secret_post`` (form fields,
+            the default with a secret), ``client_secret_basic`` (HTTP Basic),
+            ``client_secret_json`` (a JSON body), ``client_secret_jwt`` (an HS256
+            assertion) or ``private_key_jwt`` (the default with a ``private_key``).
+        private_key: The client's private key for ``private_key_jwt`` (RFC 7523): a PEM, a
+            JWK (dict or JSON) or a ``SigningKey``; never logged nor shown by ``repr``.
+        key_id: The ``kid`` header of the client's assertions (the key's id at the
+            provider).
+        assertion_audience: The ``aud`` of the client's assertions; ``token_url`` by
+            default (FAPI 2.0 providers may want their issuer).
+        dpop: A ``DPoPKey``: ask for DPoP-bound tokens and send them with proofs.
+        allow_bearer_downgrade: With ``dpop``, accept a Bearer token from a provider
+            that does not bind tokens (refused by default).
         extra_params: More token-request parameters (``resource``, say).
         refresh_margin: Refresh this many seconds before expiry (at most half the lifetime).
         default_lifetime: The lifetime assumed when a token response gives none.
@@ -109,7 +135,8 @@ class ClientCredentials(httpx.Auth):
 
     Raises:
         InsecureURLError: ``token_url`` is plain ``http://`` to a host that is not loopback.
-        ValueError: An empty id or secret, an unknown ``auth_method``, an ``extra_params``
+        ValueError: An empty id, no secret nor key, a key or secret the ``auth_method``
+            does not use, an unknown ``auth_method``, an ``extra_params``
             key the manager sets itself, a negative margin, lifetime or ``max_retries``,
             or a ``token_timeout`` that is not positive.
     """
@@ -118,11 +145,16 @@ class ClientCredentials(httpx.Auth):
         self,
         token_url: str | httpx.URL,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None = None,
         *,
         audience: str | None = None,
         scopes: Iterable[str] | str = (),
-        auth_method: ClientAuthMethodName = "client_secret_post",
+        auth_method: ClientAuthMethodName | None = None,
+        private_key: PrivateKeyInput | None = None,
+        key_id: str | None = None,
+        assertion_audience: str | None = None,
+        dpop: DPoPKey | None = None,
+        allow_bearer_downgrade: bool = False,
         extra_params: Mapping[str, str] | None = None,
         refresh_margin: float = 60.0,
         default_lifetime: float = 3600.0,
@@ -134,11 +166,20 @@ class ClientCredentials(httpx.Auth):
     ) -> None:
         if not client_id:
             raise ValueError("client_id must not be empty")
-        if not client_secret:
-            raise ValueError("client_secret must not be empty")
+        if not client_secret and private_key is None:
+            raise ValueError("client_secret must not be empty (or pass private_key=)")
         if auth_method == "none":
             raise ValueError("the client-credentials grant needs client authentication")
-        client_auth_method(auth_method)  # raises ValueError listing the known methods
+        if dpop is not None and not isinstance(dpop, DPoPKey):
+            raise TypeError(f"dpop must be a DPoPKey, not {type(dpop).__name__}")
+        client = ClientAuth.create(
+            client_id=client_id,
+            client_secret=client_secret,
+            private_key=private_key,
+            key_id=key_id,
+            auth_method=auth_method,
+            assertion_audience=assertion_audience,
+        )
         extra = dict(extra_params or {})
         reserved = sorted(_RESERVED_PARAMS.intersection(extra))
         if reserved:
@@ -152,10 +193,12 @@ class ClientCredentials(httpx.Auth):
 
         self._token_url = validate_token_url(token_url)
         self._client_id = client_id
-        self._client_secret = Secret(client_secret)  # vars() and repr show no secret
+        self._client = client  # its Secret / SigningKey: vars() and repr show neither
+        self._dpop = dpop
+        self._allow_bearer_downgrade = allow_bearer_downgrade
         self._audience = audience
         self._scopes = normalise_scopes(scopes)
-        self._auth_method = auth_method
+        self._auth_method = client.method
         self._extra_params = extra
         self._refresh_margin = float(refresh_margin)
         self._default_lifetime = float(default_lifetime)
@@ -166,9 +209,11 @@ class ClientCredentials(httpx.Auth):
             token_url=str(self._token_url),
             client_id=client_id,
             client_secret=client_secret,
+            private_key=client.private_key,
             audience=audience,
             scopes=self._scopes,
             extra_params=extra,
+            dpop_jkt=dpop.jkt if dpop is not None else None,
         )
         self._held: _Held | None = None
         self._rejected: Secret | None = None  # the access token the API refused
@@ -197,6 +242,11 @@ class ClientCredentials(httpx.Auth):
     def scopes(self) -> tuple[str, ...]:
         """The requested scopes."""
         return self._scopes
+
+    @property
+    def dpop(self) -> DPoPKey | None:
+        """The DPoP key tokens are bound to, or None."""
+        return self._dpop
 
     @property
     def cache_key(self) -> CacheKey:
@@ -271,17 +321,33 @@ class ClientCredentials(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """Send ``request`` with the token; on a 401 get a new token and replay it once."""
+        """Send ``request`` with the token; on a 401 get a new token and replay it once.
+
+        A DPoP-bound token goes with a proof; a resource server's ``use_dpop_nonce``
+        challenge is answered once with a proof carrying its nonce.
+        """
         token = await self.get_token()
-        request.headers["Authorization"] = token.authorization
-        response = yield request
+        response = yield self._authorize(request, token)
+        if self._dpop is not None:
+            self._dpop.learn_nonce(response)
+            if token.is_dpop and is_nonce_challenge(response) and replayable(request):
+                response = yield self._authorize(request, token)
+                self._dpop.learn_nonce(response)
         if response.status_code != 401 or not replayable(request):
             return
         token = await self._after_rejection(token)
-        request.headers["Authorization"] = token.authorization
-        yield request
+        yield self._authorize(request, token)
 
     # -- internals -------------------------------------------------------------------
+
+    def _authorize(self, request: httpx.Request, token: AccessToken) -> httpx.Request:
+        """``request`` with ``token``'s ``Authorization`` (and a fresh DPoP proof)."""
+        request.headers["Authorization"] = token.authorization
+        if token.is_dpop and self._dpop is not None:
+            self._dpop.sign_request(request, access_token=token.access_token)
+        else:
+            request.headers.pop("DPoP", None)
+        return request
 
     async def _after_rejection(self, failed: AccessToken) -> AccessToken:
         """A token to replay with, after the API rejected ``failed`` with a 401."""
@@ -327,18 +393,17 @@ class ClientCredentials(httpx.Auth):
         if self._audience is not None:
             params["audience"] = self._audience
         params.update(self._extra_params)
-        request = build_token_request(
-            self._token_url,
-            auth_method=self._auth_method,
-            client_id=self._client_id,
-            client_secret=self._client_secret.reveal(),
-            params=params,
+        response = await self._endpoint.post(
+            self._token_url, params, client=self._client, dpop=self._dpop
         )
-        response = await self._endpoint.send(request)
         if not response.is_success:
             raise token_error(response)
         token = access_token_from_response(
-            response, clock=self._clock, default_lifetime=self._default_lifetime
+            response,
+            clock=self._clock,
+            default_lifetime=self._default_lifetime,
+            dpop=self._dpop is not None,
+            allow_bearer_downgrade=self._allow_bearer_downgrade,
         )
         logger.debug(
             "new client-credentials token for client %s: lifetime %.0f s%s",
@@ -348,9 +413,15 @@ class ClientCredentials(httpx.Auth):
         )
         return token
 
+    def _credential_repr(self) -> str:
+        if self._client.private_key is not None:
+            return f"private_key={self._client.private_key!r}"
+        return "client_secret='[REDACTED]'"
+
     def __repr__(self) -> str:
         return (
             f"ClientCredentials(token_url={self.token_url!r}, client_id={self._client_id!r}, "
-            f"client_secret='[REDACTED]', audience={self._audience!r}, "
-            f"scopes={self._scopes!r}, auth_method={self._auth_method!r})"
+            f"{self._credential_repr()}, audience={self._audience!r}, "
+            f"scopes={self._scopes!r}, auth_method={self._auth_method!r}"
+            + (f", dpop={self._dpop!r})" if self._dpop is not None else ")")
         )

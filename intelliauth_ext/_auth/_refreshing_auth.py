@@ -38,6 +38,13 @@ answer a dead refresh token that way, and the only way on is to sign in again. A
 an RFC 6749 body keeps its code (``invalid_client``: the client's credentials are wrong,
 not the session).
 
+DPoP (RFC 9449). A token set whose ``token_type`` is ``DPoP`` needs ``dpop=``, the key it
+is bound to: API requests carry ``Authorization: DPoP <token>`` and a proof with ``ath``,
+a resource server's ``use_dpop_nonce`` 401 is answered once with its nonce, and each
+refresh request carries a proof by the same key (a refresh token issued to a public
+client is bound to it, section 5). A refresh answered with a Bearer token is refused
+unless ``allow_bearer_downgrade=True``.
+
 Transient failures (429, 5xx, ``temporarily_unavailable``, connection errors) are retried
 as ``_token_endpoint`` says, ``max_retries`` times within ``refresh_timeout``; after that
 a 5xx raises ``InternalServerError`` and a 429 ``RateLimitError``, and the session is kept:
@@ -56,11 +63,7 @@ import attrs
 import httpx
 
 from intelliauth_ext._auth._access_token import checked_token_set
-from intelliauth_ext._auth._client_auth import (
-    ClientAuthMethodName,
-    build_token_request,
-    client_auth_method,
-)
+from intelliauth_ext._auth._client_auth import ClientAuth, ClientAuthMethodName
 from intelliauth_ext._auth._client_credentials import replayable
 from intelliauth_ext._auth._token_endpoint import (
     DEFAULT_TOKEN_RETRIES,
@@ -70,8 +73,9 @@ from intelliauth_ext._auth._token_endpoint import (
     validate_token_url,
 )
 from intelliauth_ext._clock import Clock, SystemClock
+from intelliauth_ext._dpop import DPoPKey, is_nonce_challenge
 from intelliauth_ext._errors import APIStatusError, InvalidGrantError, OAuthError
-from intelliauth_ext._secret import Secret
+from intelliauth_ext._signing_key import PrivateKeyInput
 from intelliauth_ext._single_flight import SingleFlight
 from intelliauth_ext._token_set import TokenSet
 from intelliauth_ext._token_set_store import TokenSetStore, same_tokens
@@ -102,8 +106,16 @@ class RefreshingAuth(httpx.Auth):
         token_url: The token endpoint.
         client_id: The client id.
         client_secret: The client secret of a confidential client; None for a public one.
-        auth_method: Client authentication (default ``client_secret_post``, or ``none``
-            without a secret); see ``CLIENT_AUTH_METHODS``.
+        auth_method: Client authentication (default ``client_secret_post``,
+            ``private_key_jwt`` with a ``private_key``, or ``none`` without either); see
+            ``CLIENT_AUTH_METHODS``.
+        private_key: The client's ``private_key_jwt`` key (a PEM, a JWK or a
+            ``SigningKey``); never logged nor shown by ``repr``.
+        key_id: The ``kid`` header of the client's assertions.
+        assertion_audience: The ``aud`` of the client's assertions; ``token_url`` by
+            default.
+        dpop: The ``DPoPKey`` the tokens are bound to (needed for a ``DPoP`` token set).
+        allow_bearer_downgrade: With ``dpop``, accept a Bearer token from a refresh.
         on_token_update: Awaited with each new token set (persist the rotated refresh
             token here).
         refresh_margin: Refresh this many seconds before expiry (at most half the lifetime).
@@ -120,7 +132,8 @@ class RefreshingAuth(httpx.Auth):
     Raises:
         ValueError: A token set without a refresh token, neither a token set nor a store,
             a store without a key, an unknown ``auth_method``, a secret method without a
-            secret, or a negative margin, lifetime or ``max_retries``.
+            secret (or ``private_key_jwt`` without a key), a ``DPoP`` token set without
+            ``dpop``, or a negative margin, lifetime or ``max_retries``.
         InsecureURLError: ``token_url`` is plain ``http://`` to a host that is not loopback.
     """
 
@@ -132,6 +145,11 @@ class RefreshingAuth(httpx.Auth):
         client_id: str,
         client_secret: str | None = None,
         auth_method: ClientAuthMethodName | None = None,
+        private_key: PrivateKeyInput | None = None,
+        key_id: str | None = None,
+        assertion_audience: str | None = None,
+        dpop: DPoPKey | None = None,
+        allow_bearer_downgrade: bool = False,
         on_token_update: TokenUpdateHook | None = None,
         refresh_margin: float = 60.0,
         default_lifetime: float = 3600.0,
@@ -142,24 +160,32 @@ class RefreshingAuth(httpx.Auth):
         store: TokenSetStore | None = None,
         store_key: str | None = None,
     ) -> None:
-        if not client_id:
-            raise ValueError("client_id must not be empty")
         if store is None and token_set is None:
             raise ValueError("RefreshingAuth needs a token_set, or a store to load it from")
         if (store is None) != (store_key is None) or store_key == "":
             raise ValueError("store and store_key go together (store_key not empty)")
-        method = auth_method or ("client_secret_post" if client_secret else "none")
-        client_auth_method(method)
-        if method != "none" and not client_secret:
-            raise ValueError(f"auth_method {method!r} needs a client_secret")
+        client = ClientAuth.create(
+            client_id=client_id,
+            client_secret=client_secret,
+            private_key=private_key,
+            key_id=key_id,
+            auth_method=auth_method,
+            assertion_audience=assertion_audience,
+        )
+        if dpop is not None and not isinstance(dpop, DPoPKey):
+            raise TypeError(f"dpop must be a DPoPKey, not {type(dpop).__name__}")
+        if dpop is None and token_set is not None and _is_dpop_bound(token_set):
+            raise ValueError("a DPoP-bound token set needs dpop=, the DPoPKey it is bound to")
         if refresh_margin < 0 or default_lifetime <= 0 or refresh_timeout <= 0:
             raise ValueError(
                 "need refresh_margin >= 0, default_lifetime > 0 and refresh_timeout > 0"
             )
         self._token_url = validate_token_url(token_url)
         self._client_id = client_id
-        self._client_secret = Secret(client_secret) if client_secret else None
-        self._auth_method = method
+        self._client = client  # its Secret / SigningKey: vars() and repr show neither
+        self._auth_method = client.method
+        self._dpop = dpop
+        self._allow_bearer_downgrade = allow_bearer_downgrade
         self._on_token_update = on_token_update
         self._refresh_margin = float(refresh_margin)
         self._default_lifetime = float(default_lifetime)
@@ -284,20 +310,36 @@ class RefreshingAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """Send ``request`` with the access token; on a 401 refresh and replay it once."""
+        """Send ``request`` with the access token; on a 401 refresh and replay it once.
+
+        A DPoP-bound token goes with a proof; a resource server's ``use_dpop_nonce``
+        challenge is answered once with a proof carrying its nonce.
+        """
         token_set = await self.get_token_set()
-        request.headers["Authorization"] = f"Bearer {token_set.access_token}"
-        response = yield request
+        response = yield self._authorize(request, token_set)
+        if self._dpop is not None:
+            self._dpop.learn_nonce(response)
+            if is_nonce_challenge(response) and replayable(request):
+                response = yield self._authorize(request, token_set)
+                self._dpop.learn_nonce(response)
         if response.status_code != 401 or not replayable(request):
             return
         if self.token_set.access_token == token_set.access_token:
             token_set = await self.refresh()
         else:  # a newer token is held already: the 401 was for an older one
             token_set = await self.get_token_set()
-        request.headers["Authorization"] = f"Bearer {token_set.access_token}"
-        yield request
+        yield self._authorize(request, token_set)
 
     # -- internals -------------------------------------------------------------------
+
+    def _authorize(self, request: httpx.Request, token_set: TokenSet) -> httpx.Request:
+        """``request`` with ``token_set``'s access token (and a fresh DPoP proof)."""
+        if self._dpop is not None and _is_dpop_bound(token_set):
+            self._dpop.sign_request(request, access_token=token_set.access_token)
+        else:
+            request.headers["Authorization"] = f"Bearer {token_set.access_token}"
+            request.headers.pop("DPoP", None)
+        return request
 
     def _adopt(self, token_set: TokenSet, *, just_issued: bool = False) -> _Held:
         """Hold ``token_set``, its refresh deadline moved onto the monotonic clock.
@@ -367,18 +409,21 @@ class RefreshingAuth(httpx.Auth):
     async def _refresh_once(self, current: TokenSet) -> TokenSet:
         """One refresh request with ``current``'s refresh token; the new token set."""
         assert current.refresh_token is not None  # checked on adoption
-        request = build_token_request(
+        response = await self._endpoint.post(
             self._token_url,
-            auth_method=self._auth_method,
-            client_id=self._client_id,
-            client_secret=self._client_secret.reveal() if self._client_secret else None,
-            params={"grant_type": "refresh_token", "refresh_token": current.refresh_token},
+            {"grant_type": "refresh_token", "refresh_token": current.refresh_token},
+            client=self._client,
+            dpop=self._dpop,
         )
-        response = await self._endpoint.send(request)
         try:
             if not response.is_success:
                 raise _refresh_error(response)
-            issued = checked_token_set(response, now=self._clock.time())
+            issued = checked_token_set(
+                response,
+                now=self._clock.time(),
+                dpop=self._dpop is not None,
+                allow_bearer_downgrade=self._allow_bearer_downgrade,
+            )
         except InvalidGrantError:
             self._revoked = True
             raise
@@ -426,8 +471,13 @@ class RefreshingAuth(httpx.Auth):
     def __repr__(self) -> str:
         return (
             f"RefreshingAuth(token_url={str(self._token_url)!r}, client_id={self._client_id!r}, "
-            f"auth_method={self._auth_method!r}, token_set={self._shown_token_set()})"
+            f"auth_method={self._auth_method!r}, token_set={self._shown_token_set()}"
+            + (f", dpop={self._dpop!r})" if self._dpop is not None else ")")
         )
+
+
+def _is_dpop_bound(token_set: TokenSet) -> bool:
+    return token_set.token_type.strip().lower() == "dpop"
 
 
 def _require_refresh_token(token_set: TokenSet) -> TokenSet:

@@ -23,6 +23,11 @@ holds the body's RFC 6749 code, ``temporarily_unavailable`` say): an outage of t
 endpoint is an outage, and ``except InternalServerError`` catches it wherever it
 happened. Any other status raises the ``OAuthError`` of the body's RFC 6749 code.
 
+DPoP nonces (RFC 9449 section 8). ``TokenEndpointClient.post`` builds the request (a
+fresh client assertion and DPoP proof) and, when the server answers 400
+``use_dpop_nonce`` with a ``DPoP-Nonce`` header, builds it again with the nonce and
+sends it once more; the nonce is remembered (by the DPoP key) for later requests.
+
 Token requests never go through an auth flow (they would recurse), follow no redirect
 (a redirected POST would resend the credentials), and have their answer read under
 ``MAX_AUTH_RESPONSE_BYTES`` (1 MiB; more raises ``ResponseTooLargeError``, not retried).
@@ -30,8 +35,8 @@ Token requests never go through an auth flow (they would recurse), follow no red
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Final
 
 import anyio
 import httpx
@@ -48,6 +53,10 @@ from intelliauth_ext._logging import install_redaction_filters, logger
 from intelliauth_ext._transports import MAX_AUTH_RESPONSE_BYTES, send_bounded
 from intelliauth_ext._urls import require_secure_url
 
+if TYPE_CHECKING:
+    from intelliauth_ext._auth._client_auth import ClientAuth
+    from intelliauth_ext._dpop import DPoPKey
+
 __all__ = [
     "DEFAULT_TOKEN_RETRIES",
     "DEFAULT_TOKEN_TIMEOUT",
@@ -56,6 +65,7 @@ __all__ = [
     "send_token_request",
     "token_error",
     "validate_token_url",
+    "wants_dpop_nonce",
 ]
 
 #: Timeout of each token request attempt on the manager's own HTTP client.
@@ -93,6 +103,19 @@ def oauth_error_code(response: httpx.Response) -> str | None:
     body = json_object(content)
     error = body.get("error") if body is not None else None
     return error if isinstance(error, str) and error else None
+
+
+def wants_dpop_nonce(response: httpx.Response) -> bool:
+    """Whether the token (or PAR) endpoint demands a DPoP nonce (RFC 9449 section 8).
+
+    A 400 whose body's ``error`` is ``use_dpop_nonce``, with a ``DPoP-Nonce`` header to
+    retry with.
+    """
+    return (
+        response.status_code == 400
+        and "dpop-nonce" in response.headers
+        and oauth_error_code(response) == "use_dpop_nonce"
+    )
 
 
 def token_error(response: httpx.Response) -> APIStatusError | OAuthError:
@@ -237,6 +260,48 @@ class TokenEndpointClient:
             ResponseTooLargeError: A body over ``MAX_AUTH_RESPONSE_BYTES``.
         """
         return await send_token_request(self._send_once, request, max_retries=self.max_retries)
+
+    async def post(
+        self,
+        url: str | httpx.URL,
+        params: Mapping[str, str],
+        *,
+        client: ClientAuth,
+        dpop: DPoPKey | None = None,
+        assertion_audience: str | None = None,
+    ) -> httpx.Response:
+        """POST ``params`` to ``url`` as ``client`` (with a DPoP proof when ``dpop``).
+
+        Retried as ``send`` retries; answered 400 ``use_dpop_nonce`` (RFC 9449 section
+        8), rebuilt with the server's nonce (a new assertion and proof) and sent once more.
+
+        Args:
+            url: The token, PAR, revocation or introspection endpoint.
+            params: The request's parameters.
+            client: The client's credentials.
+            dpop: The DPoP key to prove possession of.
+            assertion_audience: The ``aud`` of a client assertion when ``client`` sets
+                none; ``url`` by default.
+
+        Returns:
+            The response that ended the exchange, whatever its status.
+
+        Raises:
+            httpx.TransportError: As ``send``.
+            ResponseTooLargeError: As ``send``.
+        """
+        request = client.request(url, params, dpop=dpop, assertion_audience=assertion_audience)
+        response = await self.send(request)
+        if dpop is None:
+            return response
+        dpop.learn_nonce(response)
+        if not wants_dpop_nonce(response):
+            return response
+        logger.debug("the token endpoint at %s asked for a DPoP nonce: sending again", url)
+        request = client.request(url, params, dpop=dpop, assertion_audience=assertion_audience)
+        response = await self.send(request)
+        dpop.learn_nonce(response)
+        return response
 
     async def _send_once(self, request: httpx.Request) -> httpx.Response:
         client = self._given

@@ -2,7 +2,9 @@
 
 Prints the URL, a ready confidential client (every scope) and a public client for
 ``intelliauth login`` (redirect URI ``http://127.0.0.1/callback``, any port), then serves
-until Ctrl-C.
+until Ctrl-C. With ``--fapi`` the tenant requires pushed authorization requests, and it
+also prints its FAPI application's id and test private key (``private_key_jwt``,
+DPoP-bound tokens).
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="show the login page at /oauth2/authorize instead of auto-approving",
     )
+    parser.add_argument(
+        "--fapi",
+        action="store_true",
+        help="a FAPI 2.0 tenant: PAR required, and an application using private_key_jwt and DPoP",
+    )
+    parser.add_argument(
+        "--dpop-nonces", action="store_true", help="demand server-provided DPoP nonces"
+    )
     return parser.parse_args(argv)
 
 
@@ -40,6 +50,8 @@ async def _serve(options: argparse.Namespace) -> None:
         validate=not options.no_validate,
         auto_approve=not options.login_page,
         background_webhooks=True,
+        fapi=options.fapi,
+        dpop_nonces=options.dpop_nonces,
     ) as sandbox:
         native = sandbox.add_client(name="Command line", public=True)
         print(f"IntelliAuth sandbox listening on {sandbox.url}")
@@ -48,6 +60,11 @@ async def _serve(options: argparse.Namespace) -> None:
         print(f"INTELLIAUTH_CLIENT_SECRET={sandbox.client_secret}")
         print(f"public client for `intelliauth login` (no secret): {native.client_id}")
         print(f"test user: {TEST_USER_EMAIL} / {TEST_USER_PASSWORD}", flush=True)
+        if options.fapi:
+            # A throwaway key of an in-memory tenant, printed like the client secret above.
+            print(f"INTELLIAUTH_FAPI_CLIENT_ID={sandbox.fapi_client_id}")
+            print("FAPI client private key (private_key_jwt, kid fapi-1):")
+            print(sandbox.fapi_private_key.strip(), flush=True)
         # uvicorn handles Ctrl-C / SIGTERM itself by stopping the server.
         assert sandbox.server_stopped is not None
         await sandbox.server_stopped.wait()

@@ -1,7 +1,9 @@
 """The authorization request of ``/oauth2/authorize``: checking it, and answering it.
 
 RFC 6749 section 4.1.1 with PKCE (RFC 7636 section 4.3) and the ``iss`` response
-parameter (RFC 9207). The authorize route and the sandbox's login page share it.
+parameter (RFC 9207); a pushed request's ``request_uri`` (RFC 9126, ``_fapi.py``) stands
+for its parameters, and ``dpop_jkt`` binds the code to a DPoP key (RFC 9449 section 10).
+The authorize route and the sandbox's login page share it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class AuthorizationRequest:
     scope: tuple[str, ...]
     code_challenge: str | None
     nonce: str | None
+    request_uri: str | None = None
+    dpop_jkt: str | None = None
 
 
 def authorization_redirect(
@@ -49,16 +53,19 @@ def authorization_redirect(
 
 
 def check_authorization_request(
-    sandbox: SandboxState, params: Mapping[str, str]
+    sandbox: SandboxState, params: Mapping[str, str], *, pushing: bool = False
 ) -> AuthorizationRequest | Response:
     """Check an authorization request (RFC 6749 4.1.1, RFC 7636 4.3).
 
     Returns the checked request, or the error redirect to send (RFC 6749 4.1.2.1).
+    ``pushing``: the request is being pushed (RFC 9126), so it is checked as it is.
 
     Raises:
-        OAuthError: an unknown client or unregistered redirect_uri, which must not be
-            redirected to.
+        OAuthError: an unknown client or unregistered redirect_uri, or a bad or missing
+            pushed request, which must not be redirected to.
     """
+    if not pushing:
+        params = sandbox.oauth.fapi.resolve(sandbox.tenant.clients, params)
     client = sandbox.tenant.clients.get(params.get("client_id", ""))
     redirect_uri = params.get("redirect_uri", "")
     if client is None:
@@ -90,7 +97,16 @@ def check_authorization_request(
     if challenge is None:
         # The contract requires PKCE of every client, confidential ones included.
         return fail("invalid_request", "PKCE is required: send code_challenge (S256).")
-    return AuthorizationRequest(client, redirect_uri, state, scope, challenge, params.get("nonce"))
+    return AuthorizationRequest(
+        client,
+        redirect_uri,
+        state,
+        scope,
+        challenge,
+        params.get("nonce"),
+        request_uri=params.get("request_uri"),
+        dpop_jkt=params.get("dpop_jkt") or None,
+    )
 
 
 def complete_authorization(
@@ -115,7 +131,9 @@ def complete_authorization(
         session_id=session["id"],
         code_challenge=request.code_challenge,
         nonce=request.nonce,
+        dpop_jkt=request.dpop_jkt,
     )
+    sandbox.oauth.fapi.consume(request.request_uri)
     return authorization_redirect(
         sandbox, request.redirect_uri, {"code": code, "state": request.state}
     )

@@ -1,6 +1,8 @@
 """From an HTTP request to a handler: bearer auth and scopes, request validation, idempotency.
 
-Order of checks, as a server would make them: authenticate (401), authorize by scope
+Order of checks, as a server would make them: authenticate (401; a DPoP-bound token needs
+``Authorization: DPoP`` and a valid proof, checked by the SDK's own
+``_dpop_proof_check``, RFC 9449 section 7), authorize by scope
 (403 ``permission_denied`` with ``details.required_scope``), validate the request against
 the contract (400/422), then replay or reserve the ``Idempotency-Key``, then the handler.
 """
@@ -12,6 +14,9 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from intelliauth_ext._dpop_proof_check import dpop_proof_of, dpop_refusal
+from intelliauth_ext._errors import TokenValidationError
 
 from ._envelopes import ApiError, OAuthError, error_response, oauth_error_response
 from ._idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -51,7 +56,7 @@ def authenticate(
         return None
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() not in ("bearer", "dpop") or not token.strip():
         if operation.anonymous_allowed:
             return None
         raise _unauthenticated(operation, "unauthenticated", "A bearer access token is required.")
@@ -61,6 +66,22 @@ def authenticate(
         raise _unauthenticated(
             operation, "invalid_token", f"The access token is not valid: {exc}."
         ) from exc
+    checker = sandbox.oauth.fapi.dpop
+    try:
+        checker.check_binding(
+            claims,
+            token.strip(),
+            proof=dpop_proof_of([header], request.headers.getlist("dpop")),
+            method=request.method,
+            url=str(request.url),
+        )
+    except TokenValidationError as exc:
+        # The challenge carries RFC 9449's code; the body keeps the contract's invalid_token.
+        _, headers = dpop_refusal(exc, checker, realm="intelliauth")
+        message = f"The DPoP proof is not valid: {exc.message}."
+        if _is_oauth(operation):
+            raise OAuthError("invalid_token", message, status=401, headers=headers) from exc
+        raise ApiError("invalid_token", message, headers=headers) from exc
     granted = set(split_scope(str(claims.get("scope", ""))))
     if operation.scope_alternatives and not any(
         granted.issuperset(alternative) for alternative in operation.scope_alternatives

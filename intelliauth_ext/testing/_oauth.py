@@ -18,6 +18,7 @@ import attrs
 from intelliauth_ext._scopes import normalise_scopes
 
 from ._envelopes import OAuthError
+from ._fapi import FapiState
 from ._ids import new_id, new_secret, ulid
 from ._tenant import (
     USER_SCOPES,
@@ -71,6 +72,7 @@ class AuthorizationServer:
     tenant: Tenant
     signer: TokenSigner
     user_claims: UserClaims
+    fapi: FapiState
 
     # ------------------------------------------------------------ client authentication
     def authenticate_client(
@@ -79,13 +81,22 @@ class AuthorizationServer:
         """Authenticate the client of a token-endpoint request.
 
         client_secret_basic (RFC 6749 section 2.3.1: form-urlencoded id and secret in HTTP
-        Basic), client_secret_post (the same in the body), or none for a public client.
-        Using two methods at once is an ``invalid_request``.
+        Basic), client_secret_post (the same in the body), private_key_jwt (RFC 7523: a
+        ``client_assertion``, for clients registered with a public key, ``_fapi.py``), or
+        none for a public client. Using two methods at once is an ``invalid_request``.
 
         Raises:
             OAuthError: ``invalid_client`` (401) or ``invalid_request``.
         """
         basic = None
+        if "client_assertion" in form or "client_assertion_type" in form:
+            if "client_secret" in form or (authorization or "")[:6].lower() == "basic ":
+                raise OAuthError(
+                    "invalid_request", "Use one client authentication method, not two."
+                )
+            return self.fapi.authenticate_with_assertion(
+                self.tenant.clients, form, self.signer.issuer
+            )
         if authorization and authorization[:6].lower() == "basic ":
             try:
                 decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
@@ -110,6 +121,8 @@ class AuthorizationServer:
             return client
         if method == "none":
             raise self._bad_client("Client authentication is required.", basic=False)
+        if client.public_jwk is not None:
+            raise self._bad_client("This client authenticates with private_key_jwt.", basic=False)
         if not self._secret_matches(client, secret):
             raise self._bad_client("Wrong client secret.", basic=basic is not None)
         return client
@@ -141,9 +154,11 @@ class AuthorizationServer:
         with_refresh: bool = False,
         nonce: str | None = None,
         auth_time: int | None = None,
+        jkt: str | None = None,
     ) -> dict[str, Any]:
         """Mint an access token (and optionally a refresh and an ID token); return the
-        RFC 6749 section 5.1 token response."""
+        RFC 6749 section 5.1 token response. With ``jkt`` the tokens are bound to that
+        DPoP key (RFC 9449 section 6: ``cnf.jkt``, ``token_type: DPoP``)."""
         now = int(self.signer.clock.now())
         jti = ulid()
         claims: dict[str, Any] = {
@@ -161,6 +176,8 @@ class AuthorizationServer:
             claims["auth_time"] = auth_time
         if family is not None and family.session_id is not None:
             claims["sid"] = family.session_id  # OIDC session id: /me/sessions marks it current
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         access_token = self.signer.sign(claims, token_type=ACCESS_TOKEN_TYPE)
         family_id = family.family_id if family is not None else None
         self.tenant.access_tokens[jti] = IssuedAccessToken(jti, client.client_id, family_id)
@@ -168,12 +185,12 @@ class AuthorizationServer:
             family.access_token_ids.add(jti)
         response: dict[str, Any] = {
             "access_token": access_token,
-            "token_type": "Bearer",
+            "token_type": "Bearer" if jkt is None else "DPoP",
             "expires_in": client.access_token_ttl,
             "scope": " ".join(scope),
         }
         if with_refresh and family is not None:
-            response["refresh_token"] = self._new_refresh(client, family, scope)
+            response["refresh_token"] = self._new_refresh(client, family, scope, jkt)
         if user_id is not None and "openid" in scope:
             id_claims = {
                 **self.user_claims(user_id, scope),
@@ -190,7 +207,9 @@ class AuthorizationServer:
             response["id_token"] = self.signer.sign(id_claims, token_type=ID_TOKEN_TYPE)
         return response
 
-    def _new_refresh(self, client: OAuthClient, family: TokenFamily, scope: tuple[str, ...]) -> str:
+    def _new_refresh(
+        self, client: OAuthClient, family: TokenFamily, scope: tuple[str, ...], jkt: str | None
+    ) -> str:
         now = self.signer.clock.now()
         token = new_secret(32)
         self.tenant.refresh_tokens[token] = RefreshToken(
@@ -201,6 +220,7 @@ class AuthorizationServer:
             scope=scope,
             expires_at=now + client.refresh_token_ttl,
             issued_at=now,
+            jkt=jkt,
         )
         family.refresh_tokens.append(token)
         return token
@@ -230,7 +250,9 @@ class AuthorizationServer:
                 self.revoke_family(family.family_id)
 
     # ------------------------------------------------------------ grants
-    def client_credentials(self, client: OAuthClient, form: Mapping[str, str]) -> dict[str, Any]:
+    def client_credentials(
+        self, client: OAuthClient, form: Mapping[str, str], *, jkt: str | None = None
+    ) -> dict[str, Any]:
         """The client credentials grant (RFC 6749 section 4.4); no refresh token."""
         if client.is_public:
             raise OAuthError("unauthorized_client", "Public clients cannot use client_credentials.")
@@ -242,7 +264,7 @@ class AuthorizationServer:
             raise OAuthError(
                 "invalid_scope", f"Scope not allowed for this client: {' '.join(refused)}."
             )
-        return self.issue(client, scope, audience=form.get("audience") or None)
+        return self.issue(client, scope, audience=form.get("audience") or None, jkt=jkt)
 
     def create_code(
         self,
@@ -254,6 +276,7 @@ class AuthorizationServer:
         session_id: str,
         code_challenge: str | None,
         nonce: str | None,
+        dpop_jkt: str | None = None,
     ) -> str:
         """Record a one-time authorization code and return it."""
         now = self.signer.clock.now()
@@ -269,10 +292,13 @@ class AuthorizationServer:
             nonce=nonce,
             auth_time=int(now),
             expires_at=now + CODE_TTL_SECONDS,
+            dpop_jkt=dpop_jkt,
         )
         return code
 
-    def authorization_code(self, client: OAuthClient, form: Mapping[str, str]) -> dict[str, Any]:
+    def authorization_code(
+        self, client: OAuthClient, form: Mapping[str, str], *, jkt: str | None = None
+    ) -> dict[str, Any]:
         """The authorization code grant with PKCE (RFC 6749 section 4.1.3, RFC 7636 4.6)."""
         grant = self.tenant.codes.get(form.get("code", ""))
         if grant is None or grant.client_id != client.client_id:
@@ -299,6 +325,9 @@ class AuthorizationServer:
                 )
         elif verifier:
             raise OAuthError("invalid_grant", "code_verifier given but no code_challenge was sent.")
+        if grant.dpop_jkt is not None and grant.dpop_jkt != jkt:
+            # RFC 9449 section 10: the code is bound to the key named by dpop_jkt.
+            raise OAuthError("invalid_grant", "The code is bound to another DPoP key.")
         family = self.new_family(client, grant.user_id, grant.session_id)
         grant.family_id = family.family_id
         return self.issue(
@@ -309,9 +338,12 @@ class AuthorizationServer:
             with_refresh="offline_access" in grant.scope and "refresh_token" in client.grant_types,
             nonce=grant.nonce,
             auth_time=grant.auth_time,
+            jkt=jkt,
         )
 
-    def refresh(self, client: OAuthClient, form: Mapping[str, str]) -> dict[str, Any]:
+    def refresh(
+        self, client: OAuthClient, form: Mapping[str, str], *, jkt: str | None = None
+    ) -> dict[str, Any]:
         """The refresh grant with rotation; a reused refresh token revokes its whole family
         (OAuth 2.0 Security BCP, RFC 9700 section 4.14.2)."""
         record = self.tenant.refresh_tokens.get(form.get("refresh_token", ""))
@@ -327,6 +359,9 @@ class AuthorizationServer:
             )
         if record.expires_at <= self.signer.clock.now():
             raise OAuthError("invalid_grant", "The refresh token has expired.")
+        if record.jkt is not None and record.jkt != jkt:
+            # RFC 9449 section 5: a bound refresh token needs a proof by the same key.
+            raise OAuthError("invalid_grant", "The refresh token is bound to another DPoP key.")
         requested = split_scope(form.get("scope")) or record.scope
         widened = [s for s in requested if s not in record.scope]
         if widened:
@@ -335,7 +370,7 @@ class AuthorizationServer:
             )
         record.used = True
         return self.issue(
-            client, requested, user_id=record.user_id, family=family, with_refresh=True
+            client, requested, user_id=record.user_id, family=family, with_refresh=True, jkt=jkt
         )
 
     # ------------------------------------------------------------ using tokens
@@ -400,11 +435,22 @@ class AuthorizationServer:
         user = self.tenant.users.get(str(claims.get("sub")))
         return {
             "active": True,
-            "token_type": "Bearer",
+            "token_type": "DPoP" if "cnf" in claims else "Bearer",
             **({"username": user["email"]} if user is not None else {}),
             **{
                 k: claims[k]
-                for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
+                for k in (
+                    "scope",
+                    "client_id",
+                    "sub",
+                    "aud",
+                    "iss",
+                    "exp",
+                    "iat",
+                    "nbf",
+                    "jti",
+                    "cnf",
+                )
                 if k in claims
             },
         }

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import httpx
 import uvicorn
+from joserfc.jwk import ECKey
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp
 from ._clock import SandboxClock
 from ._dispatch import endpoint_for
 from ._envelopes import ApiError, error_response
+from ._fapi import FapiState
 from ._faults import FaultMiddleware, Faults
 from ._idempotency import IdempotencyStore
 from ._ids import new_id
@@ -31,6 +33,7 @@ from ._pagination import CursorCodec
 from ._request_id import RequestIdMiddleware
 from ._routes import all_handlers
 from ._routes.login import login_routes
+from ._routes.par import par_routes
 from ._routing import Handler
 from ._served import ServedLog
 from ._spec import Contract, SpecOperation, load_contract
@@ -112,6 +115,14 @@ class Sandbox:
             fresh client per batch); see :attr:`webhooks` and :meth:`deliver_webhooks`.
         background_webhooks: when served, deliver due webhooks from a background task
             (the command line does); otherwise only :meth:`deliver_webhooks` sends them.
+        fapi: a FAPI 2.0 tenant: every authorization request must be pushed (PAR, RFC
+            9126), and :attr:`fapi_client` is an application that authenticates with
+            ``private_key_jwt`` (its key: :attr:`fapi_private_key`) and gets DPoP-bound
+            tokens only (RFC 9449). Off, the sandbox still accepts all three from clients
+            registered for them (:meth:`add_client` with ``public_jwk``).
+        dpop_nonces: demand server-provided DPoP nonces (RFC 9449 section 9) at the token
+            endpoint and the API: a proof without the current nonce gets
+            ``use_dpop_nonce`` and a ``DPoP-Nonce`` header.
     """
 
     def __init__(
@@ -125,12 +136,15 @@ class Sandbox:
         issuer: str = DEFAULT_ISSUER,
         webhook_client: httpx.AsyncClient | None = None,
         background_webhooks: bool = False,
+        fapi: bool = False,
+        dpop_nonces: bool = False,
     ) -> None:
         self.contract: Contract = load_contract(spec)
         self.clock = SandboxClock()
         self.tenant = Tenant(clock=self.clock)
         self.signer = TokenSigner(issuer=issuer.rstrip("/"), clock=self.clock)
-        self.oauth = AuthorizationServer(self.tenant, self.signer, self._user_claims)
+        fapi_state = FapiState(self.clock, require_par=fapi, dpop_nonces=dpop_nonces)
+        self.oauth = AuthorizationServer(self.tenant, self.signer, self._user_claims, fapi_state)
         self.faults = Faults(self.clock)
         self.outbox = Outbox()
         self.cursors = CursorCodec()
@@ -152,12 +166,44 @@ class Sandbox:
         self.test_user: Record = self.add_user(
             TEST_USER_EMAIL, password=TEST_USER_PASSWORD, name="Ada Lovelace"
         )
+        self.fapi_client: OAuthClient | None = None
+        self._fapi_key: ECKey | None = None
+        if fapi:
+            self._fapi_key = ECKey.generate_key("P-256", parameters={"kid": "fapi-1"})
+            self.fapi_client = self.add_client(
+                name="Sandbox FAPI client",
+                public_jwk=dict(self._fapi_key.as_dict(private=False)),
+                require_dpop=True,
+                require_par=True,
+            )
         self.app: ASGIApp = self._build_app()
         # Set by serve(): fires when the server stops (Ctrl-C on the command line).
         self.server_stopped: anyio.Event | None = None
 
     def __repr__(self) -> str:
         return f"<Sandbox {self.url} client_id={self.client_id!r}>"
+
+    @property
+    def fapi_client_id(self) -> str:
+        """The FAPI client's id (``private_key_jwt``, DPoP and PAR required of it).
+
+        Raises:
+            RuntimeError: the sandbox was not made with ``fapi=True``.
+        """
+        if self.fapi_client is None:
+            raise RuntimeError("the sandbox has a FAPI client only with Sandbox(fapi=True)")
+        return self.fapi_client.client_id
+
+    @property
+    def fapi_private_key(self) -> str:
+        """The FAPI client's private key, PEM (ES256, ``kid`` ``fapi-1``): a test key.
+
+        Raises:
+            RuntimeError: the sandbox was not made with ``fapi=True``.
+        """
+        if self._fapi_key is None:
+            raise RuntimeError("the sandbox has a FAPI client only with Sandbox(fapi=True)")
+        return self._fapi_key.as_pem(private=True).decode("ascii")
 
     # ------------------------------------------------------------------ identity
     @property
@@ -184,10 +230,30 @@ class Sandbox:
         public: bool = False,
         scopes: tuple[str, ...] = ALL_SCOPES,
         redirect_uris: tuple[str, ...] = ("http://127.0.0.1/callback", "http://localhost/callback"),
+        public_jwk: dict[str, Any] | None = None,
+        require_dpop: bool = False,
+        require_par: bool = False,
     ) -> OAuthClient:
-        """Register another OAuth client (public clients have no secret and must use PKCE)."""
+        """Register another OAuth client (public clients have no secret and must use PKCE).
+
+        Args:
+            name: The application's name.
+            public: A public client (no credentials).
+            scopes: The scopes it may ask for.
+            redirect_uris: Its registered redirect URIs.
+            public_jwk: Its public key: it then authenticates with ``private_key_jwt``
+                (RFC 7523) and has no secret.
+            require_dpop: Its tokens must be DPoP-bound: token requests need a proof.
+            require_par: Its authorization requests must be pushed (RFC 9126).
+        """
         return self.tenant.add_client(
-            name=name, public=public, scopes=scopes, redirect_uris=redirect_uris
+            name=name,
+            public=public,
+            scopes=scopes,
+            redirect_uris=redirect_uris,
+            public_jwk=public_jwk,
+            require_dpop=require_dpop,
+            require_par=require_par,
         )
 
     def add_user(
@@ -342,6 +408,7 @@ class Sandbox:
             for op in operations
         ]
         routes.extend(login_routes(self))
+        routes.extend(par_routes(self))
 
         async def http_error(request: Request, exc: Exception) -> Response:
             assert isinstance(exc, HTTPException)

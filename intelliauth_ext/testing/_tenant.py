@@ -60,11 +60,16 @@ class OAuthClient:
     auth_methods: tuple[str, ...] = ("client_secret_basic", "client_secret_post")
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 30 * 24 * 3600
+    # FAPI (_fapi.py): the public JWK of a private_key_jwt client, which has no secret;
+    # whether its tokens must be DPoP-bound, and its authorization requests pushed.
+    public_jwk: dict[str, Any] | None = None
+    require_dpop: bool = False
+    require_par: bool = False
 
     @property
     def is_public(self) -> bool:
-        """Whether the client has no secret (SPA, native): PKCE is then mandatory."""
-        return self.client_secret is None
+        """Whether the client has no credentials (SPA, native): PKCE is then mandatory."""
+        return self.client_secret is None and self.public_jwk is None
 
     def __repr__(self) -> str:
         # Never print the secret.
@@ -89,6 +94,7 @@ class AuthorizationCode:
     auth_time: int
     expires_at: float
     used: bool = False
+    dpop_jkt: str | None = None  # the key the tokens must be bound to (RFC 9449 10)
     family_id: str | None = None  # the refresh family it produced, revoked on code reuse
 
 
@@ -104,6 +110,7 @@ class RefreshToken:
     expires_at: float
     issued_at: float
     used: bool = False
+    jkt: str | None = None  # bound to this DPoP key (RFC 9449 section 5)
 
 
 @attrs.define
@@ -188,16 +195,24 @@ class Tenant:
         scopes: Iterable[str] = ALL_SCOPES,
         grant_types: Iterable[str] = ALL_GRANT_TYPES,
         redirect_uris: Iterable[str] = ("http://127.0.0.1/callback", "http://localhost/callback"),
+        public_jwk: dict[str, Any] | None = None,
+        require_dpop: bool = False,
+        require_par: bool = False,
     ) -> OAuthClient:
-        """Register a client (confidential with a fresh secret, or public) and return it."""
+        """Register a client (confidential with a fresh secret or a public JWK for
+        private_key_jwt, or public) and return it."""
+        methods = ("none",) if public else ("client_secret_basic", "client_secret_post")
         client = OAuthClient(
             client_id=new_secret(12),
-            client_secret=None if public else new_secret(32),
+            client_secret=None if public or public_jwk is not None else new_secret(32),
             name=name,
             allowed_scopes=tuple(scopes),
             grant_types=tuple(grant_types),
             redirect_uris=tuple(redirect_uris),
-            auth_methods=("none",) if public else ("client_secret_basic", "client_secret_post"),
+            auth_methods=("private_key_jwt",) if public_jwk is not None else methods,
+            public_jwk=public_jwk,
+            require_dpop=require_dpop,
+            require_par=require_par,
         )
         self.clients[client.client_id] = client
         return client

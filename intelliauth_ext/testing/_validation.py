@@ -270,8 +270,9 @@ class ResponseValidationMiddleware:
             data=bytes(body),
         )
         # A 501 for an operation the sandbox does not implement yet is a gap in the
-        # sandbox, reported by its own message, not a contract violation.
-        unimplemented = bool(state.get("unimplemented"))
+        # sandbox, reported by its own message, not a contract violation; so are the
+        # FAPI answers (_fapi.py) that only RFC 9449 and RFC 9126 define.
+        unimplemented = bool(state.get("unimplemented")) or bool(state.get("beyond_contract"))
         problems = [] if unimplemented else validator.response_problems(openapi_request, response)
         if problems:
             self._log.report(

@@ -5,7 +5,8 @@ Usage: ``python bench_server.py`` prints ``port <n>`` once it listens on 127.0.0
 Routes (bodies are built once, so the server costs little CPU per request):
 
 - ``POST /oauth2/token``: a client-credentials token response (``tok_<n>``), after
-  ``token_delay`` seconds (asyncio timer: other connections are served meanwhile).
+  ``token_delay`` seconds (asyncio timer: other connections are served meanwhile);
+  ``token_type`` ``DPoP`` when the request carries a ``DPoP`` proof (not checked).
 - ``GET /api/v1/users/<id>``: the envelope of one contract-valid ``User``.
 - ``GET /api/v1/users?limit=<k>&cursor=p<i>``: page ``i`` of ``PAGES`` pages of ``k`` users,
   ``meta.next_cursor`` the next page's cursor, null on the last page.
@@ -142,9 +143,11 @@ class Connection(asyncio.Protocol):
             content = self._buffer[end + 4 : end + 4 + length]
             self._buffer = self._buffer[end + 4 + length :]
             method, target = head.split(b" ", 2)[:2]
-            self._answer(method, target.decode(), content)
+            self._answer(method, target.decode(), content, dpop=b"\r\ndpop:" in lower)
 
-    def _answer(self, method: bytes, target: str, content: bytes = b"") -> None:
+    def _answer(
+        self, method: bytes, target: str, content: bytes = b"", *, dpop: bool = False
+    ) -> None:
         transport = self._transport
         assert transport is not None
         path, _, query = target.partition("?")
@@ -163,7 +166,9 @@ class Connection(asyncio.Protocol):
                 _json(
                     {
                         "access_token": f"tok_{state.token_requests}",
-                        "token_type": "Bearer",
+                        # A token request with a DPoP proof gets a DPoP-bound token (RFC
+                        # 9449 section 5); proofs are not checked: the client's CPU is measured.
+                        "token_type": "DPoP" if dpop else "Bearer",
                         "expires_in": 3600,
                     }
                 ),

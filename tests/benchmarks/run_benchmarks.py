@@ -647,6 +647,7 @@ def main() -> int:
         ("fleet", scenario_fleet),
         ("soak", scenario_soak),
         ("refresh_fleet", __import__("scenario_refresh_fleet").run),
+        ("dpop", __import__("scenario_dpop").run),
     ]
     with bench_server() as base:
         for name, scenario in served:

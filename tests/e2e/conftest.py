@@ -20,10 +20,14 @@ from pathlib import Path
 import attrs
 import httpx
 import pytest
+from joserfc.jwk import ECKey
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_SCRIPT = REPO_ROOT / "tests" / "oidc_provider" / "server.mjs"
 STARTUP_TIMEOUT = 30.0
+#: The private_key_jwt key of the provider's ``fapi-client``: made here, its public half
+#: handed to the server in ``FAPI_CLIENT_JWKS``.
+FAPI_CLIENT_KEY = ECKey.generate_key("P-256", parameters={"kid": "fapi-e2e", "alg": "ES256"})
 
 
 @attrs.frozen
@@ -73,7 +77,11 @@ def oidc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvid
             cwd=REPO_ROOT,
             stdout=stdout_file,
             stderr=stderr_file,
-            env={**os.environ, "NODE_ENV": "test"},
+            env={
+                **os.environ,
+                "NODE_ENV": "test",
+                "FAPI_CLIENT_JWKS": json.dumps({"keys": [FAPI_CLIENT_KEY.as_dict(private=False)]}),
+            },
         )
     try:
         server = _wait_until_listening(process, stdout_path, log_path)

@@ -119,7 +119,7 @@ async def test_extra_params_are_sent(
 def test_bad_configuration_is_refused_early() -> None:
     """Unknown auth methods, reserved params, empty secrets, plain http, bad bounds: errors."""
     with pytest.raises(ValueError, match="known methods: client_secret_basic"):
-        ClientCredentials(TOKEN_URL, "c", "s", auth_method="private_key_jwt")  # type: ignore[arg-type]
+        ClientCredentials(TOKEN_URL, "c", "s", auth_method="tls_client_auth")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="grant_type"):
         ClientCredentials(TOKEN_URL, "c", "s", extra_params={"grant_type": "password"})
     with pytest.raises(ValueError, match="client_secret"):
@@ -714,8 +714,10 @@ def test_client_auth_registry_is_keyed_by_rfc_names() -> None:
     assert sorted(CLIENT_AUTH_METHODS) == [
         "client_secret_basic",
         "client_secret_json",
+        "client_secret_jwt",
         "client_secret_post",
         "none",
+        "private_key_jwt",
     ]
     parts = CLIENT_AUTH_METHODS["client_secret_post"]("id", "hunter2", {"grant_type": "x"})
     assert "hunter2" not in repr(parts)

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 import respx
 from redis.asyncio import Redis
 
+from intelliauth_ext import DPoPKey
 from intelliauth_ext._auth import AccessToken, CacheKey, ClientCredentials, RedisTokenCache
 
 from .auth_fakes import TOKEN_URL, TokenEndpoint
@@ -306,3 +308,28 @@ def test_fleet_of_eight_processes_makes_one_token_request(redis_url: str, prefix
             tokens.extend(json.loads(stdout.strip().splitlines()[-1]))
         assert server.count == 1
         assert tokens == ["fleet-1"] * 800
+
+
+async def test_dpop_keys_never_share_a_token_in_redis(redis_url: str, prefix: str) -> None:
+    """Managers of one client on one Redis cache: a token per DPoP key, shared per key."""
+
+    def bound(request: httpx.Request) -> httpx.Response:
+        endpoint.requests.append(request)
+        body = {"access_token": endpoint.next_token(), "token_type": "DPoP", "expires_in": 3600}
+        return httpx.Response(200, json=body)
+
+    endpoint = TokenEndpoint()
+    first_key, second_key = DPoPKey.generate(), DPoPKey.generate()
+    cache = RedisTokenCache(redis_url, prefix=prefix)
+    managers = [
+        ClientCredentials(TOKEN_URL, "c", "s", cache=cache, dpop=key)
+        for key in (first_key, second_key, first_key)
+    ]
+    with respx.mock() as router:  # mocks httpx only: Redis traffic is real
+        router.post(TOKEN_URL).mock(side_effect=bound)
+        tokens = [(await manager.get_token()).access_token for manager in managers]
+    assert tokens[0] != tokens[1]
+    assert tokens[2] == tokens[0]
+    assert endpoint.count == 2
+    assert all("DPoP" in request.headers for request in endpoint.requests)
+    await cache.aclose()

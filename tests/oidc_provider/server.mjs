@@ -8,13 +8,18 @@
 //   public-pkce         none (public, PKCE);  authorization_code, refresh_token
 //   native-app          a native app (RFC 8252): public, PKCE, redirect http://127.0.0.1/callback
 //                       on any port (section 7.3)
+//   fapi-client         private_key_jwt with the public JWK Set of $FAPI_CLIENT_JWKS (the tests
+//                       hold the private key); every grant; DPoP-bound access tokens and
+//                       pushed authorization requests (PAR) required of it
+// DPoP (RFC 9449) is on for every client, with server-provided nonces required on every
+// proof (token endpoint and userinfo alike) and replay detection; PAR (RFC 9126) is on.
 // Client-credentials tokens are JWT access tokens for the resource server API_AUDIENCE
 // (oidc-provider issues them only through resource indicators, RFC 8707).
 // The login and consent pages are oidc-provider's devInteractions: a form posted to
 // /interaction/:uid with prompt=login&login=<account id>&password=<anything>, then
 // prompt=consent.
 import { createServer } from 'node:http';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 
 import Provider from 'oidc-provider';
 
@@ -37,6 +42,21 @@ const jwks = {
 const accounts = new Map([
   ['alice', { sub: 'alice', email: 'alice@example.test', email_verified: true, name: 'Alice' }],
 ]);
+
+const fapiClients = process.env.FAPI_CLIENT_JWKS
+  ? [
+      {
+        client_id: 'fapi-client',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: JSON.parse(process.env.FAPI_CLIENT_JWKS),
+        grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: [REDIRECT_URI],
+        dpop_bound_access_tokens: true,
+        require_pushed_authorization_requests: true,
+      },
+    ]
+  : [];
 
 const configuration = {
   clients: [
@@ -72,6 +92,7 @@ const configuration = {
       response_types: ['code'],
       redirect_uris: [REDIRECT_URI],
     },
+    ...fapiClients,
   ],
   jwks,
   cookies: { keys: [randomUUID()] },
@@ -84,6 +105,8 @@ const configuration = {
   },
   features: {
     devInteractions: { enabled: true },
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
+    pushedAuthorizationRequests: { enabled: true },
     clientCredentials: { enabled: true },
     introspection: {
       enabled: true,

@@ -69,6 +69,42 @@ def test_command_line_prints_a_ready_client_and_stops_on_ctrl_c() -> None:
             process.stdout.close()
 
 
+def test_command_line_fapi_prints_the_fapi_client_and_its_key() -> None:
+    """`--fapi --dpop-nonces`: PAR required, and the FAPI client's id and PEM printed."""
+    import signal
+    import subprocess
+    import sys
+
+    from joserfc.jwk import ECKey
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intelliauth_ext.testing", "--port", "0", "--fapi", "--dpop-nonces"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(7)]
+        url = lines[1].strip().split("=", 1)[1]
+        assert lines[5].startswith("INTELLIAUTH_FAPI_CLIENT_ID=")
+        assert lines[6].startswith("FAPI client private key")
+        pem = ""
+        while "END PRIVATE KEY" not in pem:
+            pem += process.stdout.readline()
+        assert ECKey.import_key(pem).is_private
+        metadata = httpx.get(f"{url}/.well-known/openid-configuration").json()
+        assert metadata["require_pushed_authorization_requests"] is True
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 async def test_serving_on_a_busy_port_raises_one_clear_error() -> None:
     """Sandbox.serve on a taken port raises OSError naming the address, not uvicorn's exit."""
     with socket.socket() as taken:

@@ -16,7 +16,9 @@ from intelliauth_client.models.user_create import UserCreate
 from intelliauth_ext import (
     AsyncPaginator,
     AuthorizationCodeFlow,
+    AuthorizationRequest,
     ClientCredentials,
+    DPoPKey,
     FlowStore,
     IntelliAuth,
     IntrospectionResult,
@@ -28,6 +30,7 @@ from intelliauth_ext import (
     RefreshingAuth,
     ResponseTooLargeError,
     SignedIn,
+    SigningKey,
     TokenSet,
     TokenSetStore,
     TokenStoreUnavailableError,
@@ -131,3 +134,18 @@ async def several_workers(redis_url: str, session_id: str) -> TokenSet | None:
         return await auth.get_token_set()
     except TokenStoreUnavailableError:
         return None
+
+
+async def banking_grade(issuer: str, token_url: str, pem: str) -> AuthorizationRequest:
+    """private_key_jwt, DPoP and PAR: one argument each, typed keys."""
+    dpop = DPoPKey.generate("ES256")
+    assert_type(dpop, DPoPKey)
+    assert_type(dpop.jkt, str)
+    key = SigningKey.from_pem(pem, alg="PS256", kid="k1")
+    assert_type(key, SigningKey)
+    async with ClientCredentials(token_url, "id", private_key=key, dpop=dpop) as auth:
+        assert_type((await auth.get_token()).is_dpop, bool)
+    flow = AuthorizationCodeFlow(
+        issuer, "id", "https://app.example/cb", private_key=pem, key_id="k1", dpop=dpop, par=True
+    )
+    return await flow.start()

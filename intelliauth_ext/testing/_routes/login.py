@@ -44,6 +44,8 @@ _AUTHORIZATION_FIELDS = (
     "code_challenge_method",
     "login_hint",
     "prompt",
+    "request_uri",
+    "dpop_jkt",
 )
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from ..._dpop_proof_check import PROOF_ALGORITHMS
 from .._authorize import (
     AuthorizationRequest,
     authorization_redirect,
@@ -16,6 +17,7 @@ from .._authorize import (
     complete_authorization,
 )
 from .._envelopes import NO_STORE, OAuthError
+from .._fapi import DPOP_TOKEN_ERRORS, PAR_PATH
 from .._oauth import split_scope
 from .._routing import Context, OperationRouter, SandboxState
 from .._tenant import ALL_GRANT_TYPES, ALL_SCOPES, Record
@@ -23,6 +25,8 @@ from .._tokens import ALGORITHM
 from .._users import user_claims
 
 router = OperationRouter()
+#: What private_key_jwt assertions and DPoP proofs may be signed with: asymmetric only.
+FAPI_ALGORITHMS: tuple[str, ...] = tuple(sorted(PROOF_ALGORITHMS))
 
 
 # ---------------------------------------------------------------- discovery
@@ -48,6 +52,7 @@ async def get_openid_configuration(ctx: Context) -> Response:
             "token_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "client_secret_post",
+                "private_key_jwt",
                 "none",
             ],
             "code_challenge_methods_supported": ["S256"],
@@ -64,6 +69,11 @@ async def get_openid_configuration(ctx: Context) -> Response:
                 "name",
             ],
             "authorization_response_iss_parameter_supported": True,
+            # FAPI 2.0 (_fapi.py): private_key_jwt, DPoP and PAR, beyond the contract.
+            "token_endpoint_auth_signing_alg_values_supported": list(FAPI_ALGORITHMS),
+            "dpop_signing_alg_values_supported": list(FAPI_ALGORITHMS),
+            "pushed_authorization_request_endpoint": f"{issuer}{PAR_PATH}",
+            "require_pushed_authorization_requests": ctx.sandbox.oauth.fapi.require_par,
         }
     )
 
@@ -86,12 +96,22 @@ async def request_token(ctx: Context) -> Response:
         raise OAuthError("unsupported_grant_type", f"Unsupported grant_type {grant_type!r}.")
     if grant_type not in client.grant_types:
         raise OAuthError("unauthorized_client", f"This client may not use {grant_type}.")
+    try:
+        jkt = oauth.fapi.request_jkt(
+            ctx.request.headers.getlist("dpop"),
+            url=str(ctx.request.url),
+            required=client.require_dpop,
+        )
+    except OAuthError as exc:
+        if exc.error in DPOP_TOKEN_ERRORS:  # RFC 9449 codes the contract does not list
+            ctx.request.scope["state"]["beyond_contract"] = True
+        raise
     if grant_type == "client_credentials":
-        result = oauth.client_credentials(client, form)
+        result = oauth.client_credentials(client, form, jkt=jkt)
     elif grant_type == "authorization_code":
-        result = oauth.authorization_code(client, form)
+        result = oauth.authorization_code(client, form, jkt=jkt)
     else:
-        result = oauth.refresh(client, form)
+        result = oauth.refresh(client, form, jkt=jkt)
     return JSONResponse(result, headers=NO_STORE)
 
 
@@ -171,7 +191,7 @@ async def authorize(ctx: Context) -> Response:
     if not isinstance(checked, AuthorizationRequest):
         return checked
     problems = ctx.request.scope.get("state", {}).get("contract_problems")
-    if problems:
+    if problems and "request_uri" not in params:  # a pushed request's params were checked
         description = "; ".join(problems)
         return authorization_redirect(
             ctx.sandbox,
