@@ -31,7 +31,7 @@ import anyio
 import httpx
 
 from intelliauth_client.errors import UnexpectedStatus
-from intelliauth_ext import _retries
+from intelliauth_ext import _retries, _telemetry
 from intelliauth_ext._auth._token_endpoint import oauth_error_code, token_error
 from intelliauth_ext._errors import (
     REQUEST_ID_HEADER,
@@ -194,6 +194,7 @@ class Invoker:
             add_idempotency_key=operation.idempotency_key,
             accept=operation.redirects,
             oauth_errors=operation.oauth_errors,
+            operation=operation,
         )
 
     def paginate(self, operation: OperationLike, /, **kwargs: Any) -> AsyncPaginator[Any]:
@@ -209,7 +210,9 @@ class Invoker:
             module = _endpoint_module(operation)
             try:
                 response = await self.send(
-                    module._get_kwargs(**call_kwargs), oauth_errors=operation.oauth_errors
+                    module._get_kwargs(**call_kwargs),
+                    oauth_errors=operation.oauth_errors,
+                    operation=operation,
                 )
             except httpx.InvalidURL as exc:  # raised while building the URL, before sending
                 if cursor is None:
@@ -279,6 +282,7 @@ class Invoker:
         add_idempotency_key: bool = False,
         accept: Collection[int] = (),
         oauth_errors: bool = False,
+        operation: OperationLike | None = None,
     ) -> httpx.Response:
         """Send a request built from ``_get_kwargs`` output, retrying per ``_retries``.
 
@@ -290,6 +294,7 @@ class Invoker:
         (``_auth/_token_endpoint``: ``should_retry(..., token_request=True)``, whatever the
         method, with the body's RFC 6749 code, and ``token_error``: a 429 or 5xx raises
         ``RateLimitError`` or ``InternalServerError``, any other status its ``OAuthError``).
+        ``operation``: the call's span, when OpenTelemetry is configured (``_telemetry``).
 
         Returns:
             The 2xx (or accepted) response, its body read.
@@ -301,6 +306,18 @@ class Invoker:
                 would get the same answer).
         """
         prepared = self.prepare(request_kwargs, add_idempotency_key=add_idempotency_key)
+        call = (
+            _telemetry.start_operation(operation, prepared["url"], prepared["headers"])
+            if operation is not None
+            else None
+        )
+        attempts = self._attempts(prepared, accept=accept, oauth_errors=oauth_errors)
+        return await (attempts if call is None else call.run(attempts))
+
+    async def _attempts(
+        self, prepared: dict[str, Any], *, accept: Collection[int], oauth_errors: bool
+    ) -> httpx.Response:
+        """``send``'s attempts of one prepared request: retries, errors (see ``send``)."""
         max_bytes = self._max_auth_response_bytes if oauth_errors else self._max_response_bytes
         has_key = IDEMPOTENCY_KEY_HEADER in prepared["headers"]
         max_attempts = self._max_retries + 1
@@ -368,6 +385,7 @@ class Invoker:
         self, request: httpx.Request, attempt: int, delay: float, cause: int | BaseException
     ) -> None:
         reason = cause if isinstance(cause, int) else type(cause).__name__
+        _telemetry.record_retry(attempt, reason, delay)
         logger.debug(
             "retrying %s %s after %s in %.2f s (retry %d of %d)",
             request.method,
