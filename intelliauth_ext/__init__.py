@@ -40,6 +40,7 @@ from intelliauth_ext._errors import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    RequestValidationError,
     ResponseTooLargeError,
     TokenValidationError,
     UnauthorizedClientError,
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from intelliauth_ext._flow import AuthorizationCodeFlow, AuthorizationRequest
     from intelliauth_ext._flow_store import FlowStore, InMemoryFlowStore, PendingAuthorization
     from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
+    from intelliauth_ext._raw_response import RawResponse
     from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
     from intelliauth_ext._sign_in import MfaChallenge, SignedIn
     from intelliauth_ext._timeouts import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
@@ -98,6 +100,7 @@ _LAZY: Final[dict[str, str]] = {
     "Page": "intelliauth_ext._pagination",
     "PendingAuthorization": "intelliauth_ext._flow_store",
     "ProviderMetadata": "intelliauth_ext._discovery",
+    "RawResponse": "intelliauth_ext._raw_response",
     "RedisTokenCache": "intelliauth_ext._auth",
     "RefreshingAuth": "intelliauth_ext._auth",
     "SignedIn": "intelliauth_ext._sign_in",
@@ -172,8 +175,10 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderMetadata",
     "RateLimitError",
+    "RawResponse",
     "RedisTokenCache",
     "RefreshingAuth",
+    "RequestValidationError",
     "ResponseTooLargeError",
     "SignedIn",
     "StaticToken",
