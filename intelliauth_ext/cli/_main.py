@@ -108,7 +108,7 @@ class _RootGroup(click.Group):
 def main(ctx: click.Context, profile: str | None, verbose: bool) -> None:
     """The IntelliAuth platform from a shell: tokens, users, webhooks, a local sandbox.
 
-    Configured like IntelliAuth.from_env(): INTELLIAUTH_TENANT_URL, INTELLIAUTH_CLIENT_ID,
+    Configured like IntelliAuth(): INTELLIAUTH_TENANT_URL, INTELLIAUTH_CLIENT_ID,
     INTELLIAUTH_CLIENT_SECRET, INTELLIAUTH_AUDIENCE, INTELLIAUTH_SCOPES, or a profile.
     An error is one line on stderr with exit status 1 (2 for a usage error); -v adds
     the traceback. A closed standard output (| head) ends the command with status 141,
