@@ -18,7 +18,6 @@ The tree::
     │   └── ResponseTooLargeError           a body over the size limit, any status (.max_bytes)
     ├── PaginationError                     a list that can not be paged (repeated cursor)
     ├── ConfigurationError (also ValueError) a setting missing from the environment (.variable)
-    ├── ConfigurationError (also ValueError) a setting missing from the environment (.variable)
     ├── InsecureURLError (also ValueError)  a tenant URL that is not https:// nor loopback
     ├── RequestValidationError (also ValueError)  an argument that does not fit the contract
     ├── OAuthError                          an RFC 6749 error (.error, .error_description)
@@ -66,7 +65,6 @@ __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
     "BadRequestError",
-    "ConfigurationError",
     "ConfigurationError",
     "ConflictError",
     "InsecureURLError",
@@ -246,19 +244,6 @@ class ResponseTooLargeError(APIResponseValidationError):
 
 class PaginationError(IntelliAuthError):
     """A list can not be paged: the server repeated a cursor, or there is no next page."""
-
-
-class ConfigurationError(IntelliAuthError, ValueError):
-    """A client built from the environment misses a setting, or has half of a pair.
-
-    Attributes:
-        variable: The environment variable to set, e.g. ``INTELLIAUTH_TENANT_URL``.
-    """
-
-    def __init__(self, message: str, *, variable: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.variable = variable
 
 
 class ConfigurationError(IntelliAuthError, ValueError):
