@@ -78,6 +78,7 @@ if TYPE_CHECKING:
         revoke_token,
     )
     from intelliauth_ext._token_set import TokenSet
+    from intelliauth_ext._userinfo import UserInfoClaims, fetch_userinfo
     from intelliauth_ext._verification import TokenVerifier, VerifiedToken
 
 #: Where each lazily imported public name lives.
@@ -110,8 +111,10 @@ _LAZY: Final[dict[str, str]] = {
     "TokenSet": "intelliauth_ext._token_set",
     "TokenUpdateHook": "intelliauth_ext._auth",
     "TokenVerifier": "intelliauth_ext._verification",
+    "UserInfoClaims": "intelliauth_ext._userinfo",
     "VerifiedToken": "intelliauth_ext._verification",
     "fetch_provider_metadata": "intelliauth_ext._discovery",
+    "fetch_userinfo": "intelliauth_ext._userinfo",
     "introspect_token": "intelliauth_ext._token_endpoints",
     "paginate": "intelliauth_ext._pagination",
     "refresh_tokens": "intelliauth_ext._token_endpoints",
@@ -192,9 +195,11 @@ __all__ = [
     "UnauthorizedClientError",
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
+    "UserInfoClaims",
     "VerifiedToken",
     "WebhookVerificationError",
     "fetch_provider_metadata",
+    "fetch_userinfo",
     "introspect_token",
     "paginate",
     "refresh_tokens",
