@@ -646,6 +646,7 @@ def main() -> int:
         ("cold_start", scenario_cold_start),
         ("fleet", scenario_fleet),
         ("soak", scenario_soak),
+        ("otel", lambda base, report: __import__("scenario_otel").run(base, report)),
     ]
     with bench_server() as base:
         for name, scenario in served:
