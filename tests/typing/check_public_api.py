@@ -16,14 +16,19 @@ from intelliauth_client.models.user_create import UserCreate
 from intelliauth_ext import (
     AsyncPaginator,
     ClientCredentials,
+    ConfigurationError,
     IntelliAuth,
     IntrospectionResult,
     MfaChallenge,
     NotFoundError,
     Page,
+    ProviderMetadata,
     ResponseTooLargeError,
     SignedIn,
     TokenSet,
+    UserInfoClaims,
+    fetch_provider_metadata,
+    fetch_userinfo,
     webhooks,
 )
 
@@ -105,3 +110,25 @@ def receive(body: bytes, headers: dict[str, str]) -> str:
     """webhooks.verify returns a typed event."""
     event = webhooks.verify(body, headers, ["whsec_a", "whsec_b"])
     return event.id
+
+
+async def from_the_environment() -> str:
+    """IntelliAuth() reads INTELLIAUTH_*; ConfigurationError names the variable missing."""
+    try:
+        client = IntelliAuth(environ={"INTELLIAUTH_TENANT_URL": "https://a.test"}, auth=None)
+    except ConfigurationError as exc:
+        assert_type(exc.variable, str)
+        return exc.variable
+    async with client:
+        return str(client.tenant_url)
+
+
+async def userinfo(issuer: str, access_token: str) -> str | None:
+    """Discovery and UserInfo of any provider, typed claims."""
+    metadata = await fetch_provider_metadata(issuer)
+    assert_type(metadata, ProviderMetadata)
+    info = await fetch_userinfo(metadata, access_token, subject="usr_01")
+    assert_type(info, UserInfoClaims)
+    assert_type(info.email_verified, bool | None)
+    assert_type(info.subject, str)
+    return info.email
