@@ -186,13 +186,13 @@ class InputsBuilder:
 
     def _model(self, prop: ModelProperty) -> tuple[str, str]:
         name = str(prop.class_info.name)
+        if name in self._models:  # done, or being built (a schema that contains itself)
+            model = self._models[name]
+            return (model.param_class if model else f"{name}Param"), _OBJECT
         additional = getattr(prop.data, "additionalProperties", None)
         properties = [*(prop.required_properties or []), *(prop.optional_properties or [])]
         if not properties:
             return "_abc.Mapping[str, _typing.Any]", _OBJECT
-        if name in self._models:
-            model = self._models[name]
-            return (model.param_class if model else f"{name}Param"), _OBJECT
         self._models[name] = None  # a schema that refers to itself finds its name
         fields = tuple(
             self._field(field, required=required)

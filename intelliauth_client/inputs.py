@@ -3,7 +3,7 @@
 """Request bodies as plain mappings: a ``TypedDict`` per object schema a body reaches.
 
 ``client.users.create({"email": "a@example.com", "name": "A"})`` is typed with
-`UserCreateParam`-style ``TypedDict``\ s from this module, so that a key the schema does
+``TypedDict`` classes from this module (``UserCreateParam``), so that a key the schema does
 not have, or a value of the wrong type, is a type error. At run time the mapping is
 checked against the private ``msgspec`` structure of the same schema before anything is
 sent (``intelliauth_ext`` raises ``RequestValidationError`` naming the field), then turned
