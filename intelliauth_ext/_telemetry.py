@@ -34,7 +34,7 @@ not be imported.
 from __future__ import annotations
 
 import types
-from collections.abc import Awaitable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import parse_qs
 
@@ -81,17 +81,33 @@ _NOT_LOADED: Final = _NotLoaded()
 _trace: types.ModuleType | _NotLoaded | None = _NOT_LOADED
 #: The tracer of the provider it came from (a test may set another provider).
 _tracer_of: tuple[object, Tracer] | None = None
+#: Whether ``opentelemetry.trace`` keeps its global provider in ``_TRACER_PROVIDER``.
+_provider_global = False
+
+
+def _no_context() -> Context | None:
+    return None
+
+
+#: ``opentelemetry.context.get_current`` once loaded (looked up once: an import statement
+#: on every call would cost more than the rest of the unconfigured path).
+_current_context: Callable[[], Context | None] = _no_context
 
 
 def _trace_api() -> types.ModuleType | None:
     """``opentelemetry.trace``, imported on first use; None when it is not installed."""
-    global _trace
+    global _trace, _provider_global, _current_context
     if isinstance(_trace, _NotLoaded):
         try:
             import opentelemetry.trace as trace_api
+            from opentelemetry.context import get_current
         except ImportError:
             _trace = None
         else:
+            _current_context = get_current
+            # A provider named by OTEL_PYTHON_TRACER_PROVIDER is loaded by this first call.
+            trace_api.get_tracer_provider()
+            _provider_global = hasattr(trace_api, "_TRACER_PROVIDER")
             _trace = trace_api
     return _trace
 
@@ -99,9 +115,17 @@ def _trace_api() -> types.ModuleType | None:
 def _tracer(trace: types.ModuleType) -> Tracer | None:
     """The SDK's tracer, or None while no tracer provider is configured."""
     global _tracer_of
-    provider = trace.get_tracer_provider()
-    if isinstance(provider, trace.ProxyTracerProvider):
-        return None
+    if _provider_global:
+        # The API's own global, read directly: get_tracer_provider() looks up an
+        # environment variable on every call while none is set (microseconds per call,
+        # the whole cost of an unconfigured OpenTelemetry here).
+        provider = trace._TRACER_PROVIDER
+        if provider is None:
+            return None
+    else:  # pragma: no cover - an opentelemetry-api without that global
+        provider = trace.get_tracer_provider()
+        if isinstance(provider, trace.ProxyTracerProvider):
+            return None
     if _tracer_of is None or _tracer_of[0] is not provider:
         from importlib import metadata
 
@@ -123,8 +147,11 @@ def _inject(headers: MutableMapping[str, str], context: Context | None = None) -
 
 def _propagate_only(trace: types.ModuleType, headers: MutableMapping[str, str]) -> None:
     """No span of ours: propagate the active trace context, if there is one."""
-    if trace.get_current_span().get_span_context().is_valid:
-        _inject(headers)
+    context = _current_context()
+    # An empty context (the usual case without a configured SDK) has no span: skip the
+    # span lookup.
+    if context and trace.get_current_span(context).get_span_context().is_valid:
+        _inject(headers, context)
 
 
 def _server_attributes(url: httpx.URL) -> dict[str, Any]:
