@@ -155,12 +155,16 @@ def _propagate_only(trace: types.ModuleType, headers: MutableMapping[str, str]) 
 
 
 def _server_attributes(url: httpx.URL) -> dict[str, Any]:
-    from intelliauth_ext._logging import redact_url
+    if url.query or url.userinfo:  # where a secret can be: redacted as in the logs
+        from intelliauth_ext._logging import redact_url
 
+        full = redact_url(url)
+    else:
+        full = str(url)
     return {
         "server.address": url.host,
         "server.port": url.port or _DEFAULT_PORTS.get(url.scheme, 443),
-        "url.full": redact_url(url),
+        "url.full": full,
     }
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import opentelemetry.trace as trace_api
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -309,3 +310,19 @@ async def test_without_opentelemetry_installed_calls_work_and_send_no_traceparen
     assert _telemetry._trace is None
     assert exporter.get_finished_spans() == ()
     assert all("traceparent" not in {k.lower() for k in r[2]} for r in local_server.requests)
+
+
+def test_url_full_redacts_secret_query_values() -> None:
+    """url.full hides a secret query value (as the logs do) and keeps a plain URL as is."""
+    secret_url = httpx.URL(f"https://acme.intelliauth.test/cb?code={TOKEN}&state=s&access_token=x")
+    full = _telemetry._server_attributes(secret_url)["url.full"]
+    assert TOKEN not in full
+    assert "access_token=x" not in full
+    assert full.startswith("https://acme.intelliauth.test/cb?")
+    plain = _telemetry._server_attributes(httpx.URL("http://127.0.0.1:8080/api/v1/users"))
+    assert plain == {
+        "server.address": "127.0.0.1",
+        "server.port": 8080,
+        "url.full": "http://127.0.0.1:8080/api/v1/users",
+    }
+    assert _telemetry._server_attributes(httpx.URL("https://a.test/x"))["server.port"] == 443
