@@ -299,6 +299,20 @@ def _using_the_client(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None
     assert missing.startswith("404 not_found req_")
 
 
+@check("Raw responses and per-call options")
+def _raw_responses(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)
+    assert capsys.readouterr().out.splitlines() == ["200 True", "req_checkout42", "True 1"]
+    assert tenant.sandbox.served.statuses("getUser") == {200: 3}
+
+
+@check("Plain dicts and strings as input")
+def _plain_inputs(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)
+    assert capsys.readouterr().out.splitlines() == ["A True", "body.nmae"]
+    assert tenant.sandbox.served.statuses("createUser") == {201: 1}  # the refused one: unsent
+
+
 @check("Configuration from the environment")
 def _configuration_from_the_environment(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     run_program(block, tenant)  # the tenant fixture set the INTELLIAUTH_* variables
