@@ -8,7 +8,7 @@
             ...
 
 ``IntelliAuth()`` without a tenant URL reads its configuration from the environment
-(``environment_settings``): ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
+(``_environment_settings``): ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
 ``INTELLIAUTH_CLIENT_SECRET``, ``INTELLIAUTH_AUDIENCE``, ``INTELLIAUTH_SCOPES``.
 
 The client owns configuration (tenant URL, auth, timeout, retries, headers) and an
@@ -58,23 +58,13 @@ ENV_AUDIENCE: Final = "INTELLIAUTH_AUDIENCE"
 ENV_SCOPES: Final = "INTELLIAUTH_SCOPES"
 
 
-class _AuthNotGiven:
-    """``auth=`` left out (distinct from ``auth=None``, "no credentials, on purpose")."""
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-_AUTH_NOT_GIVEN: Final = _AuthNotGiven()
-
-
 def _variable(environ: Mapping[str, str], name: str) -> str | None:
     """An environment variable, stripped; None when unset or blank."""
     value = environ.get(name, "").strip()
     return value or None
 
 
-def environment_settings(
+def _environment_settings(
     environ: Mapping[str, str],
     *,
     credentials_given: bool,
@@ -261,7 +251,7 @@ class IntelliAuth(_ResourceAttributes):
         client_secret: str | None = None,
         audience: str | None = None,
         scopes: Iterable[str] | str = (),
-        auth: httpx.Auth | _AuthNotGiven | None = _AUTH_NOT_GIVEN,
+        auth: httpx.Auth | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
@@ -282,10 +272,11 @@ class IntelliAuth(_ResourceAttributes):
         install_redaction_filters()
 
         if tenant_url is None:
-            credentials_given = not isinstance(auth, _AuthNotGiven) or (
+            # NOT_GIVEN, not None, is "no auth= argument": auth=None is a choice.
+            credentials_given = not isinstance(auth, NotGiven) or (
                 client_id is not None or client_secret is not None
             )
-            found = environment_settings(
+            found = _environment_settings(
                 os.environ if environ is None else environ,
                 credentials_given=credentials_given,
             )
@@ -296,7 +287,7 @@ class IntelliAuth(_ResourceAttributes):
                 audience = found.get("audience")
             if not normalise_scopes(scopes):
                 scopes = found.get("scopes", scopes)
-        if isinstance(auth, _AuthNotGiven):
+        if isinstance(auth, NotGiven):
             auth = None
         self._tenant_url = validate_tenant_url(tenant_url)
         scope_tuple = normalise_scopes(scopes)

@@ -41,6 +41,8 @@ from urllib.parse import parse_qs
 import httpx
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
     from opentelemetry.context import Context
     from opentelemetry.trace import Span, Tracer
 
@@ -178,7 +180,7 @@ class TracedCall:
 
     __slots__ = ("_span", "_token")
 
-    def __init__(self, span: Span, token: object) -> None:
+    def __init__(self, span: Span, token: Token[Context]) -> None:
         self._span = span
         self._token = token
 
@@ -206,7 +208,7 @@ class TracedCall:
             return response
         finally:
             span.end()
-            context_api.detach(self._token)  # type: ignore[arg-type]
+            context_api.detach(self._token)
 
     def _answered(self, response: httpx.Response) -> None:
         span = self._span
