@@ -46,6 +46,7 @@ from intelliauth_ext._shared_fetch import (
     SharedFetch,
 )
 from intelliauth_ext._shown import shown
+from intelliauth_ext._telemetry import propagate_context
 from intelliauth_ext._transports import MAX_AUTH_RESPONSE_BYTES, send_bounded
 from intelliauth_ext._urls import require_secure_url
 
@@ -194,7 +195,9 @@ def discovery_urls(issuer: httpx.URL) -> list[httpx.URL]:
 
 
 async def _get(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.Response:
-    request = client.build_request("GET", url, headers={"accept": "application/json"})
+    headers = {"accept": "application/json"}
+    propagate_context(headers)  # the caller's trace, when OpenTelemetry has one
+    request = client.build_request("GET", url, headers=headers)
     try:
         return await send_bounded(client, request, max_bytes=MAX_AUTH_RESPONSE_BYTES)
     except httpx.RequestError as exc:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TracedCall",
+    "propagate_context",
     "record_replay",
     "record_retry",
     "start_operation",
@@ -328,6 +329,17 @@ def start_token_request(request: httpx.Request) -> TracedCall | None:
     if grant_type is not None:
         attributes["intelliauth.oauth2.grant_type"] = grant_type
     return _start(trace, tracer, TOKEN_SPAN_NAME, attributes, request.headers)
+
+
+def propagate_context(headers: MutableMapping[str, str]) -> None:
+    """Write the active trace context into ``headers``, for a request without a span of its own.
+
+    Discovery and UserInfo requests join the caller's trace this way; nothing is written
+    when OpenTelemetry is missing or no trace is active.
+    """
+    trace = _trace if not isinstance(_trace, _NotLoaded) else _trace_api()
+    if trace is not None:
+        _propagate_only(trace, headers)
 
 
 def _current_recording_span() -> Span | None:

@@ -30,6 +30,7 @@ from intelliauth_ext._json import json_object
 from intelliauth_ext._logging import install_redaction_filters
 from intelliauth_ext._shared_fetch import DEFAULT_FETCH_TIMEOUT
 from intelliauth_ext._shown import shown
+from intelliauth_ext._telemetry import propagate_context
 from intelliauth_ext._transports import MAX_AUTH_RESPONSE_BYTES, send_bounded
 
 __all__ = ["UserInfoClaims", "fetch_userinfo"]
@@ -167,11 +168,9 @@ async def fetch_userinfo(
         else await fetch_provider_metadata(provider, http_client=http_client)
     )
     endpoint = metadata.require("userinfo_endpoint")
-    request = http_client.build_request(
-        "GET",
-        endpoint,
-        headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-    )
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+    propagate_context(headers)  # the caller's trace, when OpenTelemetry has one
+    request = http_client.build_request("GET", endpoint, headers=headers)
     try:
         response = await send_bounded(
             http_client, request, max_bytes=MAX_AUTH_RESPONSE_BYTES, follow_redirects=False

@@ -326,3 +326,28 @@ def test_url_full_redacts_secret_query_values() -> None:
         "url.full": "http://127.0.0.1:8080/api/v1/users",
     }
     assert _telemetry._server_attributes(httpx.URL("https://a.test/x"))["server.port"] == 443
+
+
+@pytest.mark.anyio
+async def test_discovery_and_userinfo_requests_carry_the_active_trace(
+    local_server: LocalServer, exporter: InMemorySpanExporter
+) -> None:
+    """fetch_provider_metadata and fetch_userinfo send the caller's traceparent."""
+    from intelliauth_ext import fetch_provider_metadata, fetch_userinfo
+
+    local_server.json_route(
+        "GET",
+        "/.well-known/openid-configuration",
+        200,
+        {"issuer": local_server.url, "userinfo_endpoint": f"{local_server.url}/userinfo"},
+    )
+    local_server.json_route("GET", "/userinfo", 200, {"sub": "u1"})
+    with trace_api.get_tracer("test").start_as_current_span("handler") as parent:
+        metadata = await fetch_provider_metadata(local_server.url)
+        await fetch_userinfo(metadata, TOKEN)
+    context = parent.get_span_context()
+    expected = (format(context.trace_id, "032x"), format(context.span_id, "016x"))
+    assert len(local_server.requests) == 3  # two discovery documents, one UserInfo
+    for _, _, headers, _ in local_server.requests:
+        assert _traceparent(headers) == expected
+    _assert_no_secret(exporter)
