@@ -74,16 +74,19 @@ def _is_plain(value: object) -> bool:
 
 
 def _conversion(operation_id: str, name: str) -> Any:
+    """The generated ``Conversion`` of one argument of one operation."""
     # Imported on first need: a call given models and enums never loads the module.
     inputs = importlib.import_module("intelliauth_client.inputs")
     return inputs.CONVERSIONS[operation_id][name]
 
 
 def _class(conversion: Any) -> Any:
+    """The model or enum class a conversion names, imported on first use."""
     return getattr(importlib.import_module(conversion.module), conversion.name)
 
 
 def _convert(conversion: Any, name: str, value: Any) -> Any:
+    """The model or enum member(s) for the plain ``value`` of argument ``name``."""
     if conversion.kind == "body":
         return _body(conversion, name, value)
     enum_class = _class(conversion)
@@ -97,6 +100,7 @@ def _convert(conversion: Any, name: str, value: Any) -> Any:
 
 
 def _enum(enum_class: Any, field: str, value: Any) -> Any:
+    """The member of ``enum_class`` for ``value`` (open enums keep an unknown string)."""
     if isinstance(value, enum.Enum):
         return value
     try:
@@ -123,6 +127,7 @@ def _plain(value: Any, field: str, depth: int = 0) -> Any:
 
 
 def _body(conversion: Any, name: str, value: Any) -> Any:
+    """The model for a mapping body, checked against the contract first."""
     try:
         builtins = msgspec.to_builtins(_plain(value, name))
     except (TypeError, ValueError) as exc:  # a key that is not a string, an unknown type
