@@ -28,6 +28,7 @@ from openapi_python_client.parser.properties.list_property import ListProperty
 from openapi_python_client.strings import PythonIdentifier, pascal_case
 
 from codegen.deprecations import operation_message
+from codegen.inputs import Inputs, InputsBuilder
 from codegen.naming import method_name
 from codegen.spec import RawOperation, SpecError, iter_operations, operation_key, resolve
 
@@ -37,10 +38,27 @@ OAUTH_ERROR_SCHEMA = "#/components/schemas/OAuthError"
 #: Builtin types that a facade method may shadow inside its class (``users.list``), so that
 #: annotations in the facade spell them ``builtins.list[...]``.
 _SHADOWABLE_BUILTINS = ("list", "dict", "set", "type", "str", "int", "float", "bool", "bytes")
-#: Parameter names a facade method cannot take as they are: its own ``self``, and the local
-#: ``response`` of templates/facade.py.jinja. The method takes ``self_`` and passes it on as
-#: ``self=``.
-_METHOD_RESERVED = frozenset({"self", "response"})
+#: The per-call options every facade method takes (docs/design/facade.md).
+_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
+#: Parameter names a facade method cannot take as they are: its own ``self``, the locals
+#: ``response`` and ``options`` of templates/facade.py.jinja, and the per-call options. The
+#: method takes ``self_`` and passes it on as ``self=``.
+_METHOD_RESERVED = frozenset({"self", "response", "options", *_OPTIONS})
+#: The attribute of every resource class that holds its raw-response twin.
+RAW_RESPONSE_ATTRIBUTE = "with_raw_response"
+#: The per-call options' declarations and Args: lines (``extra_body`` only with a body).
+_OPTION_DECLARATIONS = {
+    "extra_headers": "extra_headers: collections.abc.Mapping[str, str] | None = None",
+    "extra_query": "extra_query: collections.abc.Mapping[str, object] | None = None",
+    "extra_body": "extra_body: collections.abc.Mapping[str, object] | None = None",
+    "timeout": "timeout: float | httpx.Timeout | None | Unset = UNSET",
+}
+_OPTION_DOCS = {
+    "extra_headers": "Headers for this call only, over the client's (never ``Authorization``).",
+    "extra_query": "Query parameters added to this call's.",
+    "extra_body": "Fields added to this call's body object.",
+    "timeout": "This call's timeout: seconds, an ``httpx.Timeout``, or None for no limit.",
+}
 
 
 @attrs.frozen
@@ -58,6 +76,8 @@ class FacadeOperation:
     scopes: tuple[str, ...]
     redirects: tuple[int, ...]  # documented 3xx answers, which are results, not errors
     oauth_errors: bool  # its 4xx bodies are RFC 6749 OAuthError objects (see _oauth_errors)
+    inputs: tuple[str, ...]  # endpoint keywords given maybe as a mapping or an enum's value
+    unwrap: bool  # the method returns the envelope's data
 
 
 @attrs.frozen
@@ -78,6 +98,8 @@ class FacadeMethod:
     return_annotation: str
     response_annotation: str | None  # the invoker result's type; None when it returns nothing
     unwrap: bool  # return response.data
+    raw_return_annotation: str  # what with_raw_response's twin returns
+    has_body: bool  # takes extra_body
 
 
 @attrs.frozen
@@ -100,6 +122,7 @@ class Facade:
     type_checking_imports: tuple[str, ...]
     operations: tuple[FacadeOperation, ...]
     resources: tuple[FacadeResource, ...]
+    inputs: Inputs
 
 
 def _type(prop: Any, **kwargs: bool) -> str:
@@ -201,6 +224,19 @@ def _declaration(prop: Any, imports: _Imports, local: str) -> str:
     return declaration
 
 
+def _widen(declaration: str, class_name: str, alternative: str) -> str:
+    """``declaration`` with ``class_name`` in its annotation also accepting ``alternative``."""
+    name, rest = declaration.split(":", 1)
+    annotation, equals, default = rest.partition("=")
+    widened = re.sub(
+        rf"(?<![\w.]){re.escape(class_name)}\b",
+        lambda _match: f"{class_name} | {alternative}",
+        annotation,
+        count=1,
+    )
+    return f"{name}:{widened}{equals}{default}"
+
+
 def _local_name(python_name: str) -> str:
     return f"{python_name}_" if python_name in _METHOD_RESERVED else python_name
 
@@ -275,6 +311,7 @@ def _build_method(
     package_name: str,
     config: Config,
     imports: _Imports,
+    inputs: InputsBuilder,
 ) -> FacadeMethod:
     operation_id = raw.operation_id
     raw_parameters = raw.parameters(document)
@@ -286,7 +323,13 @@ def _build_method(
         key=lambda prop: raw.path.find("{" + _raw_name(prop) + "}"),
     )
     positional = [
-        _declaration(prop, imports, _local_name(str(prop.python_name))) for prop in path_parameters
+        _accepting_values(
+            _declaration(prop, imports, _local_name(str(prop.python_name))),
+            prop,
+            operation_id,
+            inputs,
+        )
+        for prop in path_parameters
     ]
     arguments = _parameter_docs(raw, document, "path", path_parameters)
     imports.add(path_parameters)
@@ -299,7 +342,13 @@ def _build_method(
         imports.add(body_props)
         if len(body_props) == 1:
             body_type = _type(body_props[0])
-            positional.append(f"body: {body_type}" + ("" if body_props[0].required else " = UNSET"))
+            declaration = f"body: {body_type}" + ("" if body_props[0].required else " = UNSET")
+            param_class = inputs.body(operation_id, body_props[0])
+            if param_class is not None:
+                declaration = _widen(
+                    declaration, str(body_props[0].class_info.name), f"_inputs.{param_class}"
+                )
+            positional.append(declaration)
         else:
             body_type = " | ".join(sorted({_type(prop, no_optional=True) for prop in body_props}))
             required = all(prop.required for prop in body_props)
@@ -313,11 +362,21 @@ def _build_method(
     ]
     imports.add(keyword_props)
     keyword_only = [
-        _declaration(prop, imports, _local_name(str(prop.python_name))) for prop in keyword_props
+        _accepting_values(
+            _declaration(prop, imports, _local_name(str(prop.python_name))),
+            prop,
+            operation_id,
+            inputs,
+        )
+        for prop in keyword_props
     ]
+    has_body = bool(endpoint.bodies)
+    options = [option for option in _OPTIONS if has_body or option != "extra_body"]
+    keyword_only += [_OPTION_DECLARATIONS[option] for option in options]
     arguments += _parameter_docs(raw, document, "query", endpoint.query_parameters)
     arguments += _parameter_docs(raw, document, "header", endpoint.header_parameters)
     arguments += _parameter_docs(raw, document, "cookie", endpoint.cookie_parameters)
+    arguments += [(option, _OPTION_DOCS[option]) for option in options]
     passthrough += [
         (str(prop.python_name), _local_name(str(prop.python_name))) for prop in keyword_props
     ]
@@ -353,10 +412,18 @@ def _build_method(
     if paginated:
         items = sorted({_type(prop.inner_property) for prop in data_props})
         return_annotation = f"PaginatorProtocol[{' | '.join(items)}]"
-    elif unwrap:
-        return_annotation = " | ".join(sorted({_type(prop) for prop in data_props}))
+        raw_return_annotation = f"RawResponseProtocol[PageProtocol[{' | '.join(items)}]]"
     else:
-        return_annotation = response_annotation or "None"
+        if unwrap:
+            return_annotation = " | ".join(sorted({_type(prop) for prop in data_props}))
+        else:
+            return_annotation = response_annotation or "None"
+        raw_return_annotation = f"RawResponseProtocol[{return_annotation}]"
+    operation_inputs = tuple(
+        conversion.argument
+        for conversion in inputs.conversions
+        if conversion.operation_id == operation_id
+    )
 
     operation = FacadeOperation(
         operation_id=operation_id,
@@ -370,6 +437,8 @@ def _build_method(
         scopes=_scopes(raw, document),
         redirects=_redirects(raw),
         oauth_errors=_oauth_errors(raw, document),
+        inputs=operation_inputs,
+        unwrap=unwrap,
     )
     try:
         name = method_name(operation_id, tag)
@@ -403,7 +472,18 @@ def _build_method(
         return_annotation=return_annotation,
         response_annotation=response_annotation,
         unwrap=unwrap,
+        raw_return_annotation=raw_return_annotation,
+        has_body=has_body,
     )
+
+
+def _accepting_values(declaration: str, prop: Any, operation_id: str, inputs: InputsBuilder) -> str:
+    """An enum parameter's declaration, widened to accept the enum's values as strings."""
+    literal = inputs.enum_parameter(operation_id, str(prop.python_name), prop)
+    if literal is None:
+        return declaration
+    inner = prop.inner_property if isinstance(prop, ListProperty) else prop
+    return _widen(declaration, str(inner.class_info.name), literal)
 
 
 def _oauth_errors(raw: RawOperation, document: Mapping[str, Any]) -> bool:
@@ -451,11 +531,19 @@ def _shield_builtins(resource: FacadeResource) -> FacadeResource:
         return resource
     pattern = re.compile(rf"(?<![\w.])({'|'.join(shadowed)})\b")
 
+    def shield_code(code: str) -> str:
+        # String literals (an enum's values in a Literal) are left alone.
+        parts = re.split(r"(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')", code)
+        return "".join(
+            part if index % 2 else pattern.sub(r"builtins.\1", part)
+            for index, part in enumerate(parts)
+        )
+
     def shield(code: str) -> str:
         if ":" in code:  # a declaration: leave the parameter name alone
             name, rest = code.split(":", 1)
-            return name + ":" + pattern.sub(r"builtins.\1", rest)
-        return pattern.sub(r"builtins.\1", code)
+            return name + ":" + shield_code(rest)
+        return shield_code(code)
 
     methods = tuple(
         attrs.evolve(
@@ -463,6 +551,7 @@ def _shield_builtins(resource: FacadeResource) -> FacadeResource:
             positional=tuple(shield(code) for code in method.positional),
             keyword_only=tuple(shield(code) for code in method.keyword_only),
             return_annotation=shield(method.return_annotation),
+            raw_return_annotation=shield(method.raw_return_annotation),
             response_annotation=(
                 shield(method.response_annotation) if method.response_annotation else None
             ),
@@ -493,13 +582,23 @@ def build_facade(openapi: GeneratorData, document: Mapping[str, Any], config: Co
     )
 
     imports = _Imports()
+    inputs = InputsBuilder(package_name)
     operations: list[FacadeOperation] = []
     resources: list[FacadeResource] = []
     for tag, collection in collections:
         methods: list[FacadeMethod] = []
         for endpoint in collection.endpoints:
             raw = raw_by_key[operation_key(endpoint.method, endpoint.path.get_untrusted_value())]
-            method = _build_method(endpoint, raw, document, str(tag), package_name, config, imports)
+            method = _build_method(
+                endpoint, raw, document, str(tag), package_name, config, imports, inputs
+            )
+            if method.name == RAW_RESPONSE_ATTRIBUTE:
+                raise SpecError(
+                    f"operation {method.operation.operation_id!r} becomes {tag}.{method.name}, "
+                    "the attribute that holds the resource's raw-response methods",
+                    location=raw.location,
+                    fix="rename the operationId",
+                )
             clash = next((m for m in methods if m.name == method.name), None)
             if clash is not None:
                 raise SpecError(
@@ -525,6 +624,7 @@ def build_facade(openapi: GeneratorData, document: Mapping[str, Any], config: Co
         type_checking_imports=type_checking_imports,
         operations=tuple(operations),
         resources=tuple(resources),
+        inputs=inputs.build(),
     )
 
 

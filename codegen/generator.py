@@ -296,6 +296,8 @@ def build_package(spec: Path, package_dir: Path) -> GenerationSummary:
 
     facade_source = project.env.get_template("facade.py.jinja").render(facade=facade)
     (package_dir / "facade.py").write_text(facade_source, encoding="utf-8")
+    inputs_source = project.env.get_template("inputs.py.jinja").render(inputs=facade.inputs)
+    (package_dir / "inputs.py").write_text(inputs_source, encoding="utf-8")
 
     python_files = sorted(package_dir.rglob("*.py"))
     ruff_complaint = _run_ruff(["check", "--fix"], python_files, package_dir)

@@ -4,8 +4,12 @@
 
 Each method sends its operation through an `Invoker` (the hand-written runtime in
 ``intelliauth_ext`` implements it) and returns the parsed 2xx body, with the ``{data, meta}``
-envelope unwrapped; list operations return a `PaginatorProtocol`. Endpoint modules and models
-are imported lazily: importing this module imports neither. See docs/design/facade.md.
+envelope unwrapped; list operations return a `PaginatorProtocol`. Every method takes the
+per-call options ``extra_headers``, ``extra_query``, ``extra_body`` (with a body) and
+``timeout``; a body may be the model or a mapping typed by ``inputs``; an enum parameter
+the enum or its value. Each resource's ``with_raw_response`` has the same methods,
+returning a `RawResponseProtocol`. Endpoint modules and models are imported lazily:
+importing this module imports neither. See docs/design/facade.md.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from .types import UNSET, Unset
 if typing.TYPE_CHECKING:
     import datetime
 
+    import httpx
+
+    from . import inputs as _inputs
     from .models.application import Application
     from .models.application_create import ApplicationCreate
     from .models.application_envelope import ApplicationEnvelope
@@ -134,17 +141,29 @@ __all__ = [
     "Operation",
     "PageProtocol",
     "PaginatorProtocol",
+    "RawResponseProtocol",
+    "RequestOptions",
     "Resources",
     "ApplicationsResource",
+    "ApplicationsResourceWithRawResponse",
     "AuthResource",
+    "AuthResourceWithRawResponse",
     "FederationResource",
+    "FederationResourceWithRawResponse",
     "GroupsResource",
+    "GroupsResourceWithRawResponse",
     "MeResource",
+    "MeResourceWithRawResponse",
     "Oauth2Resource",
+    "Oauth2ResourceWithRawResponse",
     "ResourcesResource",
+    "ResourcesResourceWithRawResponse",
     "ResourceTypesResource",
+    "ResourceTypesResourceWithRawResponse",
     "UsersResource",
+    "UsersResourceWithRawResponse",
     "WebhooksResource",
+    "WebhooksResourceWithRawResponse",
 ]
 
 T_co = typing.TypeVar("T_co", covariant=True)
@@ -176,6 +195,10 @@ class Operation:
     """Documented 3xx statuses: answers to return, not errors (``authorize``'s 302)."""
     oauth_errors: bool = False
     """Its 4xx answers are RFC 6749 ``OAuthError`` bodies: the runtime raises ``OAuthError``."""
+    inputs: tuple[str, ...] = ()
+    """Keywords that may come as a mapping (a body) or a value (an enum): ``inputs.CONVERSIONS``."""
+    unwrap: bool = False
+    """The method returns the ``{data, meta}`` envelope's ``data``."""
 
 
 OPERATIONS: collections.abc.Mapping[str, Operation] = {
@@ -213,6 +236,11 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         scopes=(),
         redirects=(302,),
         oauth_errors=True,
+        inputs=(
+            "response_type",
+            "code_challenge_method",
+            "prompt",
+        ),
     ),
     "requestToken": Operation(
         operation_id="requestToken",
@@ -225,6 +253,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         envelope=False,
         scopes=(),
         oauth_errors=True,
+        inputs=("body",),
     ),
     "revokeToken": Operation(
         operation_id="revokeToken",
@@ -237,6 +266,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         envelope=False,
         scopes=(),
         oauth_errors=True,
+        inputs=("body",),
     ),
     "introspectToken": Operation(
         operation_id="introspectToken",
@@ -249,6 +279,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         envelope=False,
         scopes=(),
         oauth_errors=True,
+        inputs=("body",),
     ),
     "getUserInfo": Operation(
         operation_id="getUserInfo",
@@ -272,6 +303,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=(),
+        inputs=("body",),
+        unwrap=True,
     ),
     "signOut": Operation(
         operation_id="signOut",
@@ -283,6 +316,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=False,
         scopes=("openid",),
+        inputs=("body",),
     ),
     "startMfaChallenge": Operation(
         operation_id="startMfaChallenge",
@@ -294,6 +328,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=(),
+        inputs=("body",),
+        unwrap=True,
     ),
     "verifyMfa": Operation(
         operation_id="verifyMfa",
@@ -305,6 +341,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=(),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getWebAuthnRegistrationOptions": Operation(
         operation_id="getWebAuthnRegistrationOptions",
@@ -316,6 +354,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("openid",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "verifyWebAuthnRegistration": Operation(
         operation_id="verifyWebAuthnRegistration",
@@ -327,6 +367,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("openid",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getWebAuthnAuthenticationOptions": Operation(
         operation_id="getWebAuthnAuthenticationOptions",
@@ -338,6 +380,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=(),
+        inputs=("body",),
+        unwrap=True,
     ),
     "verifyWebAuthnAuthentication": Operation(
         operation_id="verifyWebAuthnAuthentication",
@@ -349,6 +393,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=(),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getMyProfile": Operation(
         operation_id="getMyProfile",
@@ -360,6 +406,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("profile",),
+        unwrap=True,
     ),
     "updateMyProfile": Operation(
         operation_id="updateMyProfile",
@@ -371,6 +418,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("profile",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "listMySessions": Operation(
         operation_id="listMySessions",
@@ -415,6 +464,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("openid",),
+        unwrap=True,
     ),
     "deleteMfaFactor": Operation(
         operation_id="deleteMfaFactor",
@@ -437,6 +487,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("openid",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "changeMyPassword": Operation(
         operation_id="changeMyPassword",
@@ -448,6 +500,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=False,
         scopes=("openid",),
+        inputs=("body",),
     ),
     "listUsers": Operation(
         operation_id="listUsers",
@@ -459,6 +512,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("users:read",),
+        inputs=("status",),
     ),
     "createUser": Operation(
         operation_id="createUser",
@@ -470,6 +524,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("users:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getUser": Operation(
         operation_id="getUser",
@@ -481,6 +537,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("users:read",),
+        unwrap=True,
     ),
     "deleteUser": Operation(
         operation_id="deleteUser",
@@ -503,6 +560,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("users:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "listUserGroups": Operation(
         operation_id="listUserGroups",
@@ -528,6 +587,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("users:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getUserImport": Operation(
         operation_id="getUserImport",
@@ -539,6 +600,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("users:read",),
+        unwrap=True,
     ),
     "listGroups": Operation(
         operation_id="listGroups",
@@ -561,6 +623,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("groups:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getGroup": Operation(
         operation_id="getGroup",
@@ -572,6 +636,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("groups:read",),
+        unwrap=True,
     ),
     "deleteGroup": Operation(
         operation_id="deleteGroup",
@@ -594,6 +659,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("groups:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "listGroupMembers": Operation(
         operation_id="listGroupMembers",
@@ -616,6 +683,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("groups:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "removeGroupMember": Operation(
         operation_id="removeGroupMember",
@@ -638,6 +707,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("applications:read",),
+        inputs=("type_",),
     ),
     "createApplication": Operation(
         operation_id="createApplication",
@@ -649,6 +719,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("applications:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getApplication": Operation(
         operation_id="getApplication",
@@ -660,6 +732,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("applications:read",),
+        unwrap=True,
     ),
     "deleteApplication": Operation(
         operation_id="deleteApplication",
@@ -682,6 +755,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("applications:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "rotateApplicationSecret": Operation(
         operation_id="rotateApplicationSecret",
@@ -693,6 +768,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("applications:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "listResourceTypes": Operation(
         operation_id="listResourceTypes",
@@ -715,6 +792,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("resources:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getResourceType": Operation(
         operation_id="getResourceType",
@@ -726,6 +805,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("resources:read",),
+        unwrap=True,
     ),
     "deleteResourceType": Operation(
         operation_id="deleteResourceType",
@@ -748,6 +828,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("resources:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "listResources": Operation(
         operation_id="listResources",
@@ -770,6 +852,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("resources:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getResource": Operation(
         operation_id="getResource",
@@ -781,6 +865,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("resources:read",),
+        unwrap=True,
     ),
     "deleteResource": Operation(
         operation_id="deleteResource",
@@ -814,6 +899,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("resources:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "deleteResourceRelation": Operation(
         operation_id="deleteResourceRelation",
@@ -836,6 +923,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("resources:read",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "batchCheckPermissions": Operation(
         operation_id="batchCheckPermissions",
@@ -847,6 +936,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("resources:read",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "listFederationConnections": Operation(
         operation_id="listFederationConnections",
@@ -858,6 +949,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("federation:read",),
+        inputs=("protocol",),
     ),
     "createFederationConnection": Operation(
         operation_id="createFederationConnection",
@@ -869,6 +961,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("federation:write",),
+        unwrap=True,
     ),
     "getFederationConnection": Operation(
         operation_id="getFederationConnection",
@@ -880,6 +973,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("federation:read",),
+        unwrap=True,
     ),
     "deleteFederationConnection": Operation(
         operation_id="deleteFederationConnection",
@@ -902,6 +996,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("federation:write",),
+        unwrap=True,
     ),
     "listWebhooks": Operation(
         operation_id="listWebhooks",
@@ -913,6 +1008,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:read",),
+        inputs=("status",),
     ),
     "createWebhook": Operation(
         operation_id="createWebhook",
@@ -924,6 +1020,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=True,
         envelope=True,
         scopes=("webhooks:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "getWebhook": Operation(
         operation_id="getWebhook",
@@ -935,6 +1033,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:read",),
+        unwrap=True,
     ),
     "deleteWebhook": Operation(
         operation_id="deleteWebhook",
@@ -957,6 +1056,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "rotateWebhookSecret": Operation(
         operation_id="rotateWebhookSecret",
@@ -968,6 +1069,8 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
     "listWebhookDeliveries": Operation(
         operation_id="listWebhookDeliveries",
@@ -979,6 +1082,10 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:read",),
+        inputs=(
+            "status",
+            "event_type",
+        ),
     ),
     "getWebhookDelivery": Operation(
         operation_id="getWebhookDelivery",
@@ -990,6 +1097,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:read",),
+        unwrap=True,
     ),
     "redeliverWebhookDelivery": Operation(
         operation_id="redeliverWebhookDelivery",
@@ -1001,6 +1109,7 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:write",),
+        unwrap=True,
     ),
     "sendTestWebhook": Operation(
         operation_id="sendTestWebhook",
@@ -1012,13 +1121,86 @@ OPERATIONS: collections.abc.Mapping[str, Operation] = {
         idempotency_key=False,
         envelope=True,
         scopes=("webhooks:write",),
+        inputs=("body",),
+        unwrap=True,
     ),
 }
 """Every operation of the spec, keyed by operationId."""
 
 
+@attrs.frozen
+class RequestOptions:
+    """A call's per-call options, as its method was given them (see `Invoker.call`)."""
+
+    extra_headers: collections.abc.Mapping[str, str] | None = None
+    """Headers for this call, over the client's and the operation's."""
+    extra_query: collections.abc.Mapping[str, object] | None = None
+    """Query parameters added to the operation's."""
+    extra_body: collections.abc.Mapping[str, object] | None = None
+    """Fields added to the body object."""
+    timeout: float | httpx.Timeout | None | Unset = UNSET
+    """This call's timeout (``UNSET``: the client's)."""
+
+
+def _request_options(
+    extra_headers: collections.abc.Mapping[str, str] | None,
+    extra_query: collections.abc.Mapping[str, object] | None,
+    extra_body: collections.abc.Mapping[str, object] | None,
+    timeout: float | httpx.Timeout | None | Unset,
+) -> RequestOptions | None:
+    """The call's `RequestOptions`, or None when it was given none (the usual, cheap case)."""
+    if (
+        extra_headers is None
+        and extra_query is None
+        and extra_body is None
+        and isinstance(timeout, Unset)
+    ):
+        return None
+    return RequestOptions(
+        extra_headers=extra_headers, extra_query=extra_query, extra_body=extra_body, timeout=timeout
+    )
+
+
+class RawResponseProtocol(typing.Protocol[T_co]):
+    """A call's HTTP response (``intelliauth_ext.RawResponse`` implements it)."""
+
+    @property
+    def http_response(self) -> httpx.Response:
+        """The ``httpx.Response``, its body read."""
+        ...
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status."""
+        ...
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response headers."""
+        ...
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``X-Request-Id``, None when it sent none."""
+        ...
+
+    def parse(self) -> T_co:
+        """What the plain method returns for this response (a list operation: its first page)."""
+        ...
+
+
 class PageProtocol(typing.Protocol[T_co]):
     """One page of a paginated operation (``intelliauth_ext.Page`` implements it)."""
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The headers of the response the page came from."""
+        ...
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``X-Request-Id`` for the page's request, None when unknown."""
+        ...
 
     @property
     def items(self) -> collections.abc.Sequence[T_co]:
@@ -1078,23 +1260,41 @@ class PaginatorProtocol(typing.Protocol[T_co]):
 class Invoker(typing.Protocol):
     """Sends operations: the seam between this facade and the hand-written runtime."""
 
-    async def call(self, operation: Operation, /, **kwargs: typing.Any) -> typing.Any:
+    async def call(
+        self, operation: Operation, options: RequestOptions | None = None, /, **kwargs: typing.Any
+    ) -> typing.Any:
         """Send the operation and return what the endpoint module's ``_parse_response`` returns
         for the 2xx status (a model, a list, or None for 204).
 
-        ``kwargs`` are the endpoint function's keyword arguments (minus ``client``), for its
-        ``_get_kwargs``. Raises the runtime's exceptions for anything but a documented 2xx.
+        ``options`` are the call's per-call options (None: none given). ``kwargs`` are the
+        endpoint function's keyword arguments (minus ``client``), for its ``_get_kwargs``;
+        those named by ``operation.inputs`` may be a mapping or an enum's value. Raises the
+        runtime's exceptions for anything but a documented 2xx.
         """
         ...
 
+    async def call_with_raw_response(
+        self, operation: Operation, options: RequestOptions | None = None, /, **kwargs: typing.Any
+    ) -> RawResponseProtocol[typing.Any]:
+        """Send the operation as `call` does; the response, whose ``parse()`` is `call`'s result
+        (the envelope's ``data`` when ``operation.unwrap``)."""
+        ...
+
     def paginate(
-        self, operation: Operation, /, **kwargs: typing.Any
+        self, operation: Operation, options: RequestOptions | None = None, /, **kwargs: typing.Any
     ) -> PaginatorProtocol[typing.Any]:
         """A paginator over a paginated operation.
 
-        ``kwargs`` as for `call`; a ``cursor`` other than ``UNSET`` is where the first page
-        starts, and the paginator replaces it with ``meta.next_cursor`` for the following ones.
+        ``options`` and ``kwargs`` as for `call`, for every page; a ``cursor`` other than
+        ``UNSET`` is where the first page starts, and the paginator replaces it with
+        ``meta.next_cursor`` for the following ones.
         """
+        ...
+
+    async def first_page_with_raw_response(
+        self, operation: Operation, options: RequestOptions | None = None, /, **kwargs: typing.Any
+    ) -> RawResponseProtocol[PageProtocol[typing.Any]]:
+        """Fetch a paginated operation's first page; its response, whose ``parse()`` is the page."""
         ...
 
 
@@ -1105,13 +1305,20 @@ class Oauth2Resource:
     Discovery): discovery, keys, authorization, tokens, revocation, introspection and userinfo.
     Form-encoded requests; errors are RFC 6749 section 5.2 `OAuthError` bodies; bodies are not
     enveloped.
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = Oauth2ResourceWithRawResponse(invoker)
 
     async def get_open_id_configuration(
         self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> OpenIdConfiguration:
         """Get the OpenID Provider configuration.
 
@@ -1121,16 +1328,30 @@ class Oauth2Resource:
 
         ``GET /.well-known/openid-configuration``
 
+        Args:
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
+
         Returns:
             The provider metadata.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: OpenIdConfiguration = await self._invoker.call(
             OPERATIONS["getOpenIdConfiguration"],
+            options,
         )
         return response
 
     async def get_jwks(
         self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> JsonWebKeySet:
         """Get the tenant's public signing keys.
 
@@ -1140,27 +1361,42 @@ class Oauth2Resource:
 
         ``GET /.well-known/jwks.json``
 
+        Args:
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
+
         Returns:
             The key set.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: JsonWebKeySet = await self._invoker.call(
             OPERATIONS["getJwks"],
+            options,
         )
         return response
 
     async def authorize(
         self,
         *,
-        response_type: ResponseType,
+        response_type: ResponseType | typing.Literal["code"],
         client_id: str,
         redirect_uri: str,
         scope: str,
         state: str,
         code_challenge: str,
-        code_challenge_method: CodeChallengeMethod,
+        code_challenge_method: CodeChallengeMethod | typing.Literal["S256"],
         nonce: str | Unset = UNSET,
-        prompt: Prompt | Unset = UNSET,
+        prompt: Prompt
+        | typing.Literal["none", "login", "consent", "select_account"]
+        | Unset = UNSET,
         login_hint: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Start an authorization code flow (browser redirect).
 
@@ -1192,9 +1428,17 @@ class Oauth2Resource:
             prompt: Whether to force or forbid interaction (`none` fails with
                 `error=login_required` in the redirect if the user has no session).
             login_hint: The user's email, to pre-fill the sign-in form.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["authorize"],
+            options,
             response_type=response_type,
             client_id=client_id,
             redirect_uri=redirect_uri,
@@ -1209,7 +1453,12 @@ class Oauth2Resource:
 
     async def request_token(
         self,
-        body: TokenRequest,
+        body: TokenRequest | _inputs.TokenRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> TokenResponse:
         """Request an access token.
 
@@ -1225,19 +1474,33 @@ class Oauth2Resource:
 
         Args:
             body: The grant, as a form.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The issued tokens (not enveloped).
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: TokenResponse = await self._invoker.call(
             OPERATIONS["requestToken"],
+            options,
             body=body,
         )
         return response
 
     async def revoke_token(
         self,
-        body: RevocationRequest,
+        body: RevocationRequest | _inputs.RevocationRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Revoke a token.
 
@@ -1251,15 +1514,29 @@ class Oauth2Resource:
 
         Args:
             body: The token to revoke, as a form.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         await self._invoker.call(
             OPERATIONS["revokeToken"],
+            options,
             body=body,
         )
 
     async def introspect_token(
         self,
-        body: IntrospectionRequest,
+        body: IntrospectionRequest | _inputs.IntrospectionRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> IntrospectionResponse:
         """Introspect a token.
 
@@ -1272,18 +1549,31 @@ class Oauth2Resource:
 
         Args:
             body: The token to introspect, as a form.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The introspection result (not enveloped).
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: IntrospectionResponse = await self._invoker.call(
             OPERATIONS["introspectToken"],
+            options,
             body=body,
         )
         return response
 
     async def get_user_info(
         self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> UserInfo:
         """Get the signed-in user's claims.
 
@@ -1294,13 +1584,191 @@ class Oauth2Resource:
 
         ``GET /oauth2/userinfo``
 
+        Args:
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
+
         Returns:
             The user's claims.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: UserInfo = await self._invoker.call(
             OPERATIONS["getUserInfo"],
+            options,
         )
         return response
+
+
+class Oauth2ResourceWithRawResponse:
+    """`Oauth2Resource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def get_open_id_configuration(
+        self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[OpenIdConfiguration]:
+        """Get the OpenID Provider configuration, returning the raw response.
+
+        See `Oauth2Resource.get_open_id_configuration`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getOpenIdConfiguration"],
+            options,
+        )
+
+    async def get_jwks(
+        self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[JsonWebKeySet]:
+        """Get the tenant's public signing keys, returning the raw response.
+
+        See `Oauth2Resource.get_jwks`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getJwks"],
+            options,
+        )
+
+    async def authorize(
+        self,
+        *,
+        response_type: ResponseType | typing.Literal["code"],
+        client_id: str,
+        redirect_uri: str,
+        scope: str,
+        state: str,
+        code_challenge: str,
+        code_challenge_method: CodeChallengeMethod | typing.Literal["S256"],
+        nonce: str | Unset = UNSET,
+        prompt: Prompt
+        | typing.Literal["none", "login", "consent", "select_account"]
+        | Unset = UNSET,
+        login_hint: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Start an authorization code flow (browser redirect), returning the raw response.
+
+        See `Oauth2Resource.authorize`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["authorize"],
+            options,
+            response_type=response_type,
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            state=state,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            nonce=nonce,
+            prompt=prompt,
+            login_hint=login_hint,
+        )
+
+    async def request_token(
+        self,
+        body: TokenRequest | _inputs.TokenRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[TokenResponse]:
+        """Request an access token, returning the raw response.
+
+        See `Oauth2Resource.request_token`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["requestToken"],
+            options,
+            body=body,
+        )
+
+    async def revoke_token(
+        self,
+        body: RevocationRequest | _inputs.RevocationRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Revoke a token, returning the raw response.
+
+        See `Oauth2Resource.revoke_token`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["revokeToken"],
+            options,
+            body=body,
+        )
+
+    async def introspect_token(
+        self,
+        body: IntrospectionRequest | _inputs.IntrospectionRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[IntrospectionResponse]:
+        """Introspect a token, returning the raw response.
+
+        See `Oauth2Resource.introspect_token`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["introspectToken"],
+            options,
+            body=body,
+        )
+
+    async def get_user_info(
+        self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[UserInfo]:
+        """Get the signed-in user's claims, returning the raw response.
+
+        See `Oauth2Resource.get_user_info`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getUserInfo"],
+            options,
+        )
 
 
 class AuthResource:
@@ -1308,14 +1776,22 @@ class AuthResource:
 
     Interactive sign-in for first-party applications: password sign-in, sign-out, the MFA
     challenge/verify flow and the WebAuthn (passkey) registration and authentication ceremonies.
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = AuthResourceWithRawResponse(invoker)
 
     async def sign_in(
         self,
-        body: SignInRequest,
+        body: SignInRequest | _inputs.SignInRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> SignInAuthenticated | SignInMfaRequired:
         """Sign in with email and password.
 
@@ -1333,19 +1809,33 @@ class AuthResource:
 
         Args:
             body: The credentials.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Signed in, or a second factor is required.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: SignInResultEnvelope = await self._invoker.call(
             OPERATIONS["signIn"],
+            options,
             body=body,
         )
         return response.data
 
     async def sign_out(
         self,
-        body: SignOutRequest | Unset = UNSET,
+        body: SignOutRequest | _inputs.SignOutRequestParam | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Sign out.
 
@@ -1357,15 +1847,29 @@ class AuthResource:
 
         Args:
             body: What to sign out of.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         await self._invoker.call(
             OPERATIONS["signOut"],
+            options,
             body=body,
         )
 
     async def start_mfa_challenge(
         self,
-        body: MfaChallengeRequest,
+        body: MfaChallengeRequest | _inputs.MfaChallengeRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> StartedMfaChallenge:
         """Start an MFA challenge.
 
@@ -1379,19 +1883,33 @@ class AuthResource:
 
         Args:
             body: The flow and factor.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The challenge.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: MfaChallengeEnvelope = await self._invoker.call(
             OPERATIONS["startMfaChallenge"],
+            options,
             body=body,
         )
         return response.data
 
     async def verify_mfa(
         self,
-        body: MfaVerifyRequest,
+        body: MfaVerifyRequest | _inputs.MfaVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> SignInAuthenticated:
         """Verify an MFA code and finish sign-in.
 
@@ -1405,19 +1923,35 @@ class AuthResource:
 
         Args:
             body: The flow, factor and code.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Signed in.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: SignInAuthenticatedEnvelope = await self._invoker.call(
             OPERATIONS["verifyMfa"],
+            options,
             body=body,
         )
         return response.data
 
     async def get_web_authn_registration_options(
         self,
-        body: WebAuthnRegistrationOptionsRequest | Unset = UNSET,
+        body: WebAuthnRegistrationOptionsRequest
+        | _inputs.WebAuthnRegistrationOptionsRequestParam
+        | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> WebAuthnRegistrationOptions:
         """Start registering a passkey.
 
@@ -1429,19 +1963,33 @@ class AuthResource:
 
         Args:
             body: Authenticator preferences.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The creation options.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: WebAuthnRegistrationOptionsEnvelope = await self._invoker.call(
             OPERATIONS["getWebAuthnRegistrationOptions"],
+            options,
             body=body,
         )
         return response.data
 
     async def verify_web_authn_registration(
         self,
-        body: WebAuthnRegistrationVerifyRequest,
+        body: WebAuthnRegistrationVerifyRequest | _inputs.WebAuthnRegistrationVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> MfaFactor:
         """Finish registering a passkey.
 
@@ -1454,19 +2002,34 @@ class AuthResource:
 
         Args:
             body: The ceremony and the credential.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The new factor.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: MfaFactorEnvelope = await self._invoker.call(
             OPERATIONS["verifyWebAuthnRegistration"],
+            options,
             body=body,
         )
         return response.data
 
     async def get_web_authn_authentication_options(
         self,
-        body: WebAuthnAuthenticationOptionsRequest,
+        body: WebAuthnAuthenticationOptionsRequest
+        | _inputs.WebAuthnAuthenticationOptionsRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> WebAuthnAuthenticationOptions:
         """Start a passkey sign-in or MFA step.
 
@@ -1479,19 +2042,34 @@ class AuthResource:
 
         Args:
             body: Which sign-in this ceremony is for.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The request options.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: WebAuthnAuthenticationOptionsEnvelope = await self._invoker.call(
             OPERATIONS["getWebAuthnAuthenticationOptions"],
+            options,
             body=body,
         )
         return response.data
 
     async def verify_web_authn_authentication(
         self,
-        body: WebAuthnAuthenticationVerifyRequest,
+        body: WebAuthnAuthenticationVerifyRequest
+        | _inputs.WebAuthnAuthenticationVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> SignInAuthenticated:
         """Finish a passkey sign-in or MFA step.
 
@@ -1504,15 +2082,207 @@ class AuthResource:
 
         Args:
             body: The ceremony and the assertion.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Signed in.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: SignInAuthenticatedEnvelope = await self._invoker.call(
             OPERATIONS["verifyWebAuthnAuthentication"],
+            options,
             body=body,
         )
         return response.data
+
+
+class AuthResourceWithRawResponse:
+    """`AuthResource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def sign_in(
+        self,
+        body: SignInRequest | _inputs.SignInRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[SignInAuthenticated | SignInMfaRequired]:
+        """Sign in with email and password, returning the raw response.
+
+        See `AuthResource.sign_in`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["signIn"],
+            options,
+            body=body,
+        )
+
+    async def sign_out(
+        self,
+        body: SignOutRequest | _inputs.SignOutRequestParam | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Sign out, returning the raw response.
+
+        See `AuthResource.sign_out`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["signOut"],
+            options,
+            body=body,
+        )
+
+    async def start_mfa_challenge(
+        self,
+        body: MfaChallengeRequest | _inputs.MfaChallengeRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[StartedMfaChallenge]:
+        """Start an MFA challenge, returning the raw response.
+
+        See `AuthResource.start_mfa_challenge`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["startMfaChallenge"],
+            options,
+            body=body,
+        )
+
+    async def verify_mfa(
+        self,
+        body: MfaVerifyRequest | _inputs.MfaVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[SignInAuthenticated]:
+        """Verify an MFA code and finish sign-in, returning the raw response.
+
+        See `AuthResource.verify_mfa`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["verifyMfa"],
+            options,
+            body=body,
+        )
+
+    async def get_web_authn_registration_options(
+        self,
+        body: WebAuthnRegistrationOptionsRequest
+        | _inputs.WebAuthnRegistrationOptionsRequestParam
+        | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[WebAuthnRegistrationOptions]:
+        """Start registering a passkey, returning the raw response.
+
+        See `AuthResource.get_web_authn_registration_options`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getWebAuthnRegistrationOptions"],
+            options,
+            body=body,
+        )
+
+    async def verify_web_authn_registration(
+        self,
+        body: WebAuthnRegistrationVerifyRequest | _inputs.WebAuthnRegistrationVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[MfaFactor]:
+        """Finish registering a passkey, returning the raw response.
+
+        See `AuthResource.verify_web_authn_registration`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["verifyWebAuthnRegistration"],
+            options,
+            body=body,
+        )
+
+    async def get_web_authn_authentication_options(
+        self,
+        body: WebAuthnAuthenticationOptionsRequest
+        | _inputs.WebAuthnAuthenticationOptionsRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[WebAuthnAuthenticationOptions]:
+        """Start a passkey sign-in or MFA step, returning the raw response.
+
+        See `AuthResource.get_web_authn_authentication_options`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getWebAuthnAuthenticationOptions"],
+            options,
+            body=body,
+        )
+
+    async def verify_web_authn_authentication(
+        self,
+        body: WebAuthnAuthenticationVerifyRequest
+        | _inputs.WebAuthnAuthenticationVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[SignInAuthenticated]:
+        """Finish a passkey sign-in or MFA step, returning the raw response.
+
+        See `AuthResource.verify_web_authn_authentication`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["verifyWebAuthnAuthentication"],
+            options,
+            body=body,
+        )
 
 
 class MeResource:
@@ -1520,13 +2290,20 @@ class MeResource:
 
     Self-service for the signed-in user: profile, sessions, MFA factors and password. Requires a
     user access token (authorization code or sign-in grant), not a client-credentials token.
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = MeResourceWithRawResponse(invoker)
 
     async def get_profile(
         self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> User:
         """Get my profile.
 
@@ -1534,17 +2311,32 @@ class MeResource:
 
         ``GET /api/v1/me/profile``
 
+        Args:
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
+
         Returns:
             The user.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["getMyProfile"],
+            options,
         )
         return response.data
 
     async def update_profile(
         self,
-        body: ProfileUpdate,
+        body: ProfileUpdate | _inputs.ProfileUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> User:
         """Update my profile.
 
@@ -1556,12 +2348,21 @@ class MeResource:
 
         Args:
             body: The fields to change.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The updated user.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["updateMyProfile"],
+            options,
             body=body,
         )
         return response.data
@@ -1571,6 +2372,9 @@ class MeResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[Session]:
         """List my sessions.
 
@@ -1585,12 +2389,20 @@ class MeResource:
             limit: Maximum number of items on the page (1 to 200, default 50). A page can
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listMySessions"],
+            options,
             cursor=cursor,
             limit=limit,
         )
@@ -1598,6 +2410,10 @@ class MeResource:
     async def revoke_session(
         self,
         session_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Revoke one of my sessions.
 
@@ -1608,9 +2424,17 @@ class MeResource:
 
         Args:
             session_id: The session's id (`ses_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["revokeMySession"],
+            options,
             session_id=session_id,
         )
 
@@ -1619,6 +2443,9 @@ class MeResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[MfaFactor]:
         """List my MFA factors.
 
@@ -1632,12 +2459,20 @@ class MeResource:
             limit: Maximum number of items on the page (1 to 200, default 50). A page can
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listMyMfaFactors"],
+            options,
             cursor=cursor,
             limit=limit,
         )
@@ -1647,6 +2482,10 @@ class MeResource:
         body: EmailEnrollRequest | SmsEnrollRequest | TotpEnrollRequest,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> MfaFactorEnrollment:
         """Enroll an MFA factor.
 
@@ -1664,12 +2503,21 @@ class MeResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The pending factor and how to verify it.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: MfaFactorEnrollmentEnvelope = await self._invoker.call(
             OPERATIONS["enrollMfaFactor"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -1678,6 +2526,10 @@ class MeResource:
     async def delete_mfa_factor(
         self,
         factor_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete one of my MFA factors.
 
@@ -1688,16 +2540,29 @@ class MeResource:
 
         Args:
             factor_id: The MFA factor's id (`mfa_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteMfaFactor"],
+            options,
             factor_id=factor_id,
         )
 
     async def verify_mfa_factor_enrollment(
         self,
         factor_id: str,
-        body: MfaFactorVerifyRequest,
+        body: MfaFactorVerifyRequest | _inputs.MfaFactorVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> MfaFactor:
         """Verify a pending MFA factor.
 
@@ -1710,12 +2575,21 @@ class MeResource:
         Args:
             factor_id: The MFA factor's id (`mfa_...`).
             body: The code.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The now active factor.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: MfaFactorEnvelope = await self._invoker.call(
             OPERATIONS["verifyMfaFactorEnrollment"],
+            options,
             factor_id=factor_id,
             body=body,
         )
@@ -1723,7 +2597,12 @@ class MeResource:
 
     async def change_password(
         self,
-        body: PasswordChangeRequest,
+        body: PasswordChangeRequest | _inputs.PasswordChangeRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Change my password.
 
@@ -1735,9 +2614,219 @@ class MeResource:
 
         Args:
             body: The current and new passwords.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         await self._invoker.call(
             OPERATIONS["changeMyPassword"],
+            options,
+            body=body,
+        )
+
+
+class MeResourceWithRawResponse:
+    """`MeResource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def get_profile(
+        self,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[User]:
+        """Get my profile, returning the raw response.
+
+        See `MeResource.get_profile`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getMyProfile"],
+            options,
+        )
+
+    async def update_profile(
+        self,
+        body: ProfileUpdate | _inputs.ProfileUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[User]:
+        """Update my profile, returning the raw response.
+
+        See `MeResource.update_profile`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["updateMyProfile"],
+            options,
+            body=body,
+        )
+
+    async def list_sessions(
+        self,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[Session]]:
+        """List my sessions, returning the raw response.
+
+        See `MeResource.list_sessions`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listMySessions"],
+            options,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def revoke_session(
+        self,
+        session_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Revoke one of my sessions, returning the raw response.
+
+        See `MeResource.revoke_session`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["revokeMySession"],
+            options,
+            session_id=session_id,
+        )
+
+    async def list_mfa_factors(
+        self,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[MfaFactor]]:
+        """List my MFA factors, returning the raw response.
+
+        See `MeResource.list_mfa_factors`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listMyMfaFactors"],
+            options,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def enroll_mfa_factor(
+        self,
+        body: EmailEnrollRequest | SmsEnrollRequest | TotpEnrollRequest,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[MfaFactorEnrollment]:
+        """Enroll an MFA factor, returning the raw response.
+
+        See `MeResource.enroll_mfa_factor`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["enrollMfaFactor"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def delete_mfa_factor(
+        self,
+        factor_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete one of my MFA factors, returning the raw response.
+
+        See `MeResource.delete_mfa_factor`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteMfaFactor"],
+            options,
+            factor_id=factor_id,
+        )
+
+    async def verify_mfa_factor_enrollment(
+        self,
+        factor_id: str,
+        body: MfaFactorVerifyRequest | _inputs.MfaFactorVerifyRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[MfaFactor]:
+        """Verify a pending MFA factor, returning the raw response.
+
+        See `MeResource.verify_mfa_factor_enrollment`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["verifyMfaFactorEnrollment"],
+            options,
+            factor_id=factor_id,
+            body=body,
+        )
+
+    async def change_password(
+        self,
+        body: PasswordChangeRequest | _inputs.PasswordChangeRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Change my password, returning the raw response.
+
+        See `MeResource.change_password`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["changeMyPassword"],
+            options,
             body=body,
         )
 
@@ -1746,20 +2835,28 @@ class UsersResource:
     """Operations tagged ``users``.
 
     Admin user management: CRUD, search, bulk import and group membership lookup.
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = UsersResourceWithRawResponse(invoker)
 
     def list(
         self,
         *,
         email: str | Unset = UNSET,
-        status: UserStatus | Unset = UNSET,
+        status: UserStatus
+        | typing.Literal["staged", "active", "suspended", "locked", "deprovisioned"]
+        | Unset = UNSET,
         q: str | Unset = UNSET,
         created_after: datetime.datetime | Unset = UNSET,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[User]:
         """List users.
 
@@ -1778,12 +2875,20 @@ class UsersResource:
             limit: Maximum number of items on the page (1 to 200, default 50). A page can
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listUsers"],
+            options,
             email=email,
             status=status,
             q=q,
@@ -1794,9 +2899,13 @@ class UsersResource:
 
     async def create(
         self,
-        body: UserCreate,
+        body: UserCreate | _inputs.UserCreateParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> User:
         """Create a user.
 
@@ -1812,12 +2921,21 @@ class UsersResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The created user.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["createUser"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -1826,6 +2944,10 @@ class UsersResource:
     async def get(
         self,
         user_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> User:
         """Get a user.
 
@@ -1835,12 +2957,20 @@ class UsersResource:
 
         Args:
             user_id: The user's id (`usr_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The user.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["getUser"],
+            options,
             user_id=user_id,
         )
         return response.data
@@ -1848,6 +2978,10 @@ class UsersResource:
     async def delete(
         self,
         user_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete a user.
 
@@ -1858,16 +2992,29 @@ class UsersResource:
 
         Args:
             user_id: The user's id (`usr_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteUser"],
+            options,
             user_id=user_id,
         )
 
     async def update(
         self,
         user_id: str,
-        body: UserUpdate,
+        body: UserUpdate | _inputs.UserUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> User:
         """Update a user.
 
@@ -1880,12 +3027,21 @@ class UsersResource:
         Args:
             user_id: The user's id (`usr_...`).
             body: The fields to change.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The updated user.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: UserEnvelope = await self._invoker.call(
             OPERATIONS["updateUser"],
+            options,
             user_id=user_id,
             body=body,
         )
@@ -1897,6 +3053,9 @@ class UsersResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[Group]:
         """List a user's groups.
 
@@ -1911,12 +3070,20 @@ class UsersResource:
             limit: Maximum number of items on the page (1 to 200, default 50). A page can
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listUserGroups"],
+            options,
             user_id=user_id,
             cursor=cursor,
             limit=limit,
@@ -1924,9 +3091,13 @@ class UsersResource:
 
     async def import_(
         self,
-        body: UserImportRequest,
+        body: UserImportRequest | _inputs.UserImportRequestParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> UserImportJob:
         """Import users in bulk.
 
@@ -1943,12 +3114,21 @@ class UsersResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The queued job.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: UserImportJobEnvelope = await self._invoker.call(
             OPERATIONS["importUsers"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -1957,6 +3137,10 @@ class UsersResource:
     async def get_import(
         self,
         import_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> UserImportJob:
         """Get a user import job.
 
@@ -1966,25 +3150,232 @@ class UsersResource:
 
         Args:
             import_id: The import job's id (`imp_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The job.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: UserImportJobEnvelope = await self._invoker.call(
             OPERATIONS["getUserImport"],
+            options,
             import_id=import_id,
         )
         return response.data
+
+
+class UsersResourceWithRawResponse:
+    """`UsersResource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def list(
+        self,
+        *,
+        email: str | Unset = UNSET,
+        status: UserStatus
+        | typing.Literal["staged", "active", "suspended", "locked", "deprovisioned"]
+        | Unset = UNSET,
+        q: str | Unset = UNSET,
+        created_after: datetime.datetime | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[User]]:
+        """List users, returning the raw response.
+
+        See `UsersResource.list`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listUsers"],
+            options,
+            email=email,
+            status=status,
+            q=q,
+            created_after=created_after,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def create(
+        self,
+        body: UserCreate | _inputs.UserCreateParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[User]:
+        """Create a user, returning the raw response.
+
+        See `UsersResource.create`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createUser"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(
+        self,
+        user_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[User]:
+        """Get a user, returning the raw response.
+
+        See `UsersResource.get`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getUser"],
+            options,
+            user_id=user_id,
+        )
+
+    async def delete(
+        self,
+        user_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete a user, returning the raw response.
+
+        See `UsersResource.delete`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteUser"],
+            options,
+            user_id=user_id,
+        )
+
+    async def update(
+        self,
+        user_id: str,
+        body: UserUpdate | _inputs.UserUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[User]:
+        """Update a user, returning the raw response.
+
+        See `UsersResource.update`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["updateUser"],
+            options,
+            user_id=user_id,
+            body=body,
+        )
+
+    async def list_groups(
+        self,
+        user_id: str,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[Group]]:
+        """List a user's groups, returning the raw response.
+
+        See `UsersResource.list_groups`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listUserGroups"],
+            options,
+            user_id=user_id,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def import_(
+        self,
+        body: UserImportRequest | _inputs.UserImportRequestParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[UserImportJob]:
+        """Import users in bulk, returning the raw response.
+
+        See `UsersResource.import_`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["importUsers"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get_import(
+        self,
+        import_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[UserImportJob]:
+        """Get a user import job, returning the raw response.
+
+        See `UsersResource.get_import`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getUserImport"],
+            options,
+            import_id=import_id,
+        )
 
 
 class GroupsResource:
     """Operations tagged ``groups``.
 
     RBAC groups and their membership.
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = GroupsResourceWithRawResponse(invoker)
 
     def list(
         self,
@@ -1992,6 +3383,9 @@ class GroupsResource:
         q: str | Unset = UNSET,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[Group]:
         """List groups.
 
@@ -2006,12 +3400,20 @@ class GroupsResource:
             limit: Maximum number of items on the page (1 to 200, default 50). A page can
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listGroups"],
+            options,
             q=q,
             cursor=cursor,
             limit=limit,
@@ -2019,9 +3421,13 @@ class GroupsResource:
 
     async def create(
         self,
-        body: GroupCreate,
+        body: GroupCreate | _inputs.GroupCreateParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Group:
         """Create a group.
 
@@ -2036,12 +3442,21 @@ class GroupsResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The created group.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: GroupEnvelope = await self._invoker.call(
             OPERATIONS["createGroup"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -2050,6 +3465,10 @@ class GroupsResource:
     async def get(
         self,
         group_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Group:
         """Get a group.
 
@@ -2059,12 +3478,20 @@ class GroupsResource:
 
         Args:
             group_id: The group's id (`grp_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The group.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: GroupEnvelope = await self._invoker.call(
             OPERATIONS["getGroup"],
+            options,
             group_id=group_id,
         )
         return response.data
@@ -2072,6 +3499,10 @@ class GroupsResource:
     async def delete(
         self,
         group_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete a group.
 
@@ -2082,16 +3513,29 @@ class GroupsResource:
 
         Args:
             group_id: The group's id (`grp_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteGroup"],
+            options,
             group_id=group_id,
         )
 
     async def update(
         self,
         group_id: str,
-        body: GroupUpdate,
+        body: GroupUpdate | _inputs.GroupUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Group:
         """Update a group.
 
@@ -2103,12 +3547,21 @@ class GroupsResource:
         Args:
             group_id: The group's id (`grp_...`).
             body: The fields to change.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The updated group.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: GroupEnvelope = await self._invoker.call(
             OPERATIONS["updateGroup"],
+            options,
             group_id=group_id,
             body=body,
         )
@@ -2120,6 +3573,9 @@ class GroupsResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[GroupMember]:
         """List a group's members.
 
@@ -2134,12 +3590,20 @@ class GroupsResource:
             limit: Maximum number of items on the page (1 to 200, default 50). A page can
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listGroupMembers"],
+            options,
             group_id=group_id,
             cursor=cursor,
             limit=limit,
@@ -2148,9 +3612,13 @@ class GroupsResource:
     async def add_member(
         self,
         group_id: str,
-        body: GroupMemberAdd,
+        body: GroupMemberAdd | _inputs.GroupMemberAddParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> GroupMember:
         """Add a member to a group.
 
@@ -2166,12 +3634,21 @@ class GroupsResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The new membership.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: GroupMemberEnvelope = await self._invoker.call(
             OPERATIONS["addGroupMember"],
+            options,
             group_id=group_id,
             body=body,
             idempotency_key=idempotency_key,
@@ -2182,6 +3659,10 @@ class GroupsResource:
         self,
         group_id: str,
         user_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Remove a member from a group.
 
@@ -2193,9 +3674,209 @@ class GroupsResource:
         Args:
             group_id: The group's id (`grp_...`).
             user_id: The user's id (`usr_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["removeGroupMember"],
+            options,
+            group_id=group_id,
+            user_id=user_id,
+        )
+
+
+class GroupsResourceWithRawResponse:
+    """`GroupsResource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def list(
+        self,
+        *,
+        q: str | Unset = UNSET,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[Group]]:
+        """List groups, returning the raw response.
+
+        See `GroupsResource.list`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listGroups"],
+            options,
+            q=q,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def create(
+        self,
+        body: GroupCreate | _inputs.GroupCreateParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Group]:
+        """Create a group, returning the raw response.
+
+        See `GroupsResource.create`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createGroup"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(
+        self,
+        group_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Group]:
+        """Get a group, returning the raw response.
+
+        See `GroupsResource.get`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getGroup"],
+            options,
+            group_id=group_id,
+        )
+
+    async def delete(
+        self,
+        group_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete a group, returning the raw response.
+
+        See `GroupsResource.delete`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteGroup"],
+            options,
+            group_id=group_id,
+        )
+
+    async def update(
+        self,
+        group_id: str,
+        body: GroupUpdate | _inputs.GroupUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Group]:
+        """Update a group, returning the raw response.
+
+        See `GroupsResource.update`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["updateGroup"],
+            options,
+            group_id=group_id,
+            body=body,
+        )
+
+    async def list_members(
+        self,
+        group_id: str,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[GroupMember]]:
+        """List a group's members, returning the raw response.
+
+        See `GroupsResource.list_members`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listGroupMembers"],
+            options,
+            group_id=group_id,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def add_member(
+        self,
+        group_id: str,
+        body: GroupMemberAdd | _inputs.GroupMemberAddParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[GroupMember]:
+        """Add a member to a group, returning the raw response.
+
+        See `GroupsResource.add_member`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["addGroupMember"],
+            options,
+            group_id=group_id,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def remove_member(
+        self,
+        group_id: str,
+        user_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Remove a member from a group, returning the raw response.
+
+        See `GroupsResource.remove_member`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["removeGroupMember"],
+            options,
             group_id=group_id,
             user_id=user_id,
         )
@@ -2205,17 +3886,25 @@ class ApplicationsResource:
     """Operations tagged ``applications``.
 
     OAuth client applications: CRUD and client secret rotation (the secret is shown once).
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = ApplicationsResourceWithRawResponse(invoker)
 
     def list(
         self,
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-        type_: ApplicationType | Unset = UNSET,
+        type_: ApplicationType
+        | typing.Literal["web", "spa", "native", "machine_to_machine"]
+        | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[Application]:
         """List applications.
 
@@ -2231,12 +3920,20 @@ class ApplicationsResource:
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
             type_: Only applications of this type.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listApplications"],
+            options,
             cursor=cursor,
             limit=limit,
             type_=type_,
@@ -2244,9 +3941,13 @@ class ApplicationsResource:
 
     async def create(
         self,
-        body: ApplicationCreate,
+        body: ApplicationCreate | _inputs.ApplicationCreateParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> ApplicationWithSecret:
         """Create an application.
 
@@ -2265,12 +3966,21 @@ class ApplicationsResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Created. The client secret appears in this response only.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: ApplicationWithSecretEnvelope = await self._invoker.call(
             OPERATIONS["createApplication"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -2279,6 +3989,10 @@ class ApplicationsResource:
     async def get(
         self,
         application_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Application:
         """Get an application.
 
@@ -2288,12 +4002,20 @@ class ApplicationsResource:
 
         Args:
             application_id: Identifier of the application (`app_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: ApplicationEnvelope = await self._invoker.call(
             OPERATIONS["getApplication"],
+            options,
             application_id=application_id,
         )
         return response.data
@@ -2301,6 +4023,10 @@ class ApplicationsResource:
     async def delete(
         self,
         application_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete an application.
 
@@ -2311,16 +4037,29 @@ class ApplicationsResource:
 
         Args:
             application_id: Identifier of the application (`app_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteApplication"],
+            options,
             application_id=application_id,
         )
 
     async def update(
         self,
         application_id: str,
-        body: ApplicationUpdate,
+        body: ApplicationUpdate | _inputs.ApplicationUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Application:
         """Update an application.
 
@@ -2334,12 +4073,21 @@ class ApplicationsResource:
             application_id: Identifier of the application (`app_...`).
             body: Body of updateApplication (JSON merge semantics: only the fields present
                 change; arrays are replaced whole). `type` and `client_id` cannot change.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: ApplicationEnvelope = await self._invoker.call(
             OPERATIONS["updateApplication"],
+            options,
             application_id=application_id,
             body=body,
         )
@@ -2348,7 +4096,12 @@ class ApplicationsResource:
     async def rotate_secret(
         self,
         application_id: str,
-        body: SecretRotationRequest | Unset = UNSET,
+        body: SecretRotationRequest | _inputs.SecretRotationRequestParam | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> ApplicationSecret:
         """Rotate an application's client secret.
 
@@ -2362,32 +4115,193 @@ class ApplicationsResource:
         Args:
             application_id: Identifier of the application (`app_...`).
             body: Options for rotating a client secret or a webhook signing secret.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The new secret, shown only in this response.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: ApplicationSecretEnvelope = await self._invoker.call(
             OPERATIONS["rotateApplicationSecret"],
+            options,
             application_id=application_id,
             body=body,
         )
         return response.data
 
 
-class ResourceTypesResource:
-    """Operations tagged ``resource_types``.
+class ApplicationsResourceWithRawResponse:
+    """`ApplicationsResource`'s methods, each returning the raw response of its call.
 
-    ReBAC resource types: the relations and permissions a kind of resource defines.
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+
+    async def list(
+        self,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        type_: ApplicationType
+        | typing.Literal["web", "spa", "native", "machine_to_machine"]
+        | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[Application]]:
+        """List applications, returning the raw response.
+
+        See `ApplicationsResource.list`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listApplications"],
+            options,
+            cursor=cursor,
+            limit=limit,
+            type_=type_,
+        )
+
+    async def create(
+        self,
+        body: ApplicationCreate | _inputs.ApplicationCreateParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[ApplicationWithSecret]:
+        """Create an application, returning the raw response.
+
+        See `ApplicationsResource.create`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createApplication"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(
+        self,
+        application_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Application]:
+        """Get an application, returning the raw response.
+
+        See `ApplicationsResource.get`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getApplication"],
+            options,
+            application_id=application_id,
+        )
+
+    async def delete(
+        self,
+        application_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete an application, returning the raw response.
+
+        See `ApplicationsResource.delete`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteApplication"],
+            options,
+            application_id=application_id,
+        )
+
+    async def update(
+        self,
+        application_id: str,
+        body: ApplicationUpdate | _inputs.ApplicationUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Application]:
+        """Update an application, returning the raw response.
+
+        See `ApplicationsResource.update`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["updateApplication"],
+            options,
+            application_id=application_id,
+            body=body,
+        )
+
+    async def rotate_secret(
+        self,
+        application_id: str,
+        body: SecretRotationRequest | _inputs.SecretRotationRequestParam | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[ApplicationSecret]:
+        """Rotate an application's client secret, returning the raw response.
+
+        See `ApplicationsResource.rotate_secret`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["rotateApplicationSecret"],
+            options,
+            application_id=application_id,
+            body=body,
+        )
+
+
+class ResourceTypesResource:
+    """Operations tagged ``resource_types``.
+
+    ReBAC resource types: the relations and permissions a kind of resource defines.
+
+    ``with_raw_response`` has the same methods, returning the raw response.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+        self.with_raw_response = ResourceTypesResourceWithRawResponse(invoker)
 
     def list(
         self,
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[ResourceType]:
         """List resource types.
 
@@ -2401,21 +4315,33 @@ class ResourceTypesResource:
             limit: Maximum number of items on the page (1 to 200, default 50). A page can
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listResourceTypes"],
+            options,
             cursor=cursor,
             limit=limit,
         )
 
     async def create(
         self,
-        body: ResourceTypeCreate,
+        body: ResourceTypeCreate | _inputs.ResourceTypeCreateParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> ResourceType:
         """Create a resource type.
 
@@ -2433,12 +4359,21 @@ class ResourceTypesResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: ResourceTypeEnvelope = await self._invoker.call(
             OPERATIONS["createResourceType"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -2447,6 +4382,10 @@ class ResourceTypesResource:
     async def get(
         self,
         resource_type_name: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> ResourceType:
         """Get a resource type.
 
@@ -2456,12 +4395,20 @@ class ResourceTypesResource:
 
         Args:
             resource_type_name: Slug name of the resource type (e.g. `document`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: ResourceTypeEnvelope = await self._invoker.call(
             OPERATIONS["getResourceType"],
+            options,
             resource_type_name=resource_type_name,
         )
         return response.data
@@ -2469,6 +4416,10 @@ class ResourceTypesResource:
     async def delete(
         self,
         resource_type_name: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete a resource type.
 
@@ -2479,16 +4430,29 @@ class ResourceTypesResource:
 
         Args:
             resource_type_name: Slug name of the resource type (e.g. `document`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteResourceType"],
+            options,
             resource_type_name=resource_type_name,
         )
 
     async def update(
         self,
         resource_type_name: str,
-        body: ResourceTypeUpdate,
+        body: ResourceTypeUpdate | _inputs.ResourceTypeUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> ResourceType:
         """Update a resource type.
 
@@ -2503,26 +4467,157 @@ class ResourceTypesResource:
             body: Body of updateResourceType. `relations` and `permissions` replace the
                 current lists whole. Removing a relation that existing relation tuples use fails
                 with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: ResourceTypeEnvelope = await self._invoker.call(
             OPERATIONS["updateResourceType"],
+            options,
             resource_type_name=resource_type_name,
             body=body,
         )
         return response.data
 
 
-class ResourcesResource:
-    """Operations tagged ``resources``.
+class ResourceTypesResourceWithRawResponse:
+    """`ResourceTypesResource`'s methods, each returning the raw response of its call.
 
-    ReBAC resources, the relation tuples on them, and permission checks (single and batch).
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+
+    async def list(
+        self,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[ResourceType]]:
+        """List resource types, returning the raw response.
+
+        See `ResourceTypesResource.list`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listResourceTypes"],
+            options,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def create(
+        self,
+        body: ResourceTypeCreate | _inputs.ResourceTypeCreateParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[ResourceType]:
+        """Create a resource type, returning the raw response.
+
+        See `ResourceTypesResource.create`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createResourceType"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(
+        self,
+        resource_type_name: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[ResourceType]:
+        """Get a resource type, returning the raw response.
+
+        See `ResourceTypesResource.get`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getResourceType"],
+            options,
+            resource_type_name=resource_type_name,
+        )
+
+    async def delete(
+        self,
+        resource_type_name: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete a resource type, returning the raw response.
+
+        See `ResourceTypesResource.delete`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteResourceType"],
+            options,
+            resource_type_name=resource_type_name,
+        )
+
+    async def update(
+        self,
+        resource_type_name: str,
+        body: ResourceTypeUpdate | _inputs.ResourceTypeUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[ResourceType]:
+        """Update a resource type, returning the raw response.
+
+        See `ResourceTypesResource.update`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["updateResourceType"],
+            options,
+            resource_type_name=resource_type_name,
+            body=body,
+        )
+
+
+class ResourcesResource:
+    """Operations tagged ``resources``.
+
+    ReBAC resources, the relation tuples on them, and permission checks (single and batch).
+
+    ``with_raw_response`` has the same methods, returning the raw response.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+        self.with_raw_response = ResourcesResourceWithRawResponse(invoker)
 
     def list(
         self,
@@ -2531,6 +4626,9 @@ class ResourcesResource:
         limit: int | Unset = 50,
         type_: str | Unset = UNSET,
         external_id: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[Resource]:
         """List resources.
 
@@ -2546,12 +4644,20 @@ class ResourcesResource:
                 end.
             type_: Only resources of this type.
             external_id: Only the resource with this external id (combine with `type`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listResources"],
+            options,
             cursor=cursor,
             limit=limit,
             type_=type_,
@@ -2560,9 +4666,13 @@ class ResourcesResource:
 
     async def create(
         self,
-        body: ResourceCreate,
+        body: ResourceCreate | _inputs.ResourceCreateParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Resource:
         """Create a resource.
 
@@ -2578,12 +4688,21 @@ class ResourcesResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: ResourceEnvelope = await self._invoker.call(
             OPERATIONS["createResource"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -2592,6 +4711,10 @@ class ResourcesResource:
     async def get(
         self,
         resource_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Resource:
         """Get a resource.
 
@@ -2601,12 +4724,20 @@ class ResourcesResource:
 
         Args:
             resource_id: Identifier of the resource (`res_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: ResourceEnvelope = await self._invoker.call(
             OPERATIONS["getResource"],
+            options,
             resource_id=resource_id,
         )
         return response.data
@@ -2614,6 +4745,10 @@ class ResourcesResource:
     async def delete(
         self,
         resource_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete a resource.
 
@@ -2624,9 +4759,17 @@ class ResourcesResource:
 
         Args:
             resource_id: Identifier of the resource (`res_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteResource"],
+            options,
             resource_id=resource_id,
         )
 
@@ -2637,6 +4780,9 @@ class ResourcesResource:
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
         relation: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[Relation]:
         """List a resource's relations.
 
@@ -2653,12 +4799,20 @@ class ResourcesResource:
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
             relation: Only tuples of this relation.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listResourceRelations"],
+            options,
             resource_id=resource_id,
             cursor=cursor,
             limit=limit,
@@ -2668,9 +4822,13 @@ class ResourcesResource:
     async def create_relation(
         self,
         resource_id: str,
-        body: RelationCreate,
+        body: RelationCreate | _inputs.RelationCreateParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Relation:
         """Add a relation to a resource.
 
@@ -2689,12 +4847,21 @@ class ResourcesResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: RelationEnvelope = await self._invoker.call(
             OPERATIONS["createResourceRelation"],
+            options,
             resource_id=resource_id,
             body=body,
             idempotency_key=idempotency_key,
@@ -2705,6 +4872,10 @@ class ResourcesResource:
         self,
         resource_id: str,
         relation_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Remove a relation from a resource.
 
@@ -2716,16 +4887,29 @@ class ResourcesResource:
         Args:
             resource_id: Identifier of the resource (`res_...`).
             relation_id: Identifier of the relation tuple (`rel_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteResourceRelation"],
+            options,
             resource_id=resource_id,
             relation_id=relation_id,
         )
 
     async def check_permission(
         self,
-        body: PermissionCheckRequest,
+        body: PermissionCheckRequest | _inputs.PermissionCheckRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PermissionCheckResult:
         """Check a permission.
 
@@ -2738,19 +4922,33 @@ class ResourcesResource:
 
         Args:
             body: Does `subject` have `permission` on the resource?
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: PermissionCheckResultEnvelope = await self._invoker.call(
             OPERATIONS["checkPermission"],
+            options,
             body=body,
         )
         return response.data
 
     async def batch_check_permissions(
         self,
-        body: BatchPermissionCheckRequest,
+        body: BatchPermissionCheckRequest | _inputs.BatchPermissionCheckRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> BatchPermissionCheckResult:
         """Check several permissions at once.
 
@@ -2762,32 +4960,262 @@ class ResourcesResource:
 
         Args:
             body: Up to 100 checks evaluated against one consistent snapshot.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: BatchPermissionCheckResultEnvelope = await self._invoker.call(
             OPERATIONS["batchCheckPermissions"],
+            options,
             body=body,
         )
         return response.data
+
+
+class ResourcesResourceWithRawResponse:
+    """`ResourcesResource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def list(
+        self,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        type_: str | Unset = UNSET,
+        external_id: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[Resource]]:
+        """List resources, returning the raw response.
+
+        See `ResourcesResource.list`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listResources"],
+            options,
+            cursor=cursor,
+            limit=limit,
+            type_=type_,
+            external_id=external_id,
+        )
+
+    async def create(
+        self,
+        body: ResourceCreate | _inputs.ResourceCreateParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Resource]:
+        """Create a resource, returning the raw response.
+
+        See `ResourcesResource.create`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createResource"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(
+        self,
+        resource_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Resource]:
+        """Get a resource, returning the raw response.
+
+        See `ResourcesResource.get`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getResource"],
+            options,
+            resource_id=resource_id,
+        )
+
+    async def delete(
+        self,
+        resource_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete a resource, returning the raw response.
+
+        See `ResourcesResource.delete`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteResource"],
+            options,
+            resource_id=resource_id,
+        )
+
+    async def list_relations(
+        self,
+        resource_id: str,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        relation: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[Relation]]:
+        """List a resource's relations, returning the raw response.
+
+        See `ResourcesResource.list_relations`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listResourceRelations"],
+            options,
+            resource_id=resource_id,
+            cursor=cursor,
+            limit=limit,
+            relation=relation,
+        )
+
+    async def create_relation(
+        self,
+        resource_id: str,
+        body: RelationCreate | _inputs.RelationCreateParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Relation]:
+        """Add a relation to a resource, returning the raw response.
+
+        See `ResourcesResource.create_relation`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createResourceRelation"],
+            options,
+            resource_id=resource_id,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def delete_relation(
+        self,
+        resource_id: str,
+        relation_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Remove a relation from a resource, returning the raw response.
+
+        See `ResourcesResource.delete_relation`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteResourceRelation"],
+            options,
+            resource_id=resource_id,
+            relation_id=relation_id,
+        )
+
+    async def check_permission(
+        self,
+        body: PermissionCheckRequest | _inputs.PermissionCheckRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PermissionCheckResult]:
+        """Check a permission, returning the raw response.
+
+        See `ResourcesResource.check_permission`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["checkPermission"],
+            options,
+            body=body,
+        )
+
+    async def batch_check_permissions(
+        self,
+        body: BatchPermissionCheckRequest | _inputs.BatchPermissionCheckRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[BatchPermissionCheckResult]:
+        """Check several permissions at once, returning the raw response.
+
+        See `ResourcesResource.batch_check_permissions`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["batchCheckPermissions"],
+            options,
+            body=body,
+        )
 
 
 class FederationResource:
     """Operations tagged ``federation``.
 
     Programmatic management of inbound SSO connections (OIDC or SAML identity providers).
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = FederationResourceWithRawResponse(invoker)
 
     def list(
         self,
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-        protocol: FederationProtocol | Unset = UNSET,
+        protocol: FederationProtocol | typing.Literal["oidc", "saml"] | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[OidcConnection | SamlConnection]:
         """List SSO connections.
 
@@ -2803,12 +5231,20 @@ class FederationResource:
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
             protocol: Only connections of this protocol.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listFederationConnections"],
+            options,
             cursor=cursor,
             limit=limit,
             protocol=protocol,
@@ -2819,6 +5255,10 @@ class FederationResource:
         body: OidcConnectionCreate | SamlConnectionCreate,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> OidcConnection | SamlConnection:
         """Create an SSO connection.
 
@@ -2836,12 +5276,21 @@ class FederationResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: FederationConnectionEnvelope = await self._invoker.call(
             OPERATIONS["createFederationConnection"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -2850,6 +5299,10 @@ class FederationResource:
     async def get(
         self,
         connection_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> OidcConnection | SamlConnection:
         """Get an SSO connection.
 
@@ -2860,12 +5313,20 @@ class FederationResource:
 
         Args:
             connection_id: Identifier of the SSO connection (`fed_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: FederationConnectionEnvelope = await self._invoker.call(
             OPERATIONS["getFederationConnection"],
+            options,
             connection_id=connection_id,
         )
         return response.data
@@ -2873,6 +5334,10 @@ class FederationResource:
     async def delete(
         self,
         connection_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete an SSO connection.
 
@@ -2883,9 +5348,17 @@ class FederationResource:
 
         Args:
             connection_id: Identifier of the SSO connection (`fed_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteFederationConnection"],
+            options,
             connection_id=connection_id,
         )
 
@@ -2893,6 +5366,11 @@ class FederationResource:
         self,
         connection_id: str,
         body: OidcConnectionUpdate | SamlConnectionUpdate,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> OidcConnection | SamlConnection:
         """Update an SSO connection.
 
@@ -2906,16 +5384,146 @@ class FederationResource:
         Args:
             connection_id: Identifier of the SSO connection (`fed_...`).
             body: Body of updateFederationConnection, discriminated by `protocol`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: FederationConnectionEnvelope = await self._invoker.call(
             OPERATIONS["updateFederationConnection"],
+            options,
             connection_id=connection_id,
             body=body,
         )
         return response.data
+
+
+class FederationResourceWithRawResponse:
+    """`FederationResource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def list(
+        self,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        protocol: FederationProtocol | typing.Literal["oidc", "saml"] | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[OidcConnection | SamlConnection]]:
+        """List SSO connections, returning the raw response.
+
+        See `FederationResource.list`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listFederationConnections"],
+            options,
+            cursor=cursor,
+            limit=limit,
+            protocol=protocol,
+        )
+
+    async def create(
+        self,
+        body: OidcConnectionCreate | SamlConnectionCreate,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[OidcConnection | SamlConnection]:
+        """Create an SSO connection, returning the raw response.
+
+        See `FederationResource.create`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createFederationConnection"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(
+        self,
+        connection_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[OidcConnection | SamlConnection]:
+        """Get an SSO connection, returning the raw response.
+
+        See `FederationResource.get`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getFederationConnection"],
+            options,
+            connection_id=connection_id,
+        )
+
+    async def delete(
+        self,
+        connection_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete an SSO connection, returning the raw response.
+
+        See `FederationResource.delete`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteFederationConnection"],
+            options,
+            connection_id=connection_id,
+        )
+
+    async def update(
+        self,
+        connection_id: str,
+        body: OidcConnectionUpdate | SamlConnectionUpdate,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[OidcConnection | SamlConnection]:
+        """Update an SSO connection, returning the raw response.
+
+        See `FederationResource.update`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["updateFederationConnection"],
+            options,
+            connection_id=connection_id,
+            body=body,
+        )
 
 
 class WebhooksResource:
@@ -2923,17 +5531,23 @@ class WebhooksResource:
 
     Webhook subscriptions, their deliveries and signing secrets; the event payloads are in the
     top-level `webhooks` section.
+
+    ``with_raw_response`` has the same methods, returning the raw response.
     """
 
     def __init__(self, invoker: Invoker) -> None:
         self._invoker = invoker
+        self.with_raw_response = WebhooksResourceWithRawResponse(invoker)
 
     def list(
         self,
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-        status: WebhookStatus | Unset = UNSET,
+        status: WebhookStatus | typing.Literal["active", "paused", "disabled"] | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[Webhook]:
         """List webhook subscriptions.
 
@@ -2949,12 +5563,20 @@ class WebhooksResource:
                 hold fewer items even when more follow; only `meta.next_cursor: null` marks the
                 end.
             status: Only subscriptions in this state.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listWebhooks"],
+            options,
             cursor=cursor,
             limit=limit,
             status=status,
@@ -2962,9 +5584,13 @@ class WebhooksResource:
 
     async def create(
         self,
-        body: WebhookCreate,
+        body: WebhookCreate | _inputs.WebhookCreateParam,
         *,
         idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> WebhookWithSecret:
         """Create a webhook subscription.
 
@@ -2996,12 +5622,21 @@ class WebhooksResource:
                 create safe to retry. For 24 hours the server stores the first response for the
                 key and returns it for any repeat with the same key; a repeat with the same key
                 but a different body is refused with 409 `conflict`.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Created. The signing secret appears in this response only.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: WebhookWithSecretEnvelope = await self._invoker.call(
             OPERATIONS["createWebhook"],
+            options,
             body=body,
             idempotency_key=idempotency_key,
         )
@@ -3010,6 +5645,10 @@ class WebhooksResource:
     async def get(
         self,
         webhook_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Webhook:
         """Get a webhook subscription.
 
@@ -3019,12 +5658,20 @@ class WebhooksResource:
 
         Args:
             webhook_id: Identifier of the webhook subscription (`whk_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: WebhookEnvelope = await self._invoker.call(
             OPERATIONS["getWebhook"],
+            options,
             webhook_id=webhook_id,
         )
         return response.data
@@ -3032,6 +5679,10 @@ class WebhooksResource:
     async def delete(
         self,
         webhook_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> None:
         """Delete a webhook subscription.
 
@@ -3042,16 +5693,29 @@ class WebhooksResource:
 
         Args:
             webhook_id: Identifier of the webhook subscription (`whk_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         await self._invoker.call(
             OPERATIONS["deleteWebhook"],
+            options,
             webhook_id=webhook_id,
         )
 
     async def update(
         self,
         webhook_id: str,
-        body: WebhookUpdate,
+        body: WebhookUpdate | _inputs.WebhookUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> Webhook:
         """Update a webhook subscription.
 
@@ -3065,12 +5729,21 @@ class WebhooksResource:
             webhook_id: Identifier of the webhook subscription (`whk_...`).
             body: Body of updateWebhook: the fields present replace the stored values.
                 `status` may be set to `active` or `paused` (`disabled` is platform-only: 422).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: WebhookEnvelope = await self._invoker.call(
             OPERATIONS["updateWebhook"],
+            options,
             webhook_id=webhook_id,
             body=body,
         )
@@ -3079,7 +5752,12 @@ class WebhooksResource:
     async def rotate_secret(
         self,
         webhook_id: str,
-        body: SecretRotationRequest | Unset = UNSET,
+        body: SecretRotationRequest | _inputs.SecretRotationRequestParam | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> WebhookSecret:
         """Rotate a webhook signing secret.
 
@@ -3108,12 +5786,21 @@ class WebhooksResource:
         Args:
             webhook_id: Identifier of the webhook subscription (`whk_...`).
             body: Options for rotating a client secret or a webhook signing secret.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The new secret, shown only in this response.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: WebhookSecretEnvelope = await self._invoker.call(
             OPERATIONS["rotateWebhookSecret"],
+            options,
             webhook_id=webhook_id,
             body=body,
         )
@@ -3125,8 +5812,23 @@ class WebhooksResource:
         *,
         cursor: str | Unset = UNSET,
         limit: int | Unset = 50,
-        status: WebhookDeliveryStatus | Unset = UNSET,
-        event_type: WebhookEventType | Unset = UNSET,
+        status: WebhookDeliveryStatus
+        | typing.Literal["pending", "succeeded", "failed"]
+        | Unset = UNSET,
+        event_type: WebhookEventType
+        | typing.Literal[
+            "user.created",
+            "user.updated",
+            "user.deleted",
+            "group.member_added",
+            "group.member_removed",
+            "application.secret_rotated",
+            "security.breach_incident_opened",
+        ]
+        | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> PaginatorProtocol[WebhookDelivery]:
         """List a subscription's deliveries.
 
@@ -3143,12 +5845,20 @@ class WebhooksResource:
                 end.
             status: Only deliveries in this state.
             event_type: Only deliveries of this event type.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             A paginator: ``await`` it for the first page, ``async for`` over every item.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         return self._invoker.paginate(
             OPERATIONS["listWebhookDeliveries"],
+            options,
             webhook_id=webhook_id,
             cursor=cursor,
             limit=limit,
@@ -3160,6 +5870,10 @@ class WebhooksResource:
         self,
         webhook_id: str,
         delivery_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> WebhookDelivery:
         """Get a delivery.
 
@@ -3170,12 +5884,20 @@ class WebhooksResource:
         Args:
             webhook_id: Identifier of the webhook subscription (`whk_...`).
             delivery_id: Identifier of the delivery (`dlv_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Success.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: WebhookDeliveryEnvelope = await self._invoker.call(
             OPERATIONS["getWebhookDelivery"],
+            options,
             webhook_id=webhook_id,
             delivery_id=delivery_id,
         )
@@ -3185,6 +5907,10 @@ class WebhooksResource:
         self,
         webhook_id: str,
         delivery_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> WebhookDelivery:
         """Redeliver an event.
 
@@ -3197,12 +5923,20 @@ class WebhooksResource:
         Args:
             webhook_id: Identifier of the webhook subscription (`whk_...`).
             delivery_id: Identifier of the delivery (`dlv_...`).
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             Queued.
         """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
         response: WebhookDeliveryEnvelope = await self._invoker.call(
             OPERATIONS["redeliverWebhookDelivery"],
+            options,
             webhook_id=webhook_id,
             delivery_id=delivery_id,
         )
@@ -3211,7 +5945,12 @@ class WebhooksResource:
     async def send_test(
         self,
         webhook_id: str,
-        body: WebhookTestRequest,
+        body: WebhookTestRequest | _inputs.WebhookTestRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
     ) -> WebhookDelivery:
         """Send a test event.
 
@@ -3241,16 +5980,276 @@ class WebhooksResource:
         Args:
             webhook_id: Identifier of the webhook subscription (`whk_...`).
             body: Body of sendTestWebhook.
+            extra_headers: Headers for this call only, over the client's (never
+                ``Authorization``).
+            extra_query: Query parameters added to this call's.
+            extra_body: Fields added to this call's body object.
+            timeout: This call's timeout: seconds, an ``httpx.Timeout``, or None for no
+                limit.
 
         Returns:
             The test delivery and its outcome.
         """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
         response: WebhookDeliveryEnvelope = await self._invoker.call(
             OPERATIONS["sendTestWebhook"],
+            options,
             webhook_id=webhook_id,
             body=body,
         )
         return response.data
+
+
+class WebhooksResourceWithRawResponse:
+    """`WebhooksResource`'s methods, each returning the raw response of its call.
+
+    ``parse()`` gives what the plain method returns; a list method's response is its first
+    page's, and its ``parse()`` that page.
+    """
+
+    def __init__(self, invoker: Invoker) -> None:
+        self._invoker = invoker
+
+    async def list(
+        self,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        status: WebhookStatus | typing.Literal["active", "paused", "disabled"] | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[Webhook]]:
+        """List webhook subscriptions, returning the raw response.
+
+        See `WebhooksResource.list`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listWebhooks"],
+            options,
+            cursor=cursor,
+            limit=limit,
+            status=status,
+        )
+
+    async def create(
+        self,
+        body: WebhookCreate | _inputs.WebhookCreateParam,
+        *,
+        idempotency_key: str | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[WebhookWithSecret]:
+        """Create a webhook subscription, returning the raw response.
+
+        See `WebhooksResource.create`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["createWebhook"],
+            options,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def get(
+        self,
+        webhook_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Webhook]:
+        """Get a webhook subscription, returning the raw response.
+
+        See `WebhooksResource.get`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getWebhook"],
+            options,
+            webhook_id=webhook_id,
+        )
+
+    async def delete(
+        self,
+        webhook_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[None]:
+        """Delete a webhook subscription, returning the raw response.
+
+        See `WebhooksResource.delete`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["deleteWebhook"],
+            options,
+            webhook_id=webhook_id,
+        )
+
+    async def update(
+        self,
+        webhook_id: str,
+        body: WebhookUpdate | _inputs.WebhookUpdateParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[Webhook]:
+        """Update a webhook subscription, returning the raw response.
+
+        See `WebhooksResource.update`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["updateWebhook"],
+            options,
+            webhook_id=webhook_id,
+            body=body,
+        )
+
+    async def rotate_secret(
+        self,
+        webhook_id: str,
+        body: SecretRotationRequest | _inputs.SecretRotationRequestParam | Unset = UNSET,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[WebhookSecret]:
+        """Rotate a webhook signing secret, returning the raw response.
+
+        See `WebhooksResource.rotate_secret`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["rotateWebhookSecret"],
+            options,
+            webhook_id=webhook_id,
+            body=body,
+        )
+
+    async def list_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        cursor: str | Unset = UNSET,
+        limit: int | Unset = 50,
+        status: WebhookDeliveryStatus
+        | typing.Literal["pending", "succeeded", "failed"]
+        | Unset = UNSET,
+        event_type: WebhookEventType
+        | typing.Literal[
+            "user.created",
+            "user.updated",
+            "user.deleted",
+            "group.member_added",
+            "group.member_removed",
+            "application.secret_rotated",
+            "security.breach_incident_opened",
+        ]
+        | Unset = UNSET,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[PageProtocol[WebhookDelivery]]:
+        """List a subscription's deliveries, returning the raw response.
+
+        See `WebhooksResource.list_deliveries`; ``parse()`` gives the first page.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.first_page_with_raw_response(
+            OPERATIONS["listWebhookDeliveries"],
+            options,
+            webhook_id=webhook_id,
+            cursor=cursor,
+            limit=limit,
+            status=status,
+            event_type=event_type,
+        )
+
+    async def get_delivery(
+        self,
+        webhook_id: str,
+        delivery_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[WebhookDelivery]:
+        """Get a delivery, returning the raw response.
+
+        See `WebhooksResource.get_delivery`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["getWebhookDelivery"],
+            options,
+            webhook_id=webhook_id,
+            delivery_id=delivery_id,
+        )
+
+    async def redeliver_delivery(
+        self,
+        webhook_id: str,
+        delivery_id: str,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[WebhookDelivery]:
+        """Redeliver an event, returning the raw response.
+
+        See `WebhooksResource.redeliver_delivery`.
+        """
+        options = _request_options(extra_headers, extra_query, None, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["redeliverWebhookDelivery"],
+            options,
+            webhook_id=webhook_id,
+            delivery_id=delivery_id,
+        )
+
+    async def send_test(
+        self,
+        webhook_id: str,
+        body: WebhookTestRequest | _inputs.WebhookTestRequestParam,
+        *,
+        extra_headers: collections.abc.Mapping[str, str] | None = None,
+        extra_query: collections.abc.Mapping[str, object] | None = None,
+        extra_body: collections.abc.Mapping[str, object] | None = None,
+        timeout: float | httpx.Timeout | None | Unset = UNSET,
+    ) -> RawResponseProtocol[WebhookDelivery]:
+        """Send a test event, returning the raw response.
+
+        See `WebhooksResource.send_test`.
+        """
+        options = _request_options(extra_headers, extra_query, extra_body, timeout)
+
+        return await self._invoker.call_with_raw_response(
+            OPERATIONS["sendTestWebhook"],
+            options,
+            webhook_id=webhook_id,
+            body=body,
+        )
 
 
 class Resources:

@@ -26,6 +26,7 @@ from intelliauth_ext._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     InsecureURLError,
     IntelliAuthError,
@@ -40,6 +41,7 @@ from intelliauth_ext._errors import (
     PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    RequestValidationError,
     ResponseTooLargeError,
     SignInTimeoutError,
     TokenStoreError,
@@ -80,6 +82,7 @@ if TYPE_CHECKING:
         native_token_set_store,
     )
     from intelliauth_ext._pagination import AsyncPaginator, Page, paginate
+    from intelliauth_ext._raw_response import RawResponse
     from intelliauth_ext._redis_flow_store import RedisFlowStore
     from intelliauth_ext._redis_token_set_store import RedisTokenSetStore
     from intelliauth_ext._retries import DEFAULT_MAX_RETRIES
@@ -94,6 +97,7 @@ if TYPE_CHECKING:
     )
     from intelliauth_ext._token_set import TokenSet
     from intelliauth_ext._token_set_store import InMemoryTokenSetStore, TokenSetStore
+    from intelliauth_ext._userinfo import UserInfoClaims, fetch_userinfo
     from intelliauth_ext._verification import TokenVerifier, VerifiedToken
 
 #: Where each lazily imported public name lives.
@@ -124,6 +128,7 @@ _LAZY: Final[dict[str, str]] = {
     "Page": "intelliauth_ext._pagination",
     "PendingAuthorization": "intelliauth_ext._flow_store",
     "ProviderMetadata": "intelliauth_ext._discovery",
+    "RawResponse": "intelliauth_ext._raw_response",
     "RedisFlowStore": "intelliauth_ext._redis_flow_store",
     "RedisTokenCache": "intelliauth_ext._auth",
     "RedisTokenSetStore": "intelliauth_ext._redis_token_set_store",
@@ -137,8 +142,10 @@ _LAZY: Final[dict[str, str]] = {
     "TokenSetStore": "intelliauth_ext._token_set_store",
     "TokenUpdateHook": "intelliauth_ext._auth",
     "TokenVerifier": "intelliauth_ext._verification",
+    "UserInfoClaims": "intelliauth_ext._userinfo",
     "VerifiedToken": "intelliauth_ext._verification",
     "fetch_provider_metadata": "intelliauth_ext._discovery",
+    "fetch_userinfo": "intelliauth_ext._userinfo",
     "introspect_token": "intelliauth_ext._token_endpoints",
     "native_token_set_store": "intelliauth_ext._native_token_stores",
     "paginate": "intelliauth_ext._pagination",
@@ -180,6 +187,7 @@ __all__ = [
     "BadRequestError",
     "CacheKey",
     "ClientCredentials",
+    "ConfigurationError",
     "ConflictError",
     "DPoPKey",
     "DPoPNonces",
@@ -211,11 +219,13 @@ __all__ = [
     "PermissionDeniedError",
     "ProviderMetadata",
     "RateLimitError",
+    "RawResponse",
     "RedisFlowStore",
     "RedisTokenCache",
     "RedisTokenSetStore",
     "RefreshingAuth",
     "ReplayCache",
+    "RequestValidationError",
     "ResponseTooLargeError",
     "SignInTimeoutError",
     "SignedIn",
@@ -232,9 +242,11 @@ __all__ = [
     "UnauthorizedClientError",
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
+    "UserInfoClaims",
     "VerifiedToken",
     "WebhookVerificationError",
     "fetch_provider_metadata",
+    "fetch_userinfo",
     "introspect_token",
     "native_token_set_store",
     "paginate",

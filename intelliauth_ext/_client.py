@@ -7,6 +7,10 @@
         async for u in client.users.list(limit=100):
             ...
 
+``IntelliAuth()`` without a tenant URL reads its configuration from the environment
+(``_environment_settings``): ``INTELLIAUTH_TENANT_URL``, ``INTELLIAUTH_CLIENT_ID``,
+``INTELLIAUTH_CLIENT_SECRET``, ``INTELLIAUTH_AUDIENCE``, ``INTELLIAUTH_SCOPES``.
+
 The client owns configuration (tenant URL, auth, timeout, retries, headers) and an
 ``httpx.AsyncClient``; the ``Invoker`` (``_invoker.py``) sends the facade's operations
 with it. Resource attributes (``client.users``, ``client.groups``, ...) come from the
@@ -54,6 +58,65 @@ ENV_CLIENT_ID: Final = "INTELLIAUTH_CLIENT_ID"
 ENV_CLIENT_SECRET: Final = "INTELLIAUTH_CLIENT_SECRET"  # noqa: S105 - a variable name
 ENV_AUDIENCE: Final = "INTELLIAUTH_AUDIENCE"
 ENV_SCOPES: Final = "INTELLIAUTH_SCOPES"
+
+
+def _variable(environ: Mapping[str, str], name: str) -> str | None:
+    """An environment variable, stripped; None when unset or blank."""
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def _environment_settings(
+    environ: Mapping[str, str],
+    *,
+    credentials_given: bool,
+) -> dict[str, Any]:
+    """The ``IntelliAuth`` arguments the ``INTELLIAUTH_*`` variables give.
+
+    The tenant URL always; the client id and secret, audience and scopes only when the
+    caller gave no credentials of its own (``credentials_given``: any of ``auth=``,
+    ``client_id=``, ``client_secret=``): a credential is never half from the environment
+    and half from the code.
+
+    Raises:
+        ConfigurationError: ``INTELLIAUTH_TENANT_URL`` is unset; or no credentials were
+            given and ``INTELLIAUTH_CLIENT_ID`` or ``INTELLIAUTH_CLIENT_SECRET`` is unset
+            (the error names the one missing).
+    """
+    from intelliauth_ext._errors import ConfigurationError
+
+    tenant_url = _variable(environ, ENV_TENANT_URL)
+    if tenant_url is None:
+        raise ConfigurationError(
+            f"no tenant URL: pass IntelliAuth(tenant_url) or set {ENV_TENANT_URL}",
+            variable=ENV_TENANT_URL,
+        )
+    settings: dict[str, Any] = {"tenant_url": tenant_url}
+    if credentials_given:
+        return settings
+    client_id = _variable(environ, ENV_CLIENT_ID)
+    client_secret = _variable(environ, ENV_CLIENT_SECRET)
+    for name, value, other in (
+        (ENV_CLIENT_ID, client_id, ENV_CLIENT_SECRET),
+        (ENV_CLIENT_SECRET, client_secret, ENV_CLIENT_ID),
+    ):
+        if value is None:
+            raise ConfigurationError(
+                f"no client credentials: {name} is not set"
+                + (f" ({other} is)" if environ.get(other, "").strip() else "")
+                + "; set it, pass client_id= and client_secret= or auth=, or auth=None "
+                "for a client without credentials",
+                variable=name,
+            )
+    settings["client_id"] = client_id
+    settings["client_secret"] = client_secret
+    audience = _variable(environ, ENV_AUDIENCE)
+    if audience is not None:
+        settings["audience"] = audience
+    scopes = _variable(environ, ENV_SCOPES)
+    if scopes is not None:
+        settings["scopes"] = scopes
+    return settings
 
 
 def _user_agent() -> str:
@@ -144,8 +207,19 @@ def _client_credentials(
 class IntelliAuth(_ResourceAttributes):
     """The IntelliAuth API client: one object, every operation, safe defaults.
 
+    Where the configuration comes from:
+
+    * ``IntelliAuth(tenant_url, ...)``: from the arguments only; the environment is not
+      read (credentials in the environment never go to a URL written in the code).
+    * ``IntelliAuth()``: the tenant URL from ``INTELLIAUTH_TENANT_URL``; the credentials
+      from the arguments when any of ``auth=``, ``client_id=``, ``client_secret=`` is
+      given, otherwise from ``INTELLIAUTH_CLIENT_ID`` and ``INTELLIAUTH_CLIENT_SECRET``
+      (both needed), with ``INTELLIAUTH_AUDIENCE`` and ``INTELLIAUTH_SCOPES``. An explicit
+      argument always wins over its variable.
+
     Args:
-        tenant_url: Your tenant, e.g. ``https://acme.intelliauth.io``.
+        tenant_url: Your tenant, e.g. ``https://acme.intelliauth.io``; None (the default)
+            reads ``INTELLIAUTH_TENANT_URL`` and the other variables, as above.
         client_id: With ``client_secret``: authenticate with the client-credentials grant.
         client_secret: The client's secret; never logged nor shown in ``repr``.
         private_key: With ``client_id``, instead of a secret: the client's private key for
@@ -157,7 +231,8 @@ class IntelliAuth(_ResourceAttributes):
         audience: The ``audience`` to request tokens for (client credentials only).
         scopes: The scopes to request (client credentials only).
         auth: Any ``httpx.Auth`` instead of client credentials (a token manager of
-            ``intelliauth_ext``, or your own).
+            ``intelliauth_ext``, or your own); None for a client without credentials,
+            which ``IntelliAuth()`` otherwise refuses.
         http_client: Your own ``httpx.AsyncClient`` (proxies, certificates, mounts). It is
             not closed by ``aclose()``; ``auth`` is still applied to every request.
         transport: An ``httpx`` transport for the client's own ``AsyncClient``.
@@ -169,8 +244,11 @@ class IntelliAuth(_ResourceAttributes):
             it streams (a larger one raises ``ResponseTooLargeError``); defaults to 10 MiB.
             Token, revocation and introspection answers are capped at 1 MiB (or this, if
             smaller).
+        environ: Where ``IntelliAuth()`` reads the variables; ``os.environ`` by default.
 
     Raises:
+        ConfigurationError: ``IntelliAuth()`` and a variable it needs is unset (the
+            error's ``.variable`` names it); a ``ValueError``.
         InsecureURLError: A tenant URL that is not https (except loopback hosts).
         ValueError: Conflicting or incomplete credentials.
     """
@@ -181,7 +259,7 @@ class IntelliAuth(_ResourceAttributes):
 
     def __init__(
         self,
-        tenant_url: str | httpx.URL,
+        tenant_url: str | httpx.URL | None = None,
         *,
         client_id: str | None = None,
         client_secret: str | None = None,
@@ -190,13 +268,14 @@ class IntelliAuth(_ResourceAttributes):
         dpop: DPoPKey | None = None,
         audience: str | None = None,
         scopes: Iterable[str] | str = (),
-        auth: httpx.Auth | None = None,
+        auth: httpx.Auth | NotGiven | None = NOT_GIVEN,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | NotGiven = NOT_GIVEN,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         # The transports and _logging (and the Invoker, in _make_invoker) load with the
         # first client, not with the module: see _user_agent.
@@ -209,6 +288,24 @@ class IntelliAuth(_ResourceAttributes):
         configure_from_env()
         install_redaction_filters()
 
+        if tenant_url is None:
+            # NOT_GIVEN, not None, is "no auth= argument": auth=None is a choice.
+            credentials_given = not isinstance(auth, NotGiven) or (
+                client_id is not None or client_secret is not None
+            )
+            found = _environment_settings(
+                os.environ if environ is None else environ,
+                credentials_given=credentials_given,
+            )
+            tenant_url = found["tenant_url"]
+            client_id = found.get("client_id", client_id)
+            client_secret = found.get("client_secret", client_secret)
+            if audience is None:
+                audience = found.get("audience")
+            if not normalise_scopes(scopes):
+                scopes = found.get("scopes", scopes)
+        if isinstance(auth, NotGiven):
+            auth = None
         self._tenant_url = validate_tenant_url(tenant_url)
         scope_tuple = normalise_scopes(scopes)
         if http_client is not None and transport is not None:
@@ -277,39 +374,21 @@ class IntelliAuth(_ResourceAttributes):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> IntelliAuth:
-        """A client configured from ``INTELLIAUTH_*`` environment variables.
+        """Deprecated: ``IntelliAuth()`` reads the same variables; use it.
 
-        Reads ``INTELLIAUTH_TENANT_URL`` (required), ``INTELLIAUTH_CLIENT_ID``,
-        ``INTELLIAUTH_CLIENT_SECRET``, ``INTELLIAUTH_AUDIENCE`` and
-        ``INTELLIAUTH_SCOPES`` (space- or comma-separated).
-
-        Args:
-            environ: Where to read from; ``os.environ`` by default.
-            **options: Other keyword arguments of ``IntelliAuth`` (they win over the
-                environment).
+        ``IntelliAuth.from_env(environ, **options)`` is ``IntelliAuth(environ=environ,
+        **options)``, one code path; it only adds a ``DeprecationWarning``.
 
         Raises:
-            ValueError: ``INTELLIAUTH_TENANT_URL`` is missing.
+            ConfigurationError: A variable ``IntelliAuth()`` needs is unset.
         """
-        env = os.environ if environ is None else environ
-        tenant_url = env.get(ENV_TENANT_URL, "").strip()
-        if not tenant_url:
-            raise ValueError(f"{ENV_TENANT_URL} is not set")
-        settings: dict[str, Any] = {}
-        for name, key in (
-            ("client_id", ENV_CLIENT_ID),
-            ("client_secret", ENV_CLIENT_SECRET),
-            ("audience", ENV_AUDIENCE),
-            ("scopes", ENV_SCOPES),
-        ):
-            value = env.get(key, "").strip()
-            if value:
-                settings[name] = value
-        if "auth" in options:
-            settings.pop("client_id", None)
-            settings.pop("client_secret", None)
-        settings.update(options)
-        return cls(tenant_url, **settings)
+        warnings.warn(
+            "IntelliAuth.from_env() is deprecated; IntelliAuth() reads the same "
+            "INTELLIAUTH_* variables (IntelliAuth(environ=...) to read another mapping)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return cls(environ=environ, **options)
 
     def _make_invoker(self) -> Invoker:
         from intelliauth_ext._invoker import Invoker

@@ -1,8 +1,15 @@
 """OpenID Connect discovery: a provider's metadata, fetched and checked.
 
-``fetch_provider_metadata(issuer)`` reads the discovery document (OpenID Connect
-Discovery 1.0, with an RFC 8414 fallback), checks that it names the issuer asked for, and
-returns the ``ProviderMetadata`` the rest of the SDK uses: the verifier (``_verification``)
+``fetch_provider_metadata(issuer)`` reads both discovery documents a provider may publish,
+at once: OpenID Connect Discovery 1.0 (``{issuer}/.well-known/openid-configuration``) and
+RFC 8414 authorization-server metadata (``/.well-known/oauth-authorization-server``, with
+the issuer's path after it: RFC 8414 section 3.1). Each one found must name the issuer
+asked for. When both exist they are merged, field by field: the OpenID document wins where
+both have a field (it is the one OpenID Connect clients are specified against), the RFC
+8414 document fills what it lacks (a server such as django-oauth-toolkit lists its
+revocation and introspection endpoints only there). A document answered with 401, 403,
+404, 405 or 410 is not published; any other failure of either is raised. It returns the
+``ProviderMetadata`` the rest of the SDK uses: the verifier (``_verification``)
 takes the key set and the signing algorithms from it, the authorization code flow
 (``_flow``) its endpoints. Every endpoint taken from it passes ``require_secure_url``.
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+import anyio
 import attrs
 import httpx
 
@@ -38,6 +46,7 @@ from intelliauth_ext._shared_fetch import (
     SharedFetch,
 )
 from intelliauth_ext._shown import shown
+from intelliauth_ext._telemetry import propagate_context
 from intelliauth_ext._transports import MAX_AUTH_RESPONSE_BYTES, send_bounded
 from intelliauth_ext._urls import require_secure_url
 
@@ -46,6 +55,8 @@ __all__ = ["DiscoveryCache", "ProviderMetadata", "discovery_urls", "fetch_provid
 _HTTP_TIMEOUT: Final = httpx.Timeout(DEFAULT_FETCH_TIMEOUT)
 _OIDC_DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 _OAUTH_DISCOVERY_PATH: Final = "/.well-known/oauth-authorization-server"
+#: Answers that mean "this document is not published here" (a static host may say 403).
+_NOT_PUBLISHED: Final = frozenset({401, 403, 404, 405, 410})
 
 
 def _optional_str(document: Mapping[str, Any], name: str) -> str | None:
@@ -182,7 +193,7 @@ def _same_issuer(expected: str, actual: str) -> bool:
 
 
 def discovery_urls(issuer: httpx.URL) -> list[httpx.URL]:
-    """Where an issuer's discovery document may be, in the order they are tried.
+    """Where an issuer's two discovery documents are: the OpenID one, then RFC 8414's.
 
     OIDC Discovery 4.1 appends ``/.well-known/openid-configuration`` to the issuer's path;
     RFC 8414 section 3.1 inserts ``/.well-known/oauth-authorization-server`` before it.
@@ -195,62 +206,113 @@ def discovery_urls(issuer: httpx.URL) -> list[httpx.URL]:
 
 
 async def _get(client: httpx.AsyncClient, url: str | httpx.URL) -> httpx.Response:
-    request = client.build_request("GET", url, headers={"accept": "application/json"})
+    headers = {"accept": "application/json"}
+    propagate_context(headers)  # the caller's trace, when OpenTelemetry has one
+    request = client.build_request("GET", url, headers=headers)
     try:
         return await send_bounded(client, request, max_bytes=MAX_AUTH_RESPONSE_BYTES)
     except httpx.RequestError as exc:
         raise error_from_transport(exc, request) from exc
 
 
-async def fetch_provider_metadata(
-    issuer: str | httpx.URL, *, http_client: httpx.AsyncClient | None = None
-) -> ProviderMetadata:
-    """Fetch and check an issuer's discovery document.
+async def _get_each(
+    client: httpx.AsyncClient, urls: list[httpx.URL]
+) -> list[httpx.Response | Exception]:
+    """GET every URL concurrently; each response, or the exception its request raised."""
+    results: list[httpx.Response | Exception | None] = [None] * len(urls)
 
-    Tries ``{issuer}/.well-known/openid-configuration``, then the RFC 8414 location on a
-    404. The document's ``issuer`` must equal the one asked for (OIDC Discovery 4.3;
-    a trailing slash aside), which stops one provider from impersonating another.
+    async def get(index: int, url: httpx.URL) -> None:
+        try:
+            results[index] = await _get(client, url)
+        except Exception as exc:  # raised below, outside the task group (no ExceptionGroup)
+            results[index] = exc
 
-    Args:
-        issuer: The issuer (tenant) URL: https, or http on loopback.
-        http_client: The client to fetch with; a short-lived one when None.
+    async with anyio.create_task_group() as group:
+        for index, url in enumerate(urls):
+            group.start_soon(get, index, url)
+    return [result for result in results if result is not None]  # every one is set
 
-    Returns:
-        The metadata.
+
+def _document(issuer: httpx.URL, response: httpx.Response) -> dict[str, Any]:
+    """A discovery response's JSON object, checked to name ``issuer`` (OIDC Discovery 4.3).
 
     Raises:
-        InsecureURLError: The issuer URL is plain http on a non-loopback host.
-        APIConnectionError: The provider could not be reached.
-        APIStatusError: A non-2xx answer (the matching subclass).
-        APIResponseValidationError: Not a JSON object, or the wrong ``issuer``.
+        APIResponseValidationError: Not a JSON object, no issuer or another one.
     """
-    issuer_url = require_secure_url(issuer, "issuer URL")
-    if http_client is None:
-        async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
-            return await fetch_provider_metadata(issuer_url, http_client=client)
-    candidates = discovery_urls(issuer_url)
-    response = await _get(http_client, candidates[0])
-    if response.status_code == 404:
-        response = await _get(http_client, candidates[1])
-    if not response.is_success:
-        raise error_from_response(response, oauth=False)
     document = json_object(response.content)
     if document is None:
         raise APIResponseValidationError(
             f"the discovery document at {response.request.url} is not a JSON object",
             response=response,
         )
-    try:
-        metadata = ProviderMetadata.from_dict(document, response=response)
-    except ValueError as exc:
-        raise APIResponseValidationError(str(exc), response=response) from exc
-    if not _same_issuer(str(issuer_url), metadata.issuer):
+    named = document.get("issuer")
+    if not isinstance(named, str) or not named:
         raise APIResponseValidationError(
-            f"the discovery document names issuer {shown(metadata.issuer)}, "
-            f"not {str(issuer_url)!r}",
+            f"the discovery document at {response.request.url} has no 'issuer'",
             response=response,
         )
-    return metadata
+    if not _same_issuer(str(issuer), named):
+        raise APIResponseValidationError(
+            f"the discovery document at {response.request.url} names issuer "
+            f"{shown(named)}, not {str(issuer)!r}",
+            response=response,
+        )
+    return document
+
+
+async def fetch_provider_metadata(
+    issuer: str | httpx.URL, *, http_client: httpx.AsyncClient | None = None
+) -> ProviderMetadata:
+    """Fetch and check an issuer's discovery documents, merged (see the module docstring).
+
+    Fetches ``{issuer}/.well-known/openid-configuration`` and the RFC 8414 document
+    concurrently, each read under 1 MiB. Each document found must name the issuer asked
+    for (OIDC Discovery 4.3, RFC 8414 section 3.3; a trailing slash aside), which stops
+    one provider from impersonating another. Where both name a field, the OpenID
+    document's value is kept.
+
+    Args:
+        issuer: The issuer (tenant) URL: https, or http on loopback.
+        http_client: The client to fetch with; a short-lived one when None.
+
+    Returns:
+        The metadata; ``raw`` is the merged document, ``response`` the OpenID document's
+        response (the RFC 8414 one when only that exists).
+
+    Raises:
+        InsecureURLError: The issuer URL is plain http on a non-loopback host.
+        APIConnectionError: The provider could not be reached.
+        APIStatusError: Neither document is published (the OpenID location's answer), or
+            one failed otherwise (the matching subclass).
+        APIResponseValidationError: A document is not a JSON object, or names another
+            ``issuer``.
+    """
+    issuer_url = require_secure_url(issuer, "issuer URL")
+    if http_client is None:
+        async with httpx.AsyncClient(timeout=_HTTP_TIMEOUT) as client:
+            return await fetch_provider_metadata(issuer_url, http_client=client)
+    responses: list[httpx.Response] = []
+    for answer in await _get_each(http_client, discovery_urls(issuer_url)):
+        if isinstance(answer, Exception):
+            raise answer
+        responses.append(answer)
+    documents: list[tuple[httpx.Response, dict[str, Any]]] = []
+    for response in responses:
+        if response.status_code in _NOT_PUBLISHED:
+            continue
+        if not response.is_success:
+            raise error_from_response(response, oauth=False)
+        documents.append((response, _document(issuer_url, response)))
+    if not documents:
+        raise error_from_response(responses[0], oauth=False)
+    merged: dict[str, Any] = {}
+    for _, document in reversed(documents):  # the OpenID document last: its values win
+        merged.update(document)
+    response = documents[0][0]  # the OpenID document's, when there is one
+    try:
+        return ProviderMetadata.from_dict(merged, response=response)
+    except ValueError as exc:
+        raise APIResponseValidationError(str(exc), response=response) from exc
 
 
 class DiscoveryCache:

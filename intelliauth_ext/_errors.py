@@ -17,7 +17,9 @@ The tree::
     ├── APIResponseValidationError          a 2xx body that does not match the contract
     │   └── ResponseTooLargeError           a body over the size limit, any status (.max_bytes)
     ├── PaginationError                     a list that can not be paged (repeated cursor)
+    ├── ConfigurationError (also ValueError) a setting missing from the environment (.variable)
     ├── InsecureURLError (also ValueError)  a tenant URL that is not https:// nor loopback
+    ├── RequestValidationError (also ValueError)  an argument that does not fit the contract
     ├── OAuthError                          an RFC 6749 error (.error, .error_description)
     │   ├── InvalidRequestError             invalid_request
     │   ├── InvalidClientError              invalid_client
@@ -66,6 +68,7 @@ __all__ = [
     "AccessDeniedError",
     "AuthenticationError",
     "BadRequestError",
+    "ConfigurationError",
     "ConflictError",
     "InsecureURLError",
     "IntelliAuthError",
@@ -80,6 +83,7 @@ __all__ = [
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestValidationError",
     "ResponseTooLargeError",
     "SignInTimeoutError",
     "TokenStoreError",
@@ -248,8 +252,36 @@ class PaginationError(IntelliAuthError):
     """A list can not be paged: the server repeated a cursor, or there is no next page."""
 
 
+class ConfigurationError(IntelliAuthError, ValueError):
+    """A client built from the environment misses a setting, or has half of a pair.
+
+    Attributes:
+        variable: The environment variable to set, e.g. ``INTELLIAUTH_TENANT_URL``.
+    """
+
+    def __init__(self, message: str, *, variable: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.variable = variable
+
+
 class InsecureURLError(IntelliAuthError, ValueError):
     """A URL that would send credentials in clear text: not ``https://`` and not loopback."""
+
+
+class RequestValidationError(IntelliAuthError, ValueError):
+    """An argument (a body given as a mapping, an enum given as a string) does not fit the
+    contract; raised before anything is sent.
+
+    Attributes:
+        field: Where the problem is, as a path from the argument: ``"body.email"``,
+            ``"body.members[2].role"``, ``"status"``.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 class OAuthError(IntelliAuthError):

@@ -142,26 +142,23 @@ async def open_integration(
     """Create an app's client and token guard, and close the client at the end.
 
     Args:
-        tenant_url: The tenant; None reads ``INTELLIAUTH_*`` variables with
-            ``IntelliAuth.from_env`` (``client_options`` win over them).
+        tenant_url: The tenant; None reads the ``INTELLIAUTH_*`` variables, as
+            ``IntelliAuth()`` does (``client_options`` win over them).
         audience: This API's identifier, which protected routes demand in ``aud``.
         introspection: Check tokens by introspection (RFC 7662) instead of as JWTs.
         realm: The ``realm`` of ``WWW-Authenticate`` challenges.
         clock: Wall and monotonic time, for tests (e.g. the sandbox's clock).
         leeway: Seconds of clock skew tolerated on token times.
         dpop_checker: Checks the proofs of DPoP-bound tokens; a default one when None.
-        environ: Where ``from_env`` reads; ``os.environ`` by default.
         flow_store: Where started sign-ins wait (an ``InMemoryFlowStore`` by default: one
             process only; ``RedisFlowStore`` for several workers). Its ``aclose``, if it
             has one, is awaited at the end.
         token_set_store: Where sessions' tokens live (an ``InMemoryTokenSetStore`` by
             default; ``RedisTokenSetStore`` for several workers); closed likewise.
+        environ: Where ``IntelliAuth()`` reads; ``os.environ`` by default.
         **client_options: Keyword arguments of ``IntelliAuth``.
     """
-    if tenant_url is None:
-        client = IntelliAuth.from_env(environ, **client_options)
-    else:
-        client = IntelliAuth(tenant_url, **client_options)
+    client = IntelliAuth(tenant_url, environ=environ, **client_options)
     async with client:
         guard = TokenGuard(
             client,

@@ -24,14 +24,14 @@ import sys
 import time
 import types
 import uuid
-from collections.abc import Collection, Coroutine, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping
 from typing import Any, Final, Protocol
 
 import anyio
 import httpx
 
 from intelliauth_client.errors import UnexpectedStatus
-from intelliauth_ext import _retries
+from intelliauth_ext import _retries, _telemetry
 from intelliauth_ext._auth._token_endpoint import oauth_error_code, token_error
 from intelliauth_ext._errors import (
     REQUEST_ID_HEADER,
@@ -41,8 +41,17 @@ from intelliauth_ext._errors import (
     error_from_response,
     error_from_transport,
 )
+from intelliauth_ext._inputs import accept_inputs
 from intelliauth_ext._logging import log_attempt, logger, redact_text
-from intelliauth_ext._pagination import AsyncPaginator, cursor_not_sendable, split_list_envelope
+from intelliauth_ext._pagination import (
+    AsyncPaginator,
+    FetchedPage,
+    Page,
+    cursor_not_sendable,
+    split_list_envelope,
+)
+from intelliauth_ext._raw_response import RawResponse
+from intelliauth_ext._request_options import RequestOptionsLike, merge_request_options
 from intelliauth_ext._timeouts import attempt_deadline
 from intelliauth_ext._transports import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -82,6 +91,10 @@ class OperationLike(Protocol):
     def redirects(self) -> tuple[int, ...]: ...
     @property
     def oauth_errors(self) -> bool: ...
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+    @property
+    def unwrap(self) -> bool: ...
 
 
 class Invoker:
@@ -159,8 +172,18 @@ class Invoker:
         invoker._auth = auth
         return invoker
 
-    async def call(self, operation: OperationLike, /, **kwargs: Any) -> Any:
+    async def call(
+        self,
+        operation: OperationLike,
+        options: RequestOptionsLike | None = None,
+        /,
+        **kwargs: Any,
+    ) -> Any:
         """Send ``operation`` and return what its ``_parse_response`` gives for the 2xx answer.
+
+        ``options``: the call's ``extra_headers``, ``extra_query``, ``extra_body`` and
+        ``timeout`` (``_request_options``). A body given as a mapping and an enum given as
+        its value are converted first (``_inputs``).
 
         Raises:
             APIStatusError: A non-2xx answer.
@@ -169,9 +192,50 @@ class Invoker:
                 raises ``RateLimitError`` or ``InternalServerError`` (``token_error``).
             APIConnectionError: No answer, after the retries.
             APIResponseValidationError: A 2xx answer that does not parse.
+            RequestValidationError: A mapping or enum value that does not fit the contract.
         """
         module = _endpoint_module(operation)
-        return _parse(module, await self._send_operation(module, operation, kwargs))
+        if operation.inputs:
+            kwargs = accept_inputs(operation, kwargs)
+        return _parse(module, await self._send_operation(module, operation, kwargs, options))
+
+    async def call_with_raw_response(
+        self,
+        operation: OperationLike,
+        options: RequestOptionsLike | None = None,
+        /,
+        **kwargs: Any,
+    ) -> RawResponse[Any]:
+        """Send ``operation`` as ``call`` does; the response, ``parse()`` giving ``call``'s result.
+
+        The body is parsed on the first ``parse()`` (unwrapped from its ``{data, meta}``
+        envelope when ``operation.unwrap``), so headers can be read from an answer that
+        does not parse.
+        """
+        module = _endpoint_module(operation)
+        if operation.inputs:
+            kwargs = accept_inputs(operation, kwargs)
+        response = await self._send_operation(module, operation, kwargs, options)
+        unwrap = operation.unwrap
+
+        def parse(response: httpx.Response) -> Any:
+            parsed = _parse(module, response)
+            return parsed.data if unwrap else parsed
+
+        return RawResponse(response, parse)
+
+    async def first_page_with_raw_response(
+        self,
+        operation: OperationLike,
+        options: RequestOptionsLike | None = None,
+        /,
+        **kwargs: Any,
+    ) -> RawResponse[Page[Any]]:
+        """Fetch a paginated operation's first page; its response, ``parse()`` giving the page."""
+        page = await self.paginate(operation, options, **kwargs).first_page()
+        if page.http_response is None:  # pragma: no cover - this invoker's pages keep theirs
+            raise AssertionError("the first page has no response")
+        return RawResponse(page.http_response, lambda _response: page)
 
     async def call_raw(self, operation: OperationLike, /, **kwargs: Any) -> httpx.Response:
         """Send ``operation`` as ``call`` does, and return the 2xx response unparsed.
@@ -186,30 +250,50 @@ class Invoker:
         return await self._send_operation(_endpoint_module(operation), operation, kwargs)
 
     def _send_operation(
-        self, module: Any, operation: OperationLike, kwargs: Mapping[str, Any]
+        self,
+        module: Any,
+        operation: OperationLike,
+        kwargs: Mapping[str, Any],
+        options: RequestOptionsLike | None = None,
     ) -> Coroutine[Any, Any, httpx.Response]:
         # Not async itself: the caller awaits send's coroutine, one frame fewer per call.
         return self.send(
             module._get_kwargs(**kwargs),
+            options=options,
             add_idempotency_key=operation.idempotency_key,
             accept=operation.redirects,
             oauth_errors=operation.oauth_errors,
+            operation=operation,
         )
 
-    def paginate(self, operation: OperationLike, /, **kwargs: Any) -> AsyncPaginator[Any]:
-        """A paginator over a paginated operation; ``cursor=`` is where it starts."""
+    def paginate(
+        self,
+        operation: OperationLike,
+        options: RequestOptionsLike | None = None,
+        /,
+        **kwargs: Any,
+    ) -> AsyncPaginator[Any]:
+        """A paginator over a paginated operation; ``cursor=`` is where it starts.
+
+        ``options`` and plain inputs as for ``call``, applied to every page.
+        """
+        if operation.inputs:
+            kwargs = accept_inputs(operation, kwargs)
         start_cursor = kwargs.pop("cursor", None)
         # The generated UNSET is falsy: "no cursor" either way.
         start = start_cursor if isinstance(start_cursor, str) and start_cursor else None
 
-        async def fetch(cursor: str | None) -> tuple[Sequence[Any], str | None]:
+        async def fetch(cursor: str | None) -> FetchedPage[Any]:
             call_kwargs = dict(kwargs)
             if cursor is not None:
                 call_kwargs["cursor"] = cursor
             module = _endpoint_module(operation)
             try:
                 response = await self.send(
-                    module._get_kwargs(**call_kwargs), oauth_errors=operation.oauth_errors
+                    module._get_kwargs(**call_kwargs),
+                    options=options,
+                    oauth_errors=operation.oauth_errors,
+                    operation=operation,
                 )
             except httpx.InvalidURL as exc:  # raised while building the URL, before sending
                 if cursor is None:
@@ -223,7 +307,7 @@ class Invoker:
                     f"with data and meta.next_cursor (got {type(envelope).__name__})",
                     response=response,
                 )
-            return split
+            return (*split, response)
 
         return AsyncPaginator(fetch, start_cursor=start)
 
@@ -279,6 +363,8 @@ class Invoker:
         add_idempotency_key: bool = False,
         accept: Collection[int] = (),
         oauth_errors: bool = False,
+        options: RequestOptionsLike | None = None,
+        operation: OperationLike | None = None,
     ) -> httpx.Response:
         """Send a request built from ``_get_kwargs`` output, retrying per ``_retries``.
 
@@ -290,6 +376,8 @@ class Invoker:
         (``_auth/_token_endpoint``: ``should_retry(..., token_request=True)``, whatever the
         method, with the body's RFC 6749 code, and ``token_error``: a 429 or 5xx raises
         ``RateLimitError`` or ``InternalServerError``, any other status its ``OAuthError``).
+        ``options``: per-call headers, query, body and timeout (``_request_options``).
+        ``operation``: the call's span, when OpenTelemetry is configured (``_telemetry``).
 
         Returns:
             The 2xx (or accepted) response, its body read.
@@ -300,15 +388,36 @@ class Invoker:
             ResponseTooLargeError: A body over the limit (not retried: the same request
                 would get the same answer).
         """
+        call_timeout = None
+        if options is not None:
+            request_kwargs, call_timeout = merge_request_options(
+                request_kwargs, options, default_timeout=self._timeout
+            )
         prepared = self.prepare(request_kwargs, add_idempotency_key=add_idempotency_key)
+        if call_timeout is not None:
+            prepared["timeout"] = call_timeout
+        call = (
+            _telemetry.start_operation(operation, prepared["url"], prepared["headers"])
+            if operation is not None
+            else None
+        )
+        attempts = self._attempts(prepared, accept=accept, oauth_errors=oauth_errors)
+        return await (attempts if call is None else call.run(attempts))
+
+    async def _attempts(
+        self, prepared: dict[str, Any], *, accept: Collection[int], oauth_errors: bool
+    ) -> httpx.Response:
+        """``send``'s attempts of one prepared request: retries, errors (see ``send``)."""
         max_bytes = self._max_auth_response_bytes if oauth_errors else self._max_response_bytes
+        timeout = prepared["timeout"]
+        deadline = self._deadline if timeout is self._timeout else attempt_deadline(timeout)
         has_key = IDEMPOTENCY_KEY_HEADER in prepared["headers"]
         max_attempts = self._max_retries + 1
         for attempt in range(1, max_attempts + 1):
             request = self._sender.build_request(prepared)
             started = time.perf_counter()
             try:
-                response = await self._send_once(request, max_bytes)
+                response = await self._send_once(request, max_bytes, deadline)
             except ResponseTooLargeError:
                 _log(request, "ResponseTooLargeError", attempt, max_attempts, started)
                 raise
@@ -354,20 +463,23 @@ class Invoker:
             raise error_from_response(response, oauth=False)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    async def _send_once(self, request: httpx.Request, max_bytes: int) -> httpx.Response:
+    async def _send_once(
+        self, request: httpx.Request, max_bytes: int, deadline: float | None
+    ) -> httpx.Response:
         # The deadline covers auth, send and body read; both scopes raise TimeoutError when
         # it passes. On asyncio, asyncio.timeout does that for less CPU than anyio's cancel
         # scope (a cost paid on every request); fail_after(None) is a no-op scope.
-        if self._deadline is not None and current_async_library() == "asyncio":
-            async with asyncio.timeout(self._deadline):
+        if deadline is not None and current_async_library() == "asyncio":
+            async with asyncio.timeout(deadline):
                 return await self._sender.send(request, self._auth, max_bytes=max_bytes)
-        with anyio.fail_after(self._deadline):
+        with anyio.fail_after(deadline):
             return await self._sender.send(request, self._auth, max_bytes=max_bytes)
 
     async def _wait(
         self, request: httpx.Request, attempt: int, delay: float, cause: int | BaseException
     ) -> None:
         reason = cause if isinstance(cause, int) else type(cause).__name__
+        _telemetry.record_retry(attempt, reason, delay)
         logger.debug(
             "retrying %s %s after %s in %.2f s (retry %d of %d)",
             request.method,

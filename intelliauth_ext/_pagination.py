@@ -25,6 +25,11 @@ copied only when ``next_page()`` is called on a page that is no longer the lates
 
 ``AsyncPaginator`` and ``Page`` implement the generated facade's ``PaginatorProtocol`` and
 ``PageProtocol``, the types its list methods are annotated with (tests/typing checks it).
+
+Each page keeps the HTTP response it came from when the fetcher gives it (the third
+element of its result): ``page.headers`` and ``page.request_id`` (the server's
+``X-Request-Id``) are that response's. ``with_raw_response`` of a list operation returns
+the first page's response, whose ``parse()`` is the ``Page``.
 """
 
 from __future__ import annotations
@@ -35,12 +40,13 @@ from typing import Any, Final, Generic, TypeVar
 import attrs
 import httpx
 
-from intelliauth_ext._errors import PaginationError, error_from_response
+from intelliauth_ext._errors import REQUEST_ID_HEADER, PaginationError, error_from_response
 from intelliauth_ext._shown import shown
 
 __all__ = [
     "MAX_EMPTY_PAGES",
     "AsyncPaginator",
+    "FetchedPage",
     "Page",
     "PageFetcher",
     "cursor_not_sendable",
@@ -53,8 +59,13 @@ T = TypeVar("T")
 #: Empty pages in a row (each with a next cursor) after which paging stops with an error.
 MAX_EMPTY_PAGES: Final = 10
 
-PageFetcher = Callable[[str | None], Awaitable[tuple[Sequence[T], str | None]]]
-"""Fetches the page at a cursor (None for the first) and returns its items and next cursor."""
+FetchedPage = tuple[Sequence[T], str | None] | tuple[Sequence[T], str | None, httpx.Response]
+"""What a fetcher returns: the items, the next cursor, and optionally the HTTP response."""
+
+PageFetcher = Callable[[str | None], Awaitable[FetchedPage[T]]]
+"""Fetches the page at a cursor (None for the first): its items, next cursor (and response)."""
+
+_NO_HEADERS: Final = httpx.Headers()
 
 
 class _CursorTrail:
@@ -102,16 +113,29 @@ class Page(Generic[T]):
     Attributes:
         items: The items of this page, in the server's order.
         next_cursor: The cursor of the next page, or None on the last page.
+        http_response: The response the page came from (None when its fetcher gave none).
     """
 
     items: Sequence[T]
     next_cursor: str | None
     _fetch: PageFetcher[T] = attrs.field(alias="fetch", repr=False, eq=False)
+    http_response: httpx.Response | None = attrs.field(default=None, repr=False, eq=False)
     # The cursors followed to reach this page: the first `_trail_length` of `_trail`.
     _trail: _CursorTrail = attrs.field(alias="trail", factory=_CursorTrail, repr=False, eq=False)
     _trail_length: int = attrs.field(alias="trail_length", default=0, repr=False, eq=False)
     # How many pages in a row, this one included, were empty with a next cursor.
     _empty_run: int = attrs.field(alias="empty_run", default=0, repr=False, eq=False)
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The headers of the response this page came from (empty when unknown)."""
+        return _NO_HEADERS if self.http_response is None else self.http_response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``X-Request-Id`` for this page's request, None when unknown."""
+        request_id: str | None = self.headers.get(REQUEST_ID_HEADER)
+        return request_id
 
     def has_next_page(self) -> bool:
         """Whether there is a page after this one."""
@@ -161,7 +185,9 @@ async def _fetch_page(
     if cursor is not None:
         trail = trail.extended(trail_length, cursor)
         trail_length += 1
-    items, next_cursor = await fetch(cursor)
+    fetched = await fetch(cursor)
+    items, next_cursor = fetched[0], fetched[1]
+    http_response = fetched[2] if len(fetched) > 2 else None  # (items, cursor, response)
     if next_cursor is None:
         empty_run = 0
     else:
@@ -180,6 +206,7 @@ async def _fetch_page(
         items=items,
         next_cursor=next_cursor,
         fetch=fetch,
+        http_response=http_response,
         trail=trail,
         trail_length=trail_length,
         empty_run=empty_run,
@@ -340,7 +367,7 @@ def paginate(
     """
     start_cursor = kwargs.pop("cursor", None) or None
 
-    async def fetch(cursor: str | None) -> tuple[Sequence[Any], str | None]:
+    async def fetch(cursor: str | None) -> FetchedPage[Any]:
         call_kwargs = dict(kwargs)
         if cursor is not None:
             call_kwargs["cursor"] = cursor
@@ -351,6 +378,7 @@ def paginate(
                 raise
             raise cursor_not_sendable(cursor, exc) from exc
         status_code = getattr(result, "status_code", None)
+        response: httpx.Response | None = None
         if isinstance(status_code, int) and hasattr(result, "parsed"):
             if not 200 <= status_code < 300:
                 raw = httpx.Response(
@@ -360,6 +388,8 @@ def paginate(
                 )
                 # A list operation's errors are the platform's envelope, never RFC 6749.
                 raise error_from_response(raw, oauth=False)
+            # A generated `Response`: its headers (its request id) go on the page.
+            response = httpx.Response(status_code, headers=getattr(result, "headers", None))
             result = result.parsed
         split = split_list_envelope(result)
         if split is None:
@@ -367,6 +397,6 @@ def paginate(
                 f"{getattr(fn, '__qualname__', fn)!r} did not return a list envelope "
                 f"({{data: [...], meta: {{next_cursor}}}}), got {type(result).__name__}"
             )
-        return split
+        return split if response is None else (*split, response)
 
     return AsyncPaginator(fetch, start_cursor=start_cursor, max_items=max_items)

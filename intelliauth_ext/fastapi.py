@@ -107,7 +107,7 @@ def intelliauth_lifespan(
 
     Args:
         tenant_url: The tenant; None configures the client from ``INTELLIAUTH_*``
-            variables (``IntelliAuth.from_env``, where ``client_options`` win).
+            variables (as ``IntelliAuth()`` does; ``client_options`` win).
         audience: This API's identifier: ``require_token`` demands it in ``aud``.
         introspection: Check tokens by asking the tenant (RFC 7662), which also catches
             revoked ones, instead of verifying JWTs with the cached key set.

@@ -310,6 +310,57 @@ def _using_the_client(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None
     assert missing.startswith("404 not_found req_")
 
 
+@check("Raw responses and per-call options")
+def _raw_responses(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)
+    assert capsys.readouterr().out.splitlines() == ["200 True", "req_checkout42", "True 1"]
+    assert tenant.sandbox.served.statuses("getUser") == {200: 3}
+
+
+@check("Plain dicts and strings as input")
+def _plain_inputs(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_snippet(block, tenant)
+    assert capsys.readouterr().out.splitlines() == ["A True", "body.nmae"]
+    assert tenant.sandbox.served.statuses("createUser") == {201: 1}  # the refused one: unsent
+
+
+@check("Configuration from the environment")
+def _configuration_from_the_environment(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_program(block, tenant)  # the tenant fixture set the INTELLIAUTH_* variables
+    assert capsys.readouterr().out.split() == ["127.0.0.1", "1"]
+
+
+def _unset_tracer_provider() -> None:
+    # OpenTelemetry lets a process set its tracer provider once; its own test utilities
+    # reset these two globals the same way.
+    from opentelemetry import trace
+    from opentelemetry.util._once import Once
+
+    trace._TRACER_PROVIDER = None
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+
+
+@check("OpenTelemetry")
+def _opentelemetry(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    _unset_tracer_provider()
+    try:
+        run_program(block, tenant)
+    finally:
+        _unset_tracer_provider()
+    assert capsys.readouterr().out.splitlines() == [
+        "oauth2.token None 200",
+        "listUsers /api/v1/users 200",
+        "getUser /api/v1/users/{user_id} 200",
+        "handle-request None None",
+    ]
+
+
+@check("Discovery and UserInfo of any provider")
+def _discovery_and_userinfo(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
+    run_program(block, tenant)
+    assert capsys.readouterr().out.splitlines() == ["True True", "True lin@example.com False"]
+
+
 @check("Machine-to-machine")
 def _client_credentials(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     run_program(block, tenant)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import httpx
 
-from intelliauth_ext import _retries
+from intelliauth_ext import _retries, _telemetry
 from intelliauth_ext._errors import (
     MAX_ERROR_BODY_BYTES,
     APIStatusError,
@@ -158,6 +158,19 @@ async def send_token_request(
     Raises:
         httpx.TransportError: The last attempt got no response.
     """
+    # The request's span (``oauth2.token``) and traceparent, when OpenTelemetry is configured.
+    call = _telemetry.start_token_request(request)
+    attempts = _send_with_retries(send, request, max_retries=max_retries)
+    return await (attempts if call is None else call.run(attempts))
+
+
+async def _send_with_retries(
+    send: Callable[[httpx.Request], Awaitable[httpx.Response]],
+    request: httpx.Request,
+    *,
+    max_retries: int,
+) -> httpx.Response:
+    """``send_token_request``'s attempts."""
     max_attempts = max_retries + 1
     for attempt in range(1, max_attempts + 1):
         try:
@@ -210,6 +223,7 @@ async def _wait(
         attempt,
         max_retries,
     )
+    _telemetry.record_retry(attempt, reason, delay)
     await _retries.sleep_before_retry(delay)
     return True
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from intelliauth_ext import _telemetry
 from intelliauth_ext._transports._bounded import send_bounded
 
 __all__ = ["ClientSender", "Sender", "run_auth_flow"]
@@ -83,6 +84,9 @@ async def run_auth_flow(
                 request = await flow.asend(response)
             except StopAsyncIteration:
                 return response
+            # The flow sends another request (a 401 replayed with a new token): an event
+            # on the call's span, when OpenTelemetry is configured.
+            _telemetry.record_replay(response.status_code)
             await response.aclose()
     finally:
         await flow.aclose()

@@ -2,7 +2,7 @@
 
 Two sources, the same names:
 
-* the variables ``IntelliAuth.from_env()`` reads: ``INTELLIAUTH_TENANT_URL``,
+* the variables ``IntelliAuth()`` reads: ``INTELLIAUTH_TENANT_URL``,
   ``INTELLIAUTH_CLIENT_ID``, ``INTELLIAUTH_CLIENT_SECRET``, ``INTELLIAUTH_AUDIENCE`` and
   ``INTELLIAUTH_SCOPES`` (space- or comma-separated);
 * a profile of ``profiles.toml`` in the user's config folder
@@ -44,7 +44,7 @@ __all__ = [
 ENV_PROFILE: Final = "INTELLIAUTH_PROFILE"
 DEFAULT_PROFILE: Final = "default"
 
-#: Profile keys and the environment variables of ``IntelliAuth.from_env()`` they mirror.
+#: Profile keys and the environment variables of ``IntelliAuth()`` they mirror.
 _ENV_NAMES: Final[Mapping[str, str]] = {
     "tenant_url": "INTELLIAUTH_TENANT_URL",
     "client_id": "INTELLIAUTH_CLIENT_ID",

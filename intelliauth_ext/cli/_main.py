@@ -109,7 +109,7 @@ class _RootGroup(click.Group):
 def main(ctx: click.Context, profile: str | None, verbose: bool) -> None:
     """The IntelliAuth platform from a shell: sign-in, tokens, users, webhooks, a sandbox.
 
-    Configured like IntelliAuth.from_env(): INTELLIAUTH_TENANT_URL, INTELLIAUTH_CLIENT_ID,
+    Configured like IntelliAuth(): INTELLIAUTH_TENANT_URL, INTELLIAUTH_CLIENT_ID,
     INTELLIAUTH_CLIENT_SECRET, INTELLIAUTH_AUDIENCE, INTELLIAUTH_SCOPES, or a profile.
     With a client id and no secret (a public client), `intelliauth login` signs a user
     in, and the commands act as that user.

@@ -648,6 +648,7 @@ def main() -> int:
         ("soak", scenario_soak),
         ("refresh_fleet", __import__("scenario_refresh_fleet").run),
         ("dpop", __import__("scenario_dpop").run),
+        ("otel", lambda base, report: __import__("scenario_otel").run(base, report)),
     ]
     with bench_server() as base:
         for name, scenario in served:

@@ -131,10 +131,10 @@ def test_old_call_sites_work_against_the_new_facade(bumped_client: ModuleType) -
     from bumped_client.models.user_envelope import UserEnvelope
 
     class Invoker:
-        async def call(self, operation: Any, /, **kwargs: Any) -> Any:
+        async def call(self, operation: Any, options: Any = None, /, **kwargs: Any) -> Any:
             return UserEnvelope.from_dict({"data": OLD_USER, "meta": {}})
 
-        def paginate(self, operation: Any, /, **kwargs: Any) -> Any:
+        def paginate(self, operation: Any, options: Any = None, /, **kwargs: Any) -> Any:
             raise NotImplementedError
 
     user = asyncio.run(Resources(Invoker()).users.get("usr_2"))

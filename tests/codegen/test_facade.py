@@ -163,13 +163,16 @@ class RecordingInvoker:
     def __init__(self, result: Any = None) -> None:
         self.result = result
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.options: list[Any] = []  # each call's RequestOptions (None: none given)
 
-    async def call(self, operation: Any, /, **kwargs: Any) -> Any:
+    async def call(self, operation: Any, options: Any = None, /, **kwargs: Any) -> Any:
         self.calls.append((operation.operation_id, kwargs))
+        self.options.append(options)
         return self.result
 
-    def paginate(self, operation: Any, /, **kwargs: Any) -> Any:
+    def paginate(self, operation: Any, options: Any = None, /, **kwargs: Any) -> Any:
         self.calls.append((operation.operation_id, kwargs))
+        self.options.append(options)
         return "paginator"
 
 
@@ -187,8 +190,11 @@ def test_methods_pass_the_endpoint_arguments_and_unwrap(mini_client: ModuleType)
     user = asyncio.run(resources.users.create(body, idempotency_key="k1"))
     assert user is envelope.data
     assert invoker.calls == [("createUser", {"body": body, "idempotency_key": "k1"})]
+    assert invoker.options == [None]  # no per-call option: nothing built
     endpoint_parameters = set(inspect.signature(create_user._get_kwargs).parameters)
     assert set(invoker.calls[0][1]) == endpoint_parameters
+    asyncio.run(resources.users.create(body, extra_body={"x": 1}, timeout=3))
+    assert (invoker.options[-1].extra_body, invoker.options[-1].timeout) == ({"x": 1}, 3)
 
 
 def test_paginated_and_bodiless_methods(mini_client: ModuleType) -> None:
@@ -219,11 +225,19 @@ def test_signatures_follow_the_design(mini_client: ModuleType) -> None:
         "self": "POSITIONAL_OR_KEYWORD",
         "body": "POSITIONAL_OR_KEYWORD",
         "idempotency_key": "KEYWORD_ONLY",
+        "extra_headers": "KEYWORD_ONLY",
+        "extra_query": "KEYWORD_ONLY",
+        "extra_body": "KEYWORD_ONLY",
+        "timeout": "KEYWORD_ONLY",
     }
     assert list(inspect.signature(GroupsResource.add_member).parameters) == [
         "self",
         "group_id",
         "body",
+        "extra_headers",
+        "extra_query",
+        "extra_body",
+        "timeout",
     ]
     assert "GET /api/v1/users/{user_id}" in (UsersResource.get.__doc__ or "")
     assert (UsersResource.get.__doc__ or "").startswith("Get a user.")

@@ -34,6 +34,7 @@ USER = {
     "created_at": "2024-05-01T10:00:00Z",
 }
 EMPTY_PAGE = {"data": [], "meta": {"next_cursor": None}}
+GADGET = {"id": "g1", "name": "G"}
 
 
 @attrs.frozen
@@ -199,6 +200,85 @@ def new_tag_and_operations(document: Document) -> None:
             requestBody={
                 "required": True,
                 "content": {"application/json": {"schema": ref("BadgeCreate")}},
+            },
+        ),
+    }
+
+
+def plain_inputs(document: Document) -> None:
+    """Bodies and enums of awkward shapes, given as plain mappings and strings.
+
+    Keys that are no Python identifiers (``x-serial``, ``from``), a date-time, a schema that
+    contains itself, a ``oneOf`` of two objects (checked loosely), a ``const``, an enum
+    whose values are builtin names on a resource with a ``list`` method, and a file body
+    (no plain form).
+    """
+    add_tag(document, "gadgets", "Gadgets.")
+    schemas = document["components"]["schemas"]
+    schemas["GadgetKind"] = {"type": "string", "enum": ["list", "type"]}
+    schemas["Gadget"] = {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+    }
+    for name, field in (("Circle", "radius"), ("Square", "side")):
+        schemas[name] = {
+            "type": "object",
+            "required": [field],
+            "properties": {field: {"type": "number"}},
+        }
+    schemas["GadgetCreate"] = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "x-serial": {"type": "string"},
+            "from": {"type": "string"},
+            "made_at": {"type": "string", "format": "date-time"},
+            "kind": ref("GadgetKind"),
+            "version": {"const": "v1"},
+            "parts": {"type": "array", "items": ref("GadgetCreate")},
+            "shape": {"oneOf": [ref("Circle"), ref("Square")]},
+        },
+    }
+    envelope(document, "GadgetEnvelope", ref("Gadget"))
+    envelope(document, "GadgetList", ref("Gadget"), page=True)
+    document["paths"]["/api/v1/gadgets"] = {
+        "get": operation(
+            "listGadgets",
+            "gadgets",
+            json_response("A page of gadgets.", ref("GadgetList")),
+            parameters=[
+                {"name": "kind", "in": "query", "schema": ref("GadgetKind")},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            ],
+        ),
+        "post": operation(
+            "createGadget",
+            "gadgets",
+            json_response("The new gadget.", ref("GadgetEnvelope"), "201"),
+            requestBody={
+                "required": True,
+                "content": {"application/json": {"schema": ref("GadgetCreate")}},
+            },
+        ),
+    }
+    document["paths"]["/api/v1/gadgets/photos"] = {
+        "post": operation(
+            "uploadGadgetPhoto",
+            "gadgets",
+            json_response("The gadget.", ref("GadgetEnvelope"), "201"),
+            requestBody={
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    }
+                },
             },
         ),
     }
@@ -591,6 +671,35 @@ _GET_USER = Call(
 )
 
 VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        "plain_inputs",
+        "bodies as mappings, enums as strings",
+        plain_inputs,
+        calls=(
+            Call(
+                "await client.gadgets.create({'name': 'G', 'x-serial': 'S1', 'from': 'me', "
+                "'made_at': '2024-05-01T10:00:00Z', 'kind': 'list', 'version': 'v1', "
+                "'parts': [{'name': 'P', 'shape': {'side': 2}}], 'shape': {'radius': 1.5}})",
+                requests=("POST /api/v1/gadgets",),
+                replies=(Reply(201, {"data": {"id": "g1", "name": "G"}, "meta": {}}),),
+                check="result.name == 'G'",
+                request_body='"x-serial":"S1"',
+            ),
+            Call(
+                "[gadget.id async for gadget in client.gadgets.list(kind='type')]",
+                requests=("GET /api/v1/gadgets?kind=type",),
+                replies=(Reply(json={"data": [GADGET], "meta": {"next_cursor": None}}),),
+                check="result == ['g1']",
+            ),
+            Call(
+                "(await client.gadgets.with_raw_response.create({'name': 'H'})).parse()",
+                requests=("POST /api/v1/gadgets",),
+                replies=(Reply(201, {"data": {"id": "g2", "name": "H"}, "meta": {}}),),
+                check="result.id == 'g2'",
+                request_body='{"name":"H"}',
+            ),
+        ),
+    ),
     Variant(
         "new_tag_and_operations",
         "new operations and tags",

@@ -51,6 +51,10 @@ class FakeProvider:
         self.discovery = router.get(f"{ISSUER}/.well-known/openid-configuration").mock(
             side_effect=lambda request: httpx.Response(200, json=self.metadata)
         )
+        # No RFC 8414 document: discovery reads the OpenID one alone.
+        self.oauth_discovery = router.get(
+            f"{ISSUER}/.well-known/oauth-authorization-server"
+        ).respond(404)
         self.jwks = router.get(f"{ISSUER}/jwks").mock(side_effect=self._jwks)
         self.token = router.post(f"{ISSUER}/token")
 

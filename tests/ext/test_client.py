@@ -17,6 +17,7 @@ from intelliauth_client.models.user import User
 from intelliauth_ext import (
     APIStatusError,
     APITimeoutError,
+    ConfigurationError,
     InternalServerError,
     InvalidClientError,
     NotFoundError,
@@ -128,38 +129,126 @@ def test_conflicting_or_incomplete_options_are_refused(kwargs: dict[str, Any]) -
         IntelliAuth(TENANT, **kwargs)
 
 
+ENV = {
+    "INTELLIAUTH_TENANT_URL": TENANT,
+    "INTELLIAUTH_CLIENT_ID": "cid",
+    "INTELLIAUTH_CLIENT_SECRET": SECRET,
+    "INTELLIAUTH_AUDIENCE": "https://api.test",
+    "INTELLIAUTH_SCOPES": "users:read groups:read",
+}
+
+
+def _client_credentials_of(client: IntelliAuth) -> ClientCredentials:
+    auth: Any = client._auth
+    assert isinstance(auth, ClientCredentials)
+    return auth
+
+
 @pytest.mark.anyio
-async def test_from_env_reads_the_intelliauth_variables() -> None:
-    """from_env() reads the tenant, client id and secret, audience and scopes."""
-    env = {
-        "INTELLIAUTH_TENANT_URL": TENANT,
-        "INTELLIAUTH_CLIENT_ID": "cid",
-        "INTELLIAUTH_CLIENT_SECRET": SECRET,
-        "INTELLIAUTH_AUDIENCE": "https://api.test",
-        "INTELLIAUTH_SCOPES": "users:read groups:read",
-    }
-    async with IntelliAuth.from_env(env, max_retries=5) as client:
+async def test_no_tenant_url_reads_the_intelliauth_variables() -> None:
+    """IntelliAuth() reads the tenant, client id and secret, audience and scopes."""
+    async with IntelliAuth(environ=ENV, max_retries=5) as client:
         assert str(client.tenant_url) == TENANT + "/"
         assert client.max_retries == 5
-        auth: Any = client._auth
-        assert isinstance(auth, ClientCredentials)
+        auth = _client_credentials_of(client)
+        assert (auth.client_id, auth.audience) == ("cid", "https://api.test")
         assert tuple(auth.scopes) == ("groups:read", "users:read")  # sorted: scopes are a set
+        assert client._client_secret is not None
+        assert client._client_secret.reveal() == SECRET
 
 
 @pytest.mark.anyio
-async def test_from_env_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """from_env() without arguments reads os.environ; auth= overrides the env credentials."""
-    monkeypatch.setenv("INTELLIAUTH_TENANT_URL", TENANT)
-    monkeypatch.setenv("INTELLIAUTH_CLIENT_ID", "cid")
-    monkeypatch.setenv("INTELLIAUTH_CLIENT_SECRET", SECRET)
-    auth = StaticBearer("t")
-    async with IntelliAuth.from_env(auth=auth) as client:
-        assert client._auth is auth
+async def test_no_arguments_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IntelliAuth() with no argument at all reads os.environ."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    async with IntelliAuth() as client:
+        assert _client_credentials_of(client).client_id == "cid"
 
 
-def test_from_env_without_tenant_fails_clearly() -> None:
-    """from_env() without INTELLIAUTH_TENANT_URL names the missing variable."""
-    with pytest.raises(ValueError, match="INTELLIAUTH_TENANT_URL"):
+@pytest.mark.anyio
+async def test_arguments_win_over_the_variables() -> None:
+    """An explicit audience or scopes wins over INTELLIAUTH_AUDIENCE / INTELLIAUTH_SCOPES."""
+    async with IntelliAuth(environ=ENV, audience="https://other.test", scopes="x") as client:
+        auth = _client_credentials_of(client)
+        assert (auth.audience, tuple(auth.scopes)) == ("https://other.test", ("x",))
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"auth": StaticBearer("t")},
+        {"auth": None},
+        {"client_id": "explicit", "client_secret": "explicit-secret"},
+    ],
+)
+async def test_explicit_credentials_are_never_combined_with_the_variables(
+    credentials: dict[str, Any],
+) -> None:
+    """Given credentials replace the whole credential block of the environment."""
+    async with IntelliAuth(environ=ENV, **credentials) as client:
+        assert str(client.tenant_url) == TENANT + "/"
+        if "auth" in credentials:
+            assert client._auth is credentials["auth"]
+            assert client._client_id is None  # not INTELLIAUTH_CLIENT_ID
+        else:
+            auth = _client_credentials_of(client)
+            assert auth.client_id == "explicit"
+            # Neither the environment's audience nor its scopes go with other credentials.
+            assert (auth.audience, tuple(auth.scopes)) == (None, ())
+
+
+@pytest.mark.anyio
+async def test_an_explicit_tenant_url_reads_nothing_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """IntelliAuth(url): environment credentials never go to a URL given in the code."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    async with IntelliAuth("https://other.intelliauth.test") as client:
+        assert client._auth is None
+        assert client._client_id is None
+    async with IntelliAuth("https://other.intelliauth.test", environ=ENV) as client:
+        assert client._auth is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({}, "INTELLIAUTH_TENANT_URL"),
+        ({"INTELLIAUTH_TENANT_URL": "  "}, "INTELLIAUTH_TENANT_URL"),
+        ({"INTELLIAUTH_TENANT_URL": TENANT}, "INTELLIAUTH_CLIENT_ID"),
+        (
+            {"INTELLIAUTH_TENANT_URL": TENANT, "INTELLIAUTH_CLIENT_SECRET": SECRET},
+            "INTELLIAUTH_CLIENT_ID",
+        ),
+        (
+            {"INTELLIAUTH_TENANT_URL": TENANT, "INTELLIAUTH_CLIENT_ID": "cid"},
+            "INTELLIAUTH_CLIENT_SECRET",
+        ),
+    ],
+)
+def test_a_missing_variable_is_a_configuration_error_naming_it(
+    environ: dict[str, str], variable: str
+) -> None:
+    """IntelliAuth() without a tenant URL or a credential names the variable to set."""
+    with pytest.raises(ConfigurationError, match=variable) as raised:
+        IntelliAuth(environ=environ)
+    assert raised.value.variable == variable
+    assert isinstance(raised.value, ValueError)
+    assert SECRET not in str(raised.value)
+
+
+@pytest.mark.anyio
+async def test_from_env_is_deprecated_and_builds_the_same_client() -> None:
+    """from_env(environ, **options) warns and is IntelliAuth(environ=environ, **options)."""
+    with pytest.warns(DeprecationWarning, match=r"IntelliAuth\(\)"):
+        client = IntelliAuth.from_env(ENV, max_retries=4)
+    async with client:
+        assert client.max_retries == 4
+        assert _client_credentials_of(client).client_id == "cid"
+    with pytest.warns(DeprecationWarning, match="deprecated"), pytest.raises(ConfigurationError):
         IntelliAuth.from_env({})
 
 

@@ -22,6 +22,7 @@ from intelliauth_ext._errors import (
 )
 
 from .oidc_fakes import ISSUER, FakeClock, FakeProvider
+from .servers import LocalServer
 
 pytestmark = pytest.mark.anyio
 
@@ -91,6 +92,7 @@ async def test_discovery_not_found_is_a_status_error(mock: respx.MockRouter) -> 
 async def test_discovery_garbage_is_a_validation_error(mock: respx.MockRouter, body: bytes) -> None:
     """A discovery body that is not a usable JSON object is an APIResponseValidationError."""
     mock.get(f"{ISSUER}/.well-known/openid-configuration").respond(200, content=body)
+    mock.get(f"{ISSUER}/.well-known/oauth-authorization-server").respond(404)
     with pytest.raises(APIResponseValidationError):
         await fetch_provider_metadata(ISSUER)
 
@@ -100,6 +102,7 @@ async def test_discovery_connection_error(mock: respx.MockRouter) -> None:
     mock.get(f"{ISSUER}/.well-known/openid-configuration").mock(
         side_effect=httpx.ConnectError("refused")
     )
+    mock.get(f"{ISSUER}/.well-known/oauth-authorization-server").respond(404)
     with pytest.raises(APIConnectionError):
         await fetch_provider_metadata(ISSUER)
 
@@ -159,3 +162,119 @@ async def test_the_discovery_cache_fetches_once_and_backs_off_after_a_failure(
     assert (await cache.get()).issuer == ISSUER
     assert (await cache.get()).issuer == ISSUER
     assert (provider.discovery.call_count, repr(cache).endswith("fetched)")) == (2, True)
+
+
+# -- RFC 8414 metadata merged with the OpenID document ----------------------------------
+
+
+async def test_both_documents_are_merged_and_the_openid_one_wins(mock: respx.MockRouter) -> None:
+    """Fields only in the RFC 8414 document are added; where both have one, OpenID's is kept."""
+    mock.get(f"{ISSUER}/.well-known/openid-configuration").respond(
+        200,
+        json={
+            "issuer": ISSUER,
+            "token_endpoint": f"{ISSUER}/oidc-token",
+            "jwks_uri": f"{ISSUER}/k",
+        },
+    )
+    mock.get(f"{ISSUER}/.well-known/oauth-authorization-server").respond(
+        200,
+        json={
+            "issuer": ISSUER,
+            "token_endpoint": f"{ISSUER}/oauth-token",
+            "revocation_endpoint": f"{ISSUER}/revoke",
+            "introspection_endpoint": f"{ISSUER}/introspect",
+        },
+    )
+    metadata = await fetch_provider_metadata(ISSUER)
+    assert metadata.token_endpoint == f"{ISSUER}/oidc-token"
+    assert metadata.jwks_uri == f"{ISSUER}/k"
+    assert metadata.revocation_endpoint == f"{ISSUER}/revoke"
+    assert metadata.introspection_endpoint == f"{ISSUER}/introspect"
+    assert metadata.raw["token_endpoint"] == f"{ISSUER}/oidc-token"
+    assert metadata.response is not None
+    assert metadata.response.url.path == "/.well-known/openid-configuration"
+
+
+@pytest.mark.parametrize("broken", ["openid-configuration", "oauth-authorization-server"])
+async def test_either_document_naming_another_issuer_is_refused(
+    mock: respx.MockRouter, broken: str
+) -> None:
+    """The issuer is checked in both documents: one naming another issuer fails discovery."""
+    for name in ("openid-configuration", "oauth-authorization-server"):
+        issuer = "https://evil.example.test" if name == broken else ISSUER
+        mock.get(f"{ISSUER}/.well-known/{name}").respond(200, json={"issuer": issuer})
+    with pytest.raises(APIResponseValidationError, match=f"{broken}.*names issuer"):
+        await fetch_provider_metadata(ISSUER)
+
+
+@pytest.mark.parametrize(
+    ("status", "raised"), [(500, InternalServerError), (200, APIResponseValidationError)]
+)
+async def test_a_broken_rfc8414_document_fails_discovery(
+    mock: respx.MockRouter, status: int, raised: type[Exception]
+) -> None:
+    """A 5xx or a non-JSON RFC 8414 answer is raised, even with a good OpenID document."""
+    mock.get(f"{ISSUER}/.well-known/openid-configuration").respond(200, json={"issuer": ISSUER})
+    mock.get(f"{ISSUER}/.well-known/oauth-authorization-server").respond(status, content=b"<h1>")
+    with pytest.raises(raised):
+        await fetch_provider_metadata(ISSUER)
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 410])
+async def test_an_unpublished_rfc8414_document_is_skipped(
+    mock: respx.MockRouter, status: int
+) -> None:
+    """401/403/404/405/410 at one location means "not published there"."""
+    mock.get(f"{ISSUER}/.well-known/openid-configuration").respond(200, json={"issuer": ISSUER})
+    mock.get(f"{ISSUER}/.well-known/oauth-authorization-server").respond(status)
+    assert (await fetch_provider_metadata(ISSUER)).issuer == ISSUER
+
+
+def _serve_rfc8414(server: LocalServer, issuer: str, *, with_openid: bool) -> None:
+    """django-oauth-toolkit's layout: RFC 8414 metadata with revocation and introspection."""
+    path = httpx.URL(issuer).path
+    server.json_route(
+        "GET",
+        f"/.well-known/oauth-authorization-server{path}",
+        200,
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/authorize/",
+            "token_endpoint": f"{issuer}/token/",
+            "revocation_endpoint": f"{issuer}/revoke_token/",
+            "introspection_endpoint": f"{issuer}/introspect/",
+            "code_challenge_methods_supported": ["plain", "S256"],
+        },
+    )
+    if with_openid:
+        server.json_route(
+            "GET",
+            f"{path}/.well-known/openid-configuration",
+            200,
+            {
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/authorize/",
+                "token_endpoint": f"{issuer}/token/",
+                "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "userinfo_endpoint": f"{issuer}/userinfo/",
+            },
+        )
+
+
+@pytest.mark.parametrize("with_openid", [False, True])
+async def test_a_real_server_publishing_rfc8414_metadata(
+    local_server: LocalServer, with_openid: bool
+) -> None:
+    """A loopback server, issuer with a path: the path-insertion RFC 8414 document is read."""
+    issuer = f"{local_server.url}/o"
+    _serve_rfc8414(local_server, issuer, with_openid=with_openid)
+    metadata = await fetch_provider_metadata(issuer)
+    assert metadata.revocation_endpoint == f"{issuer}/revoke_token/"
+    assert metadata.introspection_endpoint == f"{issuer}/introspect/"
+    assert metadata.code_challenge_methods_supported == ("plain", "S256")
+    assert metadata.userinfo_endpoint == (f"{issuer}/userinfo/" if with_openid else None)
+    assert sorted(path.split("?")[0] for _, path, _, _ in local_server.requests) == [
+        "/.well-known/oauth-authorization-server/o",
+        "/o/.well-known/openid-configuration",
+    ]

@@ -101,7 +101,7 @@ from intelliauth_ext import IntelliAuth, NotFoundError
 
 
 async def main() -> None:
-    async with IntelliAuth.from_env() as client:
+    async with IntelliAuth() as client:
         users = [user async for user in client.users.list(limit=10)]
         first = await client.users.get(users[0].id)
         assert first.id == users[0].id

@@ -18,6 +18,7 @@ from intelliauth_ext import (
     AuthorizationCodeFlow,
     AuthorizationRequest,
     ClientCredentials,
+    ConfigurationError,
     DPoPKey,
     FlowStore,
     IntelliAuth,
@@ -25,6 +26,7 @@ from intelliauth_ext import (
     MfaChallenge,
     NotFoundError,
     Page,
+    ProviderMetadata,
     RedisFlowStore,
     RedisTokenSetStore,
     RefreshingAuth,
@@ -34,6 +36,9 @@ from intelliauth_ext import (
     TokenSet,
     TokenSetStore,
     TokenStoreUnavailableError,
+    UserInfoClaims,
+    fetch_provider_metadata,
+    fetch_userinfo,
     webhooks,
 )
 
@@ -149,3 +154,25 @@ async def banking_grade(issuer: str, token_url: str, pem: str) -> AuthorizationR
         issuer, "id", "https://app.example/cb", private_key=pem, key_id="k1", dpop=dpop, par=True
     )
     return await flow.start()
+
+
+async def from_the_environment() -> str:
+    """IntelliAuth() reads INTELLIAUTH_*; ConfigurationError names the variable missing."""
+    try:
+        client = IntelliAuth(environ={"INTELLIAUTH_TENANT_URL": "https://a.test"}, auth=None)
+    except ConfigurationError as exc:
+        assert_type(exc.variable, str)
+        return exc.variable
+    async with client:
+        return str(client.tenant_url)
+
+
+async def userinfo(issuer: str, access_token: str) -> str | None:
+    """Discovery and UserInfo of any provider, typed claims."""
+    metadata = await fetch_provider_metadata(issuer)
+    assert_type(metadata, ProviderMetadata)
+    info = await fetch_userinfo(metadata, access_token, subject="usr_01")
+    assert_type(info, UserInfoClaims)
+    assert_type(info.email_verified, bool | None)
+    assert_type(info.subject, str)
+    return info.email
