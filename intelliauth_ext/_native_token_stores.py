@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -33,7 +32,6 @@ from typing import TYPE_CHECKING, Final
 import anyio.to_thread
 
 from intelliauth_ext._errors import TokenStoreError
-from intelliauth_ext._json import json_object
 from intelliauth_ext._private_files import (
     file_lock,
     read_private_file,
@@ -41,14 +39,19 @@ from intelliauth_ext._private_files import (
     write_private_file,
 )
 from intelliauth_ext._token_set import TokenSet
-from intelliauth_ext._token_set_store import RefreshOnce, TokenSetStore, same_tokens
+from intelliauth_ext._token_set_store import (
+    MAX_STORED_BYTES,
+    RefreshOnce,
+    decode_token_set,
+    encode_token_set,
+    refresh_if_stale,
+)
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
 __all__ = [
     "DEFAULT_KEYRING_SERVICE",
-    "MAX_STORED_BYTES",
     "FileTokenSetStore",
     "KeyringTokenSetStore",
     "keyring_backend",
@@ -57,8 +60,6 @@ __all__ = [
 
 #: The keyring service name the entries are stored under.
 DEFAULT_KEYRING_SERVICE: Final = "intelliauth"
-#: The most bytes of a stored token set read (three JWTs are a few kilobytes).
-MAX_STORED_BYTES: Final = 64 * 1024
 _SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -69,38 +70,9 @@ def _file_name(key: str) -> str:
     return f"{readable}-{digest}"
 
 
-def _encode(token_set: TokenSet) -> str:
-    return json.dumps(token_set.as_dict())
-
-
-def _decode(content: bytes | str, where: str) -> TokenSet:
-    if len(content) > MAX_STORED_BYTES:
-        raise TokenStoreError(f"{where} is longer than {MAX_STORED_BYTES} bytes")
-    data = json_object(content)
-    access_token = data.get("access_token") if data is not None else None
-    if data is None or not isinstance(access_token, str) or not access_token:
-        raise TokenStoreError(f"{where} does not hold a token set; sign in again")
-    try:
-        return TokenSet.from_dict(data)
-    except Exception:  # from_dict raises OAuthError for an "error" member
-        raise TokenStoreError(f"{where} does not hold a token set; sign in again") from None
-
-
 def _check_key(key: str) -> None:
     if not key:
         raise ValueError("a token store key must not be empty")
-
-
-async def _refresh_locked(
-    store: TokenSetStore, key: str, stale: TokenSet, refresh: RefreshOnce
-) -> TokenSet:
-    """``TokenSetStore.refresh`` for a store whose caller holds the key's lock."""
-    current = await store.load(key)
-    if current is not None and not same_tokens(current, stale):
-        return current  # another process refreshed (or the user signed in again)
-    fresh = await refresh(current if current is not None else stale)
-    await store.save(key, fresh)
-    return fresh
 
 
 class FileTokenSetStore:
@@ -136,12 +108,12 @@ class FileTokenSetStore:
             )
         except OSError as exc:
             raise TokenStoreError(f"can not read {path}: {exc.strerror or exc}") from None
-        return None if content is None else _decode(content, str(path))
+        return None if content is None else decode_token_set(content, str(path))
 
     async def save(self, key: str, token_set: TokenSet) -> None:
         """Store ``token_set`` under ``key`` (file mode 0600, replaced atomically)."""
         path = self.path_for(key)
-        content = _encode(token_set).encode("utf-8")
+        content = encode_token_set(token_set).encode("utf-8")
         await anyio.to_thread.run_sync(write_private_file, path, content)
 
     async def delete(self, key: str) -> None:
@@ -153,7 +125,7 @@ class FileTokenSetStore:
     async def refresh(self, key: str, stale: TokenSet, refresh: RefreshOnce) -> TokenSet:
         """See ``TokenSetStore.refresh``; the key's file lock makes it one across processes."""
         async with file_lock(self.path_for(key).with_suffix(".lock")):
-            return await _refresh_locked(self, key, stale, refresh)
+            return await refresh_if_stale(self, key, stale, refresh)
 
     def __repr__(self) -> str:
         return f"FileTokenSetStore(directory={str(self._directory)!r})"
@@ -230,7 +202,7 @@ class KeyringTokenSetStore:
             raise TokenStoreError(
                 f"can not read {self._where(key)}: {type(exc).__name__}"
             ) from None
-        return None if content is None else _decode(content, self._where(key))
+        return None if content is None else decode_token_set(content, self._where(key))
 
     async def save(self, key: str, token_set: TokenSet) -> None:
         """Store ``token_set`` under ``key``.
@@ -241,7 +213,7 @@ class KeyringTokenSetStore:
         _check_key(key)
         try:
             await anyio.to_thread.run_sync(
-                self._backend.set_password, self._service, key, _encode(token_set)
+                self._backend.set_password, self._service, key, encode_token_set(token_set)
             )
         except Exception as exc:
             raise TokenStoreError(
@@ -260,7 +232,7 @@ class KeyringTokenSetStore:
         """See ``TokenSetStore.refresh``; a file lock per key makes it one across processes."""
         _check_key(key)
         async with file_lock(self._lock_directory / f"{_file_name(key)}.lock"):
-            return await _refresh_locked(self, key, stale, refresh)
+            return await refresh_if_stale(self, key, stale, refresh)
 
     def __repr__(self) -> str:
         backend = type(self._backend).__name__

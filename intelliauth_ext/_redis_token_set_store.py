@@ -38,7 +38,6 @@ race the other holders against a rotating server).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import secrets
@@ -47,8 +46,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import anyio
 
-from intelliauth_ext._errors import OAuthError, TokenStoreError, TokenStoreUnavailableError
-from intelliauth_ext._json import json_object
+from intelliauth_ext._errors import TokenStoreError, TokenStoreUnavailableError
 from intelliauth_ext._redis_client import (
     RELEASE_LOCK,
     redis_client,
@@ -57,7 +55,13 @@ from intelliauth_ext._redis_client import (
 )
 from intelliauth_ext._sealed import Sealer, SealingSecret
 from intelliauth_ext._token_set import TokenSet
-from intelliauth_ext._token_set_store import RefreshOnce, same_tokens
+from intelliauth_ext._token_set_store import (
+    MAX_STORED_BYTES,
+    RefreshOnce,
+    decode_token_set,
+    encode_token_set,
+    same_tokens,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -74,8 +78,6 @@ DEFAULT_LEASE_SECONDS: Final = 10.0
 _REFRESH_SHARE: Final = 0.8
 #: Waiting for another holder may outlast its lease by this much (clocks, network).
 _WAIT_MARGIN: Final = 1.0
-#: A token set is a few kilobytes (an ID token included); a larger value is not one.
-MAX_VALUE_BYTES: Final = 64 * 1024
 _PURPOSE: Final = "intelliauth token set store v1"
 _NOBODY: Final = object()  # before the first look at the lease
 
@@ -228,18 +230,18 @@ class RedisTokenSetStore:
             ) from exc
 
     def _encoded(self, value_key: str, token_set: TokenSet) -> str:
-        text = json.dumps(token_set.as_dict())
+        text = encode_token_set(token_set)
         if self._sealer is None:
             return text
         return self._sealer.seal(text.encode("utf-8"), bound_to=value_key.encode("utf-8"))
 
     def _decoded(self, value_key: str, raw: object) -> TokenSet:
-        if not isinstance(raw, bytes | str) or len(raw) > MAX_VALUE_BYTES:
-            raise TokenStoreError(
-                f"the stored token set is not one (over {MAX_VALUE_BYTES} bytes, or no text)"
-            )
+        if not isinstance(raw, bytes | str):
+            raise TokenStoreError("the stored token set is not text")
         content: bytes | str = raw
         if self._sealer is not None:
+            if len(raw) > 2 * MAX_STORED_BYTES:  # sealed: base64 and a nonce on top
+                raise TokenStoreError("the stored token set is too long")
             opened = self._sealer.open(raw, bound_to=value_key.encode("utf-8"))
             if opened is None:
                 raise TokenStoreError(
@@ -247,13 +249,7 @@ class RedisTokenSetStore:
                     "(altered, sealed with another secret, or stored unsealed)"
                 )
             content = opened
-        data = json_object(content)
-        if data is None:
-            raise TokenStoreError("the stored token set is not a JSON object")
-        try:
-            return TokenSet.from_dict(data)
-        except OAuthError:
-            raise TokenStoreError("the stored token set has no access_token") from None
+        return decode_token_set(content, "the stored token set")
 
     async def _read(self, value_key: str) -> TokenSet | None:
         raw: Any = await self._redis.get(value_key)

@@ -14,14 +14,29 @@ with a lease), and the native-app stores (a keyring entry or a user-only file).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 import anyio
 
+from intelliauth_ext._errors import TokenStoreError
+from intelliauth_ext._json import json_object
 from intelliauth_ext._token_set import TokenSet
 
-__all__ = ["InMemoryTokenSetStore", "RefreshOnce", "TokenSetStore", "same_tokens"]
+__all__ = [
+    "MAX_STORED_BYTES",
+    "InMemoryTokenSetStore",
+    "RefreshOnce",
+    "TokenSetStore",
+    "decode_token_set",
+    "encode_token_set",
+    "refresh_if_stale",
+    "same_tokens",
+]
+
+#: The most bytes of a stored token set any store reads (three JWTs are a few kilobytes).
+MAX_STORED_BYTES: Final = 64 * 1024
 
 #: Spends ``token_set``'s refresh token once and returns the new token set.
 RefreshOnce = Callable[[TokenSet], Awaitable[TokenSet]]
@@ -30,6 +45,47 @@ RefreshOnce = Callable[[TokenSet], Awaitable[TokenSet]]
 def same_tokens(a: TokenSet, b: TokenSet) -> bool:
     """Whether ``a`` and ``b`` are the same issue of a session (same access and refresh token)."""
     return a.access_token == b.access_token and a.refresh_token == b.refresh_token
+
+
+def encode_token_set(token_set: TokenSet) -> str:
+    """``token_set`` as the JSON text every store keeps (``TokenSet.as_dict``)."""
+    return json.dumps(token_set.as_dict())
+
+
+def decode_token_set(content: bytes | str, where: str) -> TokenSet:
+    """The token set ``encode_token_set`` wrote, read back from ``where`` (for messages).
+
+    Raises:
+        TokenStoreError: ``content`` is over ``MAX_STORED_BYTES``, or not a token set
+            (the message names ``where``, never the content).
+    """
+    if len(content) > MAX_STORED_BYTES:
+        raise TokenStoreError(f"{where} is longer than {MAX_STORED_BYTES} bytes")
+    data = json_object(content)
+    access_token = data.get("access_token") if data is not None else None
+    if data is None or not isinstance(access_token, str) or not access_token:
+        raise TokenStoreError(f"{where} does not hold a token set; sign in again")
+    try:
+        return TokenSet.from_dict(data)
+    except Exception:  # from_dict raises OAuthError for an "error" member
+        raise TokenStoreError(f"{where} does not hold a token set; sign in again") from None
+
+
+async def refresh_if_stale(
+    store: TokenSetStore, key: str, stale: TokenSet, refresh: RefreshOnce
+) -> TokenSet:
+    """``TokenSetStore.refresh`` for a caller that holds the key's lock.
+
+    Returns what is stored when it is no longer ``stale`` (another holder refreshed, or
+    the user signed in again); otherwise refreshes the latest stored set and stores the
+    result.
+    """
+    current = await store.load(key)
+    if current is not None and not same_tokens(current, stale):
+        return current
+    fresh = await refresh(current if current is not None else stale)
+    await store.save(key, fresh)
+    return fresh
 
 
 class TokenSetStore(Protocol):
@@ -89,12 +145,7 @@ class InMemoryTokenSetStore:
         lock = self._locks.setdefault(key, anyio.Lock())
         try:
             async with lock:
-                current = self._sets.get(key)
-                if current is not None and not same_tokens(current, stale):
-                    return current
-                fresh = await refresh(current if current is not None else stale)
-                self._sets[key] = fresh
-                return fresh
+                return await refresh_if_stale(self, key, stale, refresh)
         finally:
             if not lock.locked() and lock.statistics().tasks_waiting == 0:
                 self._locks.pop(key, None)

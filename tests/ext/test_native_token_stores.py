@@ -24,7 +24,7 @@ from intelliauth_ext import (
     TokenStoreError,
     native_token_set_store,
 )
-from intelliauth_ext._native_token_stores import MAX_STORED_BYTES
+from intelliauth_ext._token_set_store import MAX_STORED_BYTES
 from intelliauth_ext.testing import Sandbox
 
 from .native_apps import Browser, native_flow
