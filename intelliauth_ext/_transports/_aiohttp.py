@@ -54,6 +54,7 @@ _ERROR_MAP: Final[tuple[tuple[type[BaseException], type[httpx.TransportError]], 
     (aiohttp_errors.ClientOSError, httpx.ReadError),
     (aiohttp_errors.ClientError, httpx.NetworkError),
 )
+_HTTP_11: Final = {"http_version": b"HTTP/1.1"}  # copied by each httpx.Response
 _SKIPPED_AUTO_HEADERS: Final = frozenset({"Accept", "Accept-Encoding", "User-Agent"})
 
 
@@ -184,13 +185,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                         request=request,
                         extensions={"http_version": b"HTTP/1.1"},
                     )
-                return httpx.Response(
+                answer = httpx.Response(
                     response.status,
                     headers=response.raw_headers,
-                    content=content,
+                    stream=httpx.ByteStream(content),
                     request=request,
-                    extensions={"http_version": b"HTTP/1.1"},
+                    extensions=_HTTP_11,
                 )
+                # Read already: what Response(content=...) leaves (its read() sets these
+                # three), without running the bytes through httpx's decoders once more.
+                answer._content = content
+                answer.is_stream_consumed = True
+                answer.is_closed = True
+                return answer
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
