@@ -18,7 +18,6 @@ one silently: a body with one is decoded a second way, below (``_with_unknown_fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, Final, Protocol, TypeVar
 
@@ -45,6 +44,8 @@ class _Model(Protocol):
 #: The decoder of each model class; None for one msgspec can not decode (an untagged union
 #: of models), which is built by ``from_dict`` alone.
 _DECODERS: dict[type[Any], msgspec.json.Decoder[Any] | None] = {}
+#: The layout of each model class (msgspec.inspect), for the second path; built once.
+_LAYOUTS: dict[type[Any], _inspect.Type] = {}
 
 
 def _decoder(cls: type[Any]) -> msgspec.json.Decoder[Any] | None:
@@ -92,36 +93,39 @@ def _with_unknown_fields(
     """
     document = _UNTYPED.decode(content)
     if decoder is not None:
-        msgspec.convert(_known_fields(document, _inspect.type_info(cls)), cls)
+        layout = _LAYOUTS.get(cls) or _LAYOUTS.setdefault(cls, _inspect.type_info(cls))
+        msgspec.convert(_known_fields(document, layout), cls)
     return cls.from_dict(document)
 
 
 def _known_fields(value: Any, info: _inspect.Type) -> Any:
-    """``value`` without the object members that ``info`` (a type's layout) does not name."""
-    if isinstance(info, _inspect.StructType):
-        if not isinstance(value, dict):
-            return value
-        fields = {field.encode_name: field.type for field in info.fields}
-        return {
-            key: _known_fields(item, fields[key]) for key, item in value.items() if key in fields
-        }
-    if isinstance(info, _inspect.ListType | _inspect.VarTupleType | _inspect.SetType):
-        if not isinstance(value, list):
-            return value
-        return [_known_fields(item, info.item_type) for item in value]
-    if isinstance(info, _inspect.DictType):
-        if not isinstance(value, dict):
-            return value
-        return {key: _known_fields(item, info.value_type) for key, item in value.items()}
-    if isinstance(info, _inspect.UnionType):
-        # A union msgspec decodes holds at most one object type and one array type.
-        kinds: dict[type[Any], Callable[[Any], bool]] = {
-            dict: lambda t: isinstance(t, _inspect.StructType | _inspect.DictType),
-            list: lambda t: isinstance(t, _inspect.ListType | _inspect.VarTupleType),
-        }
-        for kind, matches in kinds.items():
-            if isinstance(value, kind):
-                for option in info.types:
-                    if matches(option):
-                        return _known_fields(value, option)
+    """``value`` without the object members that ``info`` (a type's layout) does not name.
+
+    Only objects and arrays are walked: a scalar is left for msgspec to check.
+    """
+    if isinstance(value, dict):
+        if isinstance(info, _inspect.UnionType):
+            info = next((t for t in info.types if isinstance(t, _OBJECT_TYPES)), info)
+        if isinstance(info, _inspect.StructType):
+            fields = _FIELDS.get(info.cls)
+            if fields is None:
+                fields = _FIELDS[info.cls] = {f.encode_name: f.type for f in info.fields}
+            return {
+                key: _known_fields(item, fields[key]) if isinstance(item, dict | list) else item
+                for key, item in value.items()
+                if key in fields
+            }
+        if isinstance(info, _inspect.DictType):
+            return {key: _known_fields(item, info.value_type) for key, item in value.items()}
+    elif isinstance(value, list):
+        if isinstance(info, _inspect.UnionType):
+            info = next((t for t in info.types if isinstance(t, _ARRAY_TYPES)), info)
+        if isinstance(info, _ARRAY_TYPES):
+            return [_known_fields(item, info.item_type) for item in value]
     return value
+
+
+_OBJECT_TYPES: Final = (_inspect.StructType, _inspect.DictType)
+_ARRAY_TYPES: Final = (_inspect.ListType, _inspect.VarTupleType, _inspect.SetType)
+#: The fields of each struct by JSON name, for ``_known_fields``.
+_FIELDS: dict[type[Any], dict[str, _inspect.Type]] = {}
