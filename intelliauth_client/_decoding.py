@@ -53,11 +53,18 @@ def _decoder(cls: type[Any]) -> msgspec.json.Decoder[Any] | None:
         decoder = _DECODERS[cls]
     except KeyError:
         try:
-            decoder = msgspec.json.Decoder(cls)
+            decoder = msgspec.json.Decoder(cls, dec_hook=_free_form)
         except TypeError:  # a type msgspec can not decode into (an untagged union of models)
             decoder = None
         _DECODERS[cls] = decoder
     return decoder
+
+
+def _free_form(cls: type[Any], value: Any) -> Any:
+    """msgspec's hook for a model with no properties (not a struct): built by its from_dict."""
+    if not isinstance(value, dict):
+        raise TypeError(f"Expected `object`, got `{type(value).__name__}`")
+    return cls.from_dict(value)
 
 
 def decode_model(cls: type[T], content: bytes) -> T:
@@ -94,7 +101,7 @@ def _with_unknown_fields(
     document = _UNTYPED.decode(content)
     if decoder is not None:
         layout = _LAYOUTS.get(cls) or _LAYOUTS.setdefault(cls, _inspect.type_info(cls))
-        msgspec.convert(_known_fields(document, layout), cls)
+        msgspec.convert(_known_fields(document, layout), cls, dec_hook=_free_form)
     return cls.from_dict(document)
 
 

@@ -5,43 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-import msgspec as _msgspec
-
 from .._decoding import decode_model as _decode_model
 
 T = TypeVar("T", bound="UserMetadata")
 
 
-class UserMetadata(_msgspec.Struct, forbid_unknown_fields=True, dict=True):
+class UserMetadata:
     """Free-form key/value data the integrator stores on a user (at most 50 keys, 16 KiB serialized). Not used by the
     platform.
 
     """
 
-    @property
-    def additional_properties(self) -> dict[str, Any]:
-        """The fields the contract does not describe, by JSON name, as the server sent them."""
-        extra: dict[str, Any] = self.__dict__.setdefault("_additional_properties", {})
-        return extra
+    __slots__ = ("additional_properties",)
 
-    @additional_properties.setter
-    def additional_properties(self, value: dict[str, Any]) -> None:
-        self.__dict__["_additional_properties"] = value
+    def __init__(self) -> None:
+        self.additional_properties: dict[str, Any] = {}
 
     def __eq__(self, other: object) -> bool:
-        # The struct's equality, and the unknown fields too (as the dataclasses compared them).
         if not isinstance(other, UserMetadata) or type(other) is not type(self):
             return NotImplemented
-        return (
-            _msgspec.structs.astuple(self) == _msgspec.structs.astuple(other)
-            and self.additional_properties == other.additional_properties
-        )
+        return self.additional_properties == other.additional_properties
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a struct or dataclass
 
     def __repr__(self) -> str:
-        # The struct's repr, and the unknown fields (as the dataclasses showed them).
-        shown = [f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__]
-        shown.append(f"additional_properties={self.additional_properties!r}")
-        return f"{type(self).__name__}({', '.join(shown)})"
+        return f"{type(self).__name__}(additional_properties={self.additional_properties!r})"
 
     def to_dict(self) -> dict[str, Any]:
 

@@ -17,6 +17,7 @@ import pytest
 from ext.servers import LocalServer
 
 from intelliauth_client.models.user_status import UserStatus
+from intelliauth_client.types import Unset
 from intelliauth_ext import APIResponseValidationError, IntelliAuth, StaticToken
 
 pytestmark = pytest.mark.anyio
@@ -81,6 +82,10 @@ HOSTILE_PAGES: Final = {
         "$.data[0].email_verified",
     ),
     "meta without next_cursor": ({"data": [USER], "meta": {}}, "$.meta.next_cursor"),
+    "free-form metadata sent as a list of pairs": (
+        page({**USER, "metadata": [["plan", "pro"]]}),
+        "$.data[0].metadata",
+    ),
 }
 
 
@@ -128,12 +133,15 @@ async def test_integers_are_checked_against_the_contracts_range_and_keep_every_d
 
 
 async def test_what_the_contract_leaves_open_still_parses(local_server: LocalServer) -> None:
-    """An unknown enum value, unknown fields (nested too) and a valid page parse."""
+    """An unknown enum value, unknown fields (nested too), free-form metadata parse."""
     newer = {**USER, "status": "on_hold", "nickname": "ada", "badge": {"level": 2**70}}
-    first = await list_users(local_server, page(USER, newer, total=2))
+    with_metadata = {**USER, "metadata": {"plan": "pro", "seats": 2**70}}
+    first = await list_users(local_server, page(with_metadata, newer, total=2))
     known, user = first.items
     assert known.status is UserStatus.ACTIVE
     assert known.additional_properties == {}
+    assert not isinstance(known.metadata, Unset)
+    assert known.metadata.additional_properties == {"plan": "pro", "seats": 2**70}
     assert isinstance(user.status, UserStatus)
     assert user.status == "on_hold"
     assert user.status.value == "on_hold"
