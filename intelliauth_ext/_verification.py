@@ -98,7 +98,8 @@ SUPPORTED_ALGORITHMS: Final = frozenset(
 DEFAULT_VERIFIED_CACHE_SIZE: Final = 1024
 #: Longer tokens are never cached: the cache holds at most 1024 x 8 KiB of tokens.
 MAX_CACHED_TOKEN_LENGTH: Final = 8192
-_MAX_SCOPE_SETS: Final = 64  # distinct required-scope sets remembered, per verifier
+# Distinct required-scope sets, and distinct scope claims, remembered per verifier.
+_MAX_SCOPE_SETS: Final = 64
 # Parsing only (no algorithm is checked with it): made once, not per call.
 _PARSING_REGISTRY: Final = JWSRegistry(strict_check_header=False)
 _DEFAULT_ID_TOKEN_ALGORITHMS: Final = ("RS256",)  # OIDC Discovery: RS256 MUST be supported
@@ -387,6 +388,7 @@ class TokenVerifier:
             OrderedDict() if verified_cache_size else None
         )
         self._normalised: dict[Collection[str], tuple[str, ...]] = {}
+        self._scope_sets: dict[str, frozenset[str]] = {}  # a token's scope -> its set
 
     def __repr__(self) -> str:
         return f"TokenVerifier({self._issuer_url!r})"
@@ -538,13 +540,26 @@ class TokenVerifier:
         required = self._required_scopes(required_scopes)
         if not required:
             return verified
-        granted = verified.scopes
+        granted = self._granted_scopes(verified.claims)
         missing = [scope for scope in required if scope not in granted]
         if missing:
             raise TokenValidationError(
                 "scope", f"the token lacks the required scope(s): {' '.join(missing)}"
             )
         return verified
+
+    def _granted_scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:
+        """``VerifiedToken.scopes``, remembered per ``scope`` string (a client reuses one)."""
+        scope = claims.get("scope")
+        if "scp" in claims or not isinstance(scope, str):
+            return _token_scopes(claims)
+        known = self._scope_sets.get(scope)
+        if known is None:
+            known = _token_scopes(claims)
+            if len(self._scope_sets) >= _MAX_SCOPE_SETS:
+                self._scope_sets.clear()  # many distinct scope strings: start over
+            self._scope_sets[scope] = known
+        return known
 
     async def _ready(self) -> _Ready:
         """What every verification needs once the metadata is known, worked out once."""

@@ -97,6 +97,9 @@ def _plain_request(arguments: Mapping[str, Any], extension: Any) -> httpx.Reques
         extensions={"timeout": extension},
     )
     request.read()  # as httpx.Request does for a body in memory: .content is there
+    # The URL given, not Request's copy of it (httpx.URL is immutable): the transport can
+    # then know the URL by identity (the aiohttp transport caches what it makes of it).
+    request.url = url
     return request
 
 

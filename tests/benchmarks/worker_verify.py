@@ -5,8 +5,8 @@ run by ``scenario_verify.py``. A ``cpus`` argument pins the process to those CPU
 
 - ``mint``: tokens signed with the bench server's key, written to a JSON file.
 - ``verify``: CPU per verification, in-process: ``TokenVerifier.verify_access_token``
-  (``sdk``) or the floor, a hand-written check with joserfc on a cached key (``floor``);
-  over distinct tokens, or one token again and again (``same: true``).
+  (``sdk``) and the floor, a hand-written check with joserfc on a cached key (``floor``),
+  alternating on the same tokens; distinct tokens, or one again and again (``same``).
 - ``serve``: a FastAPI app under uvicorn whose route depends on ``require_token``
   (``sdk``) or on the hand-written dependency (``floor``); prints ``ready`` and serves
   until terminated.
@@ -116,37 +116,49 @@ def floor_checker(base: str) -> Callable[[str], dict[str, Any]]:
 
 
 async def verify(args: dict[str, Any]) -> dict[str, Any]:
-    """Microseconds of CPU per verification, over the tokens of ``path``."""
+    """Microseconds of CPU per verification, SDK and floor alternating in this one process.
+
+    The tokens of ``path`` after ``warmup`` are cut in blocks of ``block``; each block is
+    verified by the SDK, then by the floor (or the other way round, every other block),
+    so both see the same tokens in the same interpreter and a busy moment hits both. With
+    ``same``, every token is the first one (the SDK's cache of verified tokens answers).
+    """
     base: str = args["base"]
     tokens = _read_tokens(args["path"], same=bool(args.get("same")))
-    warmup = tokens[: args["warmup"]]
-    verify_one: Callable[[str], Awaitable[Any]]
-    if args["client"] == "sdk":
-        from intelliauth_ext import TokenVerifier
+    warmup, block = args["warmup"], args["block"]
+    from intelliauth_ext import TokenVerifier
 
-        verifier = TokenVerifier(base)
+    verifier = TokenVerifier(base)
+    check = floor_checker(base)
 
-        async def sdk_verify(token: str) -> Any:
-            return await verifier.verify_access_token(
-                token, audience=AUDIENCE, required_scopes=[SCOPE], require_at_jwt_type=True
-            )
+    async def sdk_verify(token: str) -> Any:
+        return await verifier.verify_access_token(
+            token, audience=AUDIENCE, required_scopes=[SCOPE], require_at_jwt_type=True
+        )
 
-        verify_one = sdk_verify
-    else:
-        check = floor_checker(base)
+    async def floor_verify(token: str) -> Any:  # async, as a FastAPI dependency is
+        return check(token)
 
-        async def floor_verify(token: str) -> Any:  # async, as a FastAPI dependency is
-            return check(token)
-
-        verify_one = floor_verify
-    for token in warmup:
-        await verify_one(token)
-    measured = tokens[len(warmup) :] if not args.get("same") else tokens
+    runners: dict[str, Callable[[str], Awaitable[Any]]] = {
+        "sdk": sdk_verify,
+        "floor": floor_verify,
+    }
+    for run in runners.values():
+        for token in tokens[:warmup]:
+            await run(token)
+    us: dict[str, list[float]] = {name: [] for name in runners}
+    names = list(runners)
+    measured = tokens[warmup:]
     gc.collect()
-    started = time.process_time()
-    for token in measured:
-        await verify_one(token)
-    return {"us": (time.process_time() - started) / len(measured) * 1e6}
+    for number, start in enumerate(range(0, len(measured) - block + 1, block)):
+        batch = measured[start : start + block]
+        for name in names if number % 2 == 0 else reversed(names):
+            run = runners[name]
+            started = time.process_time()
+            for token in batch:
+                await run(token)
+            us[name].append((time.process_time() - started) / len(batch) * 1e6)
+    return {"us": us}
 
 
 def build_app(base: str, variant: str) -> Any:
