@@ -36,6 +36,9 @@ __all__ = ["BearerTokenError", "TokenGuard", "bearer_challenge"]
 # the double quote and the backslash, so it needs no escaping inside a quoted string.
 _UNSAFE_IN_QUOTES: Final = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 _TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # b64token, RFC 6750 2.1
+# Immutable values whose normalised scopes are remembered (equal ones hash alike).
+_MEMO_TYPES: Final = (tuple, str, frozenset)
+_MAX_SCOPE_SETS: Final = 64  # distinct required-scope sets remembered per guard
 _DESCRIPTIONS: Final[Mapping[str, str]] = {
     "expiry": "The access token expired",
     "audience": "The access token is not meant for this API",
@@ -135,6 +138,7 @@ class TokenGuard:
         self.introspection = introspection
         self.realm = realm
         self._client = client
+        self._normalised: dict[Iterable[str], tuple[str, ...]] = {}
         # The cause of each 503, at WARNING, once per cause and minute (_outage_log).
         self._outages = OutageLog(clock=clock)
         # One verifier per app: it caches the discovery document and the key set.
@@ -169,7 +173,11 @@ class TokenGuard:
             BearerTokenError: 401 without an error when there is no bearer token (RFC 6750
                 section 3.1), 400 ``invalid_request`` when the header is malformed.
         """
-        values = [value.strip() for value in authorization if value.strip()]
+        if len(authorization) == 1:  # the usual case, without building a list
+            only = authorization[0].strip()
+            values = [only] if only else []
+        else:
+            values = [value.strip() for value in authorization if value.strip()]
         if len(values) > 1:
             raise self._refusal(400, "invalid_request", "Send one Authorization header", scopes)
         scheme, _, token = values[0].partition(" ") if values else ("", "", "")
@@ -180,6 +188,20 @@ class TokenGuard:
         if not _TOKEN_CHARACTERS.fullmatch(token):
             raise self._refusal(400, "invalid_request", "The bearer token is malformed", scopes)
         return token
+
+    def _required_scopes(self, scopes: Iterable[str]) -> tuple[str, ...]:
+        """``normalise_scopes(scopes)``, remembered for the few scope sets an API's routes use."""
+        if type(scopes) not in _MEMO_TYPES:  # a list, a set, a generator: as they come
+            return normalise_scopes(scopes)
+        try:
+            known = self._normalised.get(scopes)
+        except TypeError:  # a tuple holding something unhashable: normalise_scopes says what
+            return normalise_scopes(scopes)
+        if known is None:
+            known = normalise_scopes(scopes)
+            if len(self._normalised) < _MAX_SCOPE_SETS:
+                self._normalised[scopes] = known
+        return known
 
     async def authenticate(
         self, authorization: Sequence[str], scopes: Iterable[str] = ()
@@ -198,7 +220,7 @@ class TokenGuard:
             BearerTokenError: The request is refused (see the module's table).
             RuntimeError: No ``audience`` was configured.
         """
-        required = normalise_scopes(scopes)
+        required = self._required_scopes(scopes)
         token = self.bearer_token(authorization, required)
         if self.audience is None:
             raise RuntimeError("verifying tokens needs this API's audience: pass audience=...")

@@ -99,6 +99,8 @@ DEFAULT_VERIFIED_CACHE_SIZE: Final = 1024
 #: Longer tokens are never cached: the cache holds at most 1024 x 8 KiB of tokens.
 MAX_CACHED_TOKEN_LENGTH: Final = 8192
 # Distinct required-scope sets, and distinct scope claims, remembered per verifier.
+# Immutable values whose normalised scopes are remembered (equal ones hash alike).
+_MEMO_TYPES: Final = (tuple, str, frozenset)
 _MAX_SCOPE_SETS: Final = 64
 # Parsing only (no algorithm is checked with it): made once, not per call.
 _PARSING_REGISTRY: Final = JWSRegistry(strict_check_header=False)
@@ -492,9 +494,11 @@ class TokenVerifier:
         """``normalise_scopes(required_scopes)``, remembered for the few sets an API uses."""
         if not required_scopes:
             return ()
+        if type(required_scopes) not in _MEMO_TYPES:  # a list, a set, a generator: as they come
+            return normalise_scopes(required_scopes)
         try:
             known = self._normalised.get(required_scopes)
-        except TypeError:  # a list: not hashable, normalised each time
+        except TypeError:  # a tuple holding something unhashable: normalise_scopes says what
             return normalise_scopes(required_scopes)
         if known is None:
             known = normalise_scopes(required_scopes)
