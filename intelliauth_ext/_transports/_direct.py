@@ -37,6 +37,9 @@ _URL_CACHE_SIZE: Final = 1024
 # cookies) goes through httpx.Request itself.
 _PLAIN_ARGUMENTS: Final = frozenset({"method", "url", "headers", "json"})
 _METHODS_WITH_BODY: Final = frozenset({"POST", "PUT", "PATCH"})
+# (method, netloc, body length, headers) -> the request's httpx.Headers; see _plain_request.
+_HEADER_TEMPLATES: dict[tuple[Any, ...], httpx.Headers] = {}
+_MAX_HEADER_TEMPLATES: Final = 256
 # httpx._content.encode_json's options, to the byte; one encoder, not one per json.dumps.
 _JSON_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -67,32 +70,24 @@ def _plain_request(arguments: Mapping[str, Any], extension: Any) -> httpx.Reques
     if type(url) is not httpx.URL or type(headers) is not httpx.Headers:
         return None
     method = str(arguments["method"]).upper()
-    raw = headers.raw
-    names = {name.lower() for name, _ in raw}
     document = arguments.get("json")
-    body = b""
-    if document is not None:
-        body = _JSON_ENCODER.encode(document).encode("utf-8")
-        appended = []
-        if b"content-length" not in names:
-            appended.append((b"Content-Length", str(len(body)).encode("ascii")))
-        if b"content-type" not in names:
-            appended.append((b"Content-Type", b"application/json"))
-        raw = raw + appended
-        names.add(b"content-length")
-    first = []
-    if b"host" not in names and url.host:
-        first.append((b"Host", url.netloc))
-    if (
-        b"content-length" not in names
-        and b"transfer-encoding" not in names
-        and method in _METHODS_WITH_BODY
-    ):
-        first.append((b"Content-Length", b"0"))
+    body = b"" if document is None else _JSON_ENCODER.encode(document).encode("utf-8")
+    raw = headers.raw
+    netloc = url.netloc
+    # The headers depend on these alone; calls of one operation share them (but for the
+    # Authorization header, which the auth flow writes later), so the normalised
+    # httpx.Headers is made once and copied (a list copy) for each request.
+    key = (method, netloc, None if document is None else len(body), tuple(raw))
+    template = _HEADER_TEMPLATES.get(key)
+    if template is None:
+        template = httpx.Headers(_final_headers(method, netloc, raw, body, document is not None))
+        if len(_HEADER_TEMPLATES) >= _MAX_HEADER_TEMPLATES:
+            _HEADER_TEMPLATES.clear()  # per-call headers (an idempotency key): start over
+        _HEADER_TEMPLATES[key] = template
     request = httpx.Request(
         method,
         url,
-        headers=first + raw if first else raw,
+        headers=template,  # copied by Request
         stream=httpx.ByteStream(body),
         extensions={"timeout": extension},
     )
@@ -101,6 +96,31 @@ def _plain_request(arguments: Mapping[str, Any], extension: Any) -> httpx.Reques
     # then know the URL by identity (the aiohttp transport caches what it makes of it).
     request.url = url
     return request
+
+
+def _final_headers(
+    method: str, netloc: bytes, raw: list[tuple[bytes, bytes]], body: bytes, has_body: bool
+) -> list[tuple[bytes, bytes]]:
+    """The request's headers in httpx's order: ``Request._prepare``'s rules, spelled out."""
+    names = {name.lower() for name, _ in raw}
+    if has_body:
+        appended = []
+        if b"content-length" not in names:
+            appended.append((b"Content-Length", str(len(body)).encode("ascii")))
+        if b"content-type" not in names:
+            appended.append((b"Content-Type", b"application/json"))
+        raw = raw + appended
+        names.add(b"content-length")
+    first = []
+    if b"host" not in names and netloc:
+        first.append((b"Host", netloc))
+    if (
+        b"content-length" not in names
+        and b"transfer-encoding" not in names
+        and method in _METHODS_WITH_BODY
+    ):
+        first.append((b"Content-Length", b"0"))
+    return first + raw
 
 
 class DirectSender:
