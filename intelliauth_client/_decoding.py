@@ -14,6 +14,8 @@ an integer of any size is kept exactly (msgspec decodes integers past 64 bits as
 ints, never as floats); and an unknown field (a newer server's) is kept in
 ``additional_properties``. The models forbid unknown fields, so that the fast path never drops
 one silently: a body with one is decoded a second way, below (``_with_unknown_fields``).
+A model the contract gives no property (a free-form object, a map) is a plain class, not a
+struct: msgspec hands it the decoded object (``_free_form``) and its ``from_dict`` keeps it.
 """
 
 from __future__ import annotations
