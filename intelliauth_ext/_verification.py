@@ -98,9 +98,9 @@ SUPPORTED_ALGORITHMS: Final = frozenset(
 DEFAULT_VERIFIED_CACHE_SIZE: Final = 1024
 #: Longer tokens are never cached: the cache holds at most 1024 x 8 KiB of tokens.
 MAX_CACHED_TOKEN_LENGTH: Final = 8192
-# Distinct required-scope sets, and distinct scope claims, remembered per verifier.
 # Immutable values whose normalised scopes are remembered (equal ones hash alike).
 _MEMO_TYPES: Final = (tuple, str, frozenset)
+# Distinct required-scope sets, and distinct scope claims, remembered per verifier.
 _MAX_SCOPE_SETS: Final = 64
 # Parsing only (no algorithm is checked with it): made once, not per call.
 _PARSING_REGISTRY: Final = JWSRegistry(strict_check_header=False)
