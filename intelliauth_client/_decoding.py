@@ -96,21 +96,69 @@ def _with_unknown_fields(
 ) -> T:
     """Decode a body with a field the contract does not describe, keeping that field.
 
-    The known fields are validated as the fast path does (the document without its unknown
-    fields, converted by msgspec), then ``from_dict`` builds the models from the whole
-    document, putting every unknown field in ``additional_properties``.
+    The unknown members are taken out of the decoded document (``_known_fields``, which
+    notes where each came from), msgspec converts what is left into the models, checking it
+    as the fast path does, and each object's unknown members become its model's
+    ``additional_properties``. A model whose unknown fields the contract types
+    (``additionalProperties: {schema}``) is built by ``from_dict``, which converts them.
     """
     document = _UNTYPED.decode(content)
-    if decoder is not None:
-        layout = _LAYOUTS.get(cls) or _LAYOUTS.setdefault(cls, _inspect.type_info(cls))
-        msgspec.convert(_known_fields(document, layout), cls, dec_hook=_free_form)
-    return cls.from_dict(document)
+    if decoder is None:
+        return cls.from_dict(document)
+    layout = _LAYOUTS.get(cls) or _LAYOUTS.setdefault(cls, _inspect.type_info(cls))
+    unknown: list[tuple[tuple[_Step, ...], dict[str, Any]]] = []
+    instance: Any = msgspec.convert(
+        _known_fields(document, layout, (), unknown), cls, dec_hook=_free_form
+    )
+    for path, members in unknown:
+        target = instance
+        for by_name, step in path:
+            target = getattr(target, step) if by_name else target[step]
+        if getattr(type(target), "_TYPED_ADDITIONAL_PROPERTIES", False):
+            return cls.from_dict(document)
+        target.additional_properties = members
+    return instance  # type: ignore[no-any-return]
 
 
-def _known_fields(value: Any, info: _inspect.Type) -> Any:
+#: One step of a path into the built models: (True, attribute name) or (False, index or key).
+_Step = tuple[bool, Any]
+
+
+class _Fields:
+    """A struct's fields by JSON name: (attribute, layout of those worth walking or None)."""
+
+    __slots__ = ("by_json_name", "walked")
+
+    def __init__(self, info: _inspect.StructType) -> None:
+        self.by_json_name = {f.encode_name: f.name for f in info.fields}
+        self.walked = {
+            f.encode_name: (f.name, f.type) for f in info.fields if _holds_structs(f.type)
+        }
+
+
+def _holds_structs(info: _inspect.Type) -> bool:
+    """Whether a value of this layout can hold a struct (and so an unknown member)."""
+    if isinstance(info, _inspect.StructType):
+        return True
+    if isinstance(info, _ARRAY_TYPES):
+        return _holds_structs(info.item_type)
+    if isinstance(info, _inspect.DictType):
+        return _holds_structs(info.value_type)
+    if isinstance(info, _inspect.UnionType):
+        return any(_holds_structs(option) for option in info.types)
+    return False
+
+
+def _known_fields(
+    value: Any,
+    info: _inspect.Type,
+    path: tuple[_Step, ...],
+    unknown: list[tuple[tuple[_Step, ...], dict[str, Any]]],
+) -> Any:
     """``value`` without the object members that ``info`` (a type's layout) does not name.
 
-    Only objects and arrays are walked: a scalar is left for msgspec to check.
+    Each object's unknown members go to ``unknown``, with the path to its model. Only what
+    can hold a struct is walked: the rest is left for msgspec to check.
     """
     if isinstance(value, dict):
         if isinstance(info, _inspect.UnionType):
@@ -118,23 +166,39 @@ def _known_fields(value: Any, info: _inspect.Type) -> Any:
         if isinstance(info, _inspect.StructType):
             fields = _FIELDS.get(info.cls)
             if fields is None:
-                fields = _FIELDS[info.cls] = {f.encode_name: f.type for f in info.fields}
+                fields = _FIELDS[info.cls] = _Fields(info)
+            extra = value.keys() - fields.by_json_name.keys()
+            if extra:
+                unknown.append((path, {key: value[key] for key in extra}))
+                value = value.copy()
+                for key in extra:
+                    del value[key]
+            for json_name, (name, field_info) in fields.walked.items():
+                item = value.get(json_name)
+                if isinstance(item, dict | list):
+                    walked = _known_fields(item, field_info, (*path, (True, name)), unknown)
+                    if walked is not item:
+                        value = {**value, json_name: walked}
+            return value
+        if isinstance(info, _inspect.DictType) and _holds_structs(info.value_type):
             return {
-                key: _known_fields(item, fields[key]) if isinstance(item, dict | list) else item
+                key: _known_fields(item, info.value_type, (*path, (False, key)), unknown)
                 for key, item in value.items()
-                if key in fields
             }
-        if isinstance(info, _inspect.DictType):
-            return {key: _known_fields(item, info.value_type) for key, item in value.items()}
     elif isinstance(value, list):
         if isinstance(info, _inspect.UnionType):
             info = next((t for t in info.types if isinstance(t, _ARRAY_TYPES)), info)
-        if isinstance(info, _ARRAY_TYPES):
-            return [_known_fields(item, info.item_type) for item in value]
+        if isinstance(info, _ARRAY_TYPES) and _holds_structs(info.item_type):
+            walked_items = [
+                _known_fields(item, info.item_type, (*path, (False, index)), unknown)
+                for index, item in enumerate(value)
+            ]
+            if any(new is not old for new, old in zip(walked_items, value, strict=True)):
+                return walked_items
     return value
 
 
 _OBJECT_TYPES: Final = (_inspect.StructType, _inspect.DictType)
 _ARRAY_TYPES: Final = (_inspect.ListType, _inspect.VarTupleType, _inspect.SetType)
-#: The fields of each struct by JSON name, for ``_known_fields``.
-_FIELDS: dict[type[Any], dict[str, _inspect.Type]] = {}
+#: The fields of each struct, for ``_known_fields``.
+_FIELDS: dict[type[Any], _Fields] = {}
