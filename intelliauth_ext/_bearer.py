@@ -35,7 +35,10 @@ __all__ = ["BearerTokenError", "TokenGuard", "bearer_challenge"]
 # What an error_description may contain (RFC 6750 section 3): printable ASCII without
 # the double quote and the backslash, so it needs no escaping inside a quoted string.
 _UNSAFE_IN_QUOTES: Final = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
-_TOKEN_CHARACTERS: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # b64token, RFC 6750 2.1
+# b64token (RFC 6750 section 2.1): 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" )
+# *"=". Checked by deleting these bytes (bytes.translate) rather than with a regular
+# expression, which walks a JWT's hundreds of characters several times slower.
+_B64TOKEN_BYTES: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 # Immutable values whose normalised scopes are remembered (equal ones hash alike).
 _MEMO_TYPES: Final = (tuple, str, frozenset)
 _MAX_SCOPE_SETS: Final = 64  # distinct required-scope sets remembered per guard
@@ -185,7 +188,7 @@ class TokenGuard:
             # No credentials, or another scheme: the caller did not know a token is needed.
             raise self._refusal(401, None, "A bearer access token is required", scopes)
         token = token.strip()
-        if not _TOKEN_CHARACTERS.fullmatch(token):
+        if not _is_b64token(token):
             raise self._refusal(400, "invalid_request", "The bearer token is malformed", scopes)
         return token
 
@@ -261,6 +264,14 @@ class TokenGuard:
         if missing:
             raise TokenValidationError("scope", f"missing scope(s): {' '.join(missing)}")
         return VerifiedToken(header={}, claims=dict(result.raw))
+
+
+def _is_b64token(token: str) -> bool:
+    """Whether ``token`` is a b64token: allowed characters, then only ``=`` (padding)."""
+    body = token.rstrip("=")
+    return (
+        bool(body) and body.isascii() and not body.encode("ascii").translate(None, _B64TOKEN_BYTES)
+    )
 
 
 def _audiences(aud: Any) -> list[str]:
