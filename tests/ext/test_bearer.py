@@ -66,7 +66,7 @@ def test_no_bearer_credentials_is_401_without_an_error(values: list[str]) -> Non
         ["Bearer a=b"],  # "=" only at the end
         ["Bearer a,b"],
         ["Bearer a\x00b"],
-        ["Bearer abc\u2028"],
+        ["Bearer abc\u00a0def"],
     ],
 )
 def test_a_malformed_header_is_400_invalid_request(values: list[str]) -> None:
