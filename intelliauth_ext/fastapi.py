@@ -133,7 +133,12 @@ def intelliauth_lifespan(
 
 
 def _find_integration(request: Request) -> Integration | None:
-    found = getattr(request.state, STATE_KEY, None) or getattr(request.app.state, STATE_KEY, None)
+    # The lifespan state is the scope's "state" mapping (what request.state wraps, read
+    # here without making the State wrapper on every request); else the app's state.
+    state = request.scope.get("state")
+    found = state.get(STATE_KEY) if isinstance(state, Mapping) else None
+    if found is None:
+        found = getattr(request.app.state, STATE_KEY, None)
     return found if isinstance(found, Integration) else None
 
 
