@@ -236,8 +236,9 @@ def scenario_list(base: str, report: Report) -> None:
         f"{typed:.2f} (msgspec decodes the bytes straight into the model structs, checking "
         "every type, null, required field, date-time offset and integer range as it goes); "
         f"a page whose every user carries an unknown field {parts['unknown_fields']:.2f} "
-        "(the second path: msgspec checks the known fields, from_dict builds the models and "
-        "keeps the unknown ones in additional_properties); from_dict on json.loads, the "
+        "(the second path: the unknown members set aside, msgspec checks and builds the "
+        "rest, each object's unknown members put in its additional_properties); from_dict "
+        "on json.loads, the "
         f"pre-msgspec parse, which checked nothing, {parts['from_dict']:.2f}."
     )
 
