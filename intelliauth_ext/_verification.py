@@ -51,7 +51,7 @@ import hmac
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, TypeAlias
 
 import attrs
 import httpx
@@ -295,16 +295,12 @@ class _Ready:
     registries: Mapping[str, JWSRegistry]  # one per allowed algorithm
 
 
-class _VerifiedEntry(NamedTuple):
-    """An access token that passed every check, as the cache of verified tokens keeps it.
-
-    A named tuple, not an attrs class: one is made per verified token, on the hot path.
-    """
-
-    header: Mapping[str, Any]
-    payload: bytes
-    generation: int  # the JwksCache generation its key came from
-    issuer: str
+#: An access token that passed every check, as the cache of verified tokens keeps it:
+#: (the header's base64url segment, the payload's bytes, the JwksCache generation its key
+#: came from, the issuer). A plain tuple of bytes, int and str, made per verified token:
+#: the garbage collector stops tracking such tuples, so a full cache costs no collection
+#: time, and nothing the caller does with the objects returned can reach what it holds.
+_VerifiedEntry: TypeAlias = tuple[bytes, bytes, int, str]
 
 
 class TokenVerifier:
@@ -593,7 +589,7 @@ class TokenVerifier:
         entry = cache.get(token) if cache is not None and not id_token else None
         if cache is not None and entry is not None:
             jwks = self._jwks
-            if jwks is not None and entry.generation == jwks.generation:
+            if jwks is not None and entry[2] == jwks.generation:  # the key set it verified under
                 return self._recheck(
                     entry,
                     token,
@@ -645,9 +641,7 @@ class TokenVerifier:
         if cache is not None and not id_token and len(raw) <= MAX_CACHED_TOKEN_LENGTH:
             if len(cache) >= self._verified_size:
                 cache.popitem(last=False)  # the oldest entry
-            # A private copy of the header, and the payload's bytes: whatever the caller
-            # does with the objects returned can not change what a later hit checks.
-            cache[token] = _VerifiedEntry(dict(header), payload, generation, ready.issuer)
+            cache[token] = (compact.segments["header"], payload, generation, ready.issuer)
         return VerifiedToken(header=header, claims=claims)
 
     def _recheck(
@@ -660,14 +654,19 @@ class TokenVerifier:
         require_at_jwt_type: bool,
     ) -> VerifiedToken:
         """A token whose signature verified under the key set in use: every other check."""
-        header = dict(entry.header)
+        header_segment, payload, _, issuer = entry
+        header = json_object(
+            base64.urlsafe_b64decode(header_segment + b"=" * (-len(header_segment) % 4))
+        )
+        claims = json_object(payload)
+        # Both were JSON objects when the entry was made.
+        assert header is not None
+        assert claims is not None
         _check_type(header, id_token=False, require_at_jwt_type=require_at_jwt_type)
-        claims = json_object(entry.payload)
-        assert claims is not None  # it was a JSON object when the entry was made
         try:
             self._check_claims(
                 claims,
-                issuer=entry.issuer,
+                issuer=issuer,
                 audience=audience,
                 leeway=self.leeway if leeway is None else leeway,
                 id_token=False,
