@@ -43,6 +43,7 @@ from codegen.deprecations import DeprecationTable
 from codegen.discriminators import DiscriminatorTable
 from codegen.errors import GenerationError, SpecError
 from codegen.facade import build_facade
+from codegen.field_types import FieldTypeTable
 from codegen.naming import component_class
 from codegen.sensitive import SensitiveTable
 from codegen.shadowing import check_shadowing
@@ -281,6 +282,7 @@ def build_package(spec: Path, package_dir: Path) -> GenerationSummary:
     discriminators = DiscriminatorTable(document, config)
     sensitive = SensitiveTable(document, config)
     deprecations = DeprecationTable(document, config)
+    field_types = FieldTypeTable(document, config)
     facade = build_facade(openapi, document, config)
 
     project = Project(openapi=openapi, config=config, custom_template_path=TEMPLATES_DIR)
@@ -289,6 +291,7 @@ def build_package(spec: Path, package_dir: Path) -> GenerationSummary:
     project.env.globals["endpoint_deprecation"] = deprecations.endpoint
     project.env.globals["deprecated_properties"] = deprecations.properties
     project.env.globals["deprecated_field_message"] = deprecations.field_message
+    project.env.globals["field_type"] = field_types.field_type
     with contextlib.redirect_stdout(io.StringIO()):
         errors = project.build()
     if errors:  # --fail-on-warning: a warning means something was dropped
@@ -298,6 +301,9 @@ def build_package(spec: Path, package_dir: Path) -> GenerationSummary:
     (package_dir / "facade.py").write_text(facade_source, encoding="utf-8")
     inputs_source = project.env.get_template("inputs.py.jinja").render(inputs=facade.inputs)
     (package_dir / "inputs.py").write_text(inputs_source, encoding="utf-8")
+    # The models' typed decoding (msgspec): one module, not a copy in every model.
+    decoding_source = project.env.get_template("decoding.py.jinja").render()
+    (package_dir / "_decoding.py").write_text(decoding_source, encoding="utf-8")
 
     python_files = sorted(package_dir.rglob("*.py"))
     ruff_complaint = _run_ruff(["check", "--fix"], python_files, package_dir)

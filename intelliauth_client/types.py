@@ -2,18 +2,21 @@
 # Do not edit by hand: change the spec or codegen/, then run `make generate`.
 """Contains some shared types for properties."""
 
+import datetime
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import IO, BinaryIO, Generic, Literal, TypeVar
+from typing import IO, Annotated, BinaryIO, Generic, TypeVar
 
+import msgspec
 
-class Unset:
-    def __bool__(self) -> Literal[False]:
-        return False
+#: The type of `UNSET`: a field that was not sent (distinct from a null one). Falsy.
+Unset = msgspec.UnsetType
 
+UNSET: Unset = msgspec.UNSET
 
-UNSET: Unset = Unset()
+#: A `date-time` of the contract: RFC 3339 requires the offset, so a naive time is refused.
+AwareDatetime = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
 
 # The types that `httpx.Client(files=)` can accept, copied from that library.
 FileContent = IO[bytes] | bytes | str
@@ -52,4 +55,4 @@ class Response(Generic[T]):
     parsed: T | None
 
 
-__all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+__all__ = ["UNSET", "AwareDatetime", "File", "FileTypes", "RequestFiles", "Response", "Unset"]

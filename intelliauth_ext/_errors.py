@@ -220,14 +220,32 @@ class InternalServerError(APIStatusError):
 
 
 class APIResponseValidationError(IntelliAuthError):
-    """A 2xx response whose body does not match the contract."""
+    """A 2xx response whose body does not match the contract.
 
-    def __init__(self, message: str, *, response: httpx.Response) -> None:
+    Attributes:
+        field: The path of the offending value in the body (``$.data[3].email``), when the
+            check that failed names one; None otherwise (a body that is not JSON, a list
+            operation's answer that is not a list envelope, a status the contract does not
+            document).
+        operation: The operation whose answer it is (its ``operationId``, ``listUsers``),
+            when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        field: str | None = None,
+        operation: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.response = response
         self.status_code = response.status_code
         self.request_id = response.headers.get(REQUEST_ID_HEADER)
+        self.field = field
+        self.operation = operation
 
 
 class ResponseTooLargeError(APIResponseValidationError):

@@ -20,6 +20,7 @@ import asyncio
 import copy
 import importlib
 import logging
+import re
 import sys
 import time
 import types
@@ -29,6 +30,7 @@ from typing import Any, Final, Protocol
 
 import anyio
 import httpx
+import msgspec
 
 from intelliauth_client.errors import UnexpectedStatus
 from intelliauth_ext import _retries, _telemetry
@@ -197,7 +199,9 @@ class Invoker:
         module = _endpoint_module(operation)
         if operation.inputs:
             kwargs = accept_inputs(operation, kwargs)
-        return _parse(module, await self._send_operation(module, operation, kwargs, options))
+        return _parse(
+            module, await self._send_operation(module, operation, kwargs, options), operation
+        )
 
     async def call_with_raw_response(
         self,
@@ -219,7 +223,7 @@ class Invoker:
         unwrap = operation.unwrap
 
         def parse(response: httpx.Response) -> Any:
-            parsed = _parse(module, response)
+            parsed = _parse(module, response, operation)
             return parsed.data if unwrap else parsed
 
         return RawResponse(response, parse)
@@ -299,13 +303,14 @@ class Invoker:
                 if cursor is None:
                     raise
                 raise cursor_not_sendable(cursor, exc) from exc
-            envelope = _parse(module, response)
+            envelope = _parse(module, response, operation)
             split = split_list_envelope(envelope)
             if split is None:
                 raise APIResponseValidationError(
                     f"{operation.method} {operation.path} did not return a list envelope "
                     f"with data and meta.next_cursor (got {type(envelope).__name__})",
                     response=response,
+                    operation=operation.operation_id,
                 )
             return (*split, response)
 
@@ -497,28 +502,54 @@ def _endpoint_module(operation: OperationLike) -> Any:
     return sys.modules.get(operation.module) or importlib.import_module(operation.module)
 
 
-def _parse(module: Any, response: httpx.Response) -> Any:
+# The end of a msgspec.ValidationError message: where in the body the check failed.
+_AT_PATH: Final = re.compile(r" - at `(\$[^`]*)`\Z")
+# A missing required field is reported at its object's path; the field is named before.
+_MISSING_FIELD: Final = re.compile(r"\AObject missing required field `([^`]*)`")
+
+
+def _field_path(error: msgspec.ValidationError) -> tuple[str, str]:
+    """The path of the value ``error`` is about (``$.data[3].email``), and what is wrong."""
+    message = str(error)
+    at = _AT_PATH.search(message)
+    path = at.group(1) if at else "$"
+    problem = message[: at.start()] if at else message
+    missing = _MISSING_FIELD.match(problem)
+    if missing:
+        path = f"{path}.{missing.group(1)}"
+    return path, problem
+
+
+def _parse(module: Any, response: httpx.Response, operation: OperationLike) -> Any:
     """Parse a 2xx response with the generated parser; any failure is a validation error.
 
-    A parse failure (a missing field, a value of the wrong type) is chained as the cause:
-    its message names a field or a type, and its traceback shows where parsing stopped.
-    ``UnexpectedStatus`` (a 2xx the operation does not document) is not chained, nor
-    kept as the context: its message is the raw body, for a token endpoint the tokens,
-    which every traceback and ``logger.exception`` would print. The body stays on
-    ``exc.response`` for those who ask.
+    The generated parser decodes a model body with msgspec, which checks every value
+    against the contract (``intelliauth_client/_decoding.py``); its ``ValidationError``
+    names the path of the value, which the error carries as ``field``. A parse failure is
+    chained as the cause: its traceback shows where parsing stopped. ``UnexpectedStatus``
+    (a 2xx the operation does not document) is not chained, nor kept as the context: its
+    message is the raw body, for a token endpoint the tokens, which every traceback and
+    ``logger.exception`` would print. The body stays on ``exc.response`` for those who ask.
     """
     cause: Exception | None
+    field: str | None = None
     try:
         return module._parse_response(client=_PARSE_CONTEXT, response=response)
     except UnexpectedStatus:
         cause, detail = None, "a status the contract does not document"
+    except msgspec.ValidationError as exc:
+        field, problem = _field_path(exc)
+        cause, detail = exc, f"at {field}: " + cut_message(redact_text(problem))
     except Exception as exc:
         cause, detail = exc, cut_message(redact_text(f"{type(exc).__name__}: {exc}"))
     # Raised here, outside the except clauses, so that no exception is its context.
     raise APIResponseValidationError(
         f"the {response.status_code} response to {response.request.method} "
-        f"{response.request.url.path} does not match the contract ({detail})",
+        f"{response.request.url.path} ({operation.operation_id}) does not match the "
+        f"contract ({detail})",
         response=response,
+        field=field,
+        operation=operation.operation_id,
     ) from cause
 
 

@@ -11,6 +11,11 @@ fetch, each within its own deadline; a fetch takes at most ``fetch_timeout`` sec
 failure is remembered and answered without a request for 1, 2, 4 ... up to 60 s; and a
 failed re-fetch never discards the last good key set, which goes on verifying tokens
 signed with its keys throughout an outage.
+
+The key chosen for a ``(kid, alg)`` is remembered until the set changes, so a token with
+a known ``kid`` costs a dictionary lookup (``cached_key``), not a scan of the set; and
+``generation`` counts the sets fetched, so that whoever caches what a key verified can
+tell when the set it was verified under has been replaced.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ __all__ = ["DEFAULT_JWKS_REFRESH_INTERVAL", "JwksCache"]
 DEFAULT_JWKS_REFRESH_INTERVAL: Final = 60.0
 #: The smallest RSA key used (RFC 7518 section 3.3); smaller ones are skipped.
 MIN_RSA_KEY_BITS: Final = 2048
+# Distinct (kid, alg) pairs whose key is remembered; only pairs that found a key count.
+_MAX_CHOSEN: Final = 64
 
 
 def _key_matches(key: Key, *, kid: str | None, alg: str) -> bool:
@@ -137,6 +144,8 @@ class JwksCache:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._keys: Sequence[Key] | None = None
         self._generation = 0
+        # (kid, alg) -> the key _select chose in the current set; emptied with each new set.
+        self._chosen: dict[tuple[str | None, str], Key] = {}
         self._fetcher = SharedFetch(
             self._fetch,
             url=jwks_uri,
@@ -153,6 +162,18 @@ class JwksCache:
     def fetch_count(self) -> int:
         """How many times the key set was fetched successfully."""
         return self._generation
+
+    @property
+    def generation(self) -> int:
+        """The number of the key set in use: it grows by one with each set fetched."""
+        return self._generation
+
+    def cached_key(self, kid: str | None, alg: str) -> Key | None:
+        """The key ``find_key`` found for this ``kid`` and ``alg`` in the current set, if any.
+
+        No fetch and no scan: None means "ask ``find_key``", not "no such key".
+        """
+        return self._chosen.get((kid, alg))
 
     @property
     def attempt_count(self) -> int:
@@ -190,6 +211,10 @@ class JwksCache:
             raise TokenValidationError(
                 "key", f"the provider's key set has no {alg} signing key for {described}"
             )
+        if self._keys is not None and key in self._keys and len(self._chosen) < _MAX_CHOSEN:
+            # Only keys of the set in use, and a bounded number of (kid, alg) pairs: the
+            # pairs come from tokens, so a flood of made-up ones must not grow this.
+            self._chosen[(kid, alg)] = key
         return key
 
     async def _keys_after_unknown_kid(self, seen: Sequence[Key]) -> Sequence[Key] | None:
@@ -236,6 +261,7 @@ class JwksCache:
                 f"the key set at {shown(self.jwks_uri)} holds no usable key", response=response
             )
         self._keys = tuple(keys)
+        self._chosen = {}
         self._generation += 1
         return self._keys
 

@@ -53,13 +53,14 @@ import base64
 import hashlib
 import hmac
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import attrs
 import httpx
 from joserfc.errors import JoseError
-from joserfc.jws import JWSRegistry, extract_compact, validate_compact
+from joserfc.jws import CompactSignature, JWSRegistry, extract_compact, validate_compact
 
 from intelliauth_ext._clock import Clock, SystemClock
 from intelliauth_ext._discovery import DiscoveryCache, ProviderMetadata
@@ -74,6 +75,8 @@ from intelliauth_ext._urls import require_secure_url
 
 __all__ = [
     "DEFAULT_LEEWAY",
+    "DEFAULT_VERIFIED_CACHE_SIZE",
+    "MAX_CACHED_TOKEN_LENGTH",
     "SUPPORTED_ALGORITHMS",
     "TokenVerifier",
     "VerifiedToken",
@@ -96,6 +99,16 @@ SUPPORTED_ALGORITHMS: Final = frozenset(
         "Ed25519",
     }
 )
+#: Access tokens whose signature verified, remembered by a verifier (see ``TokenVerifier``).
+DEFAULT_VERIFIED_CACHE_SIZE: Final = 1024
+#: Longer tokens are never cached: the cache holds at most 1024 x 8 KiB of tokens.
+MAX_CACHED_TOKEN_LENGTH: Final = 8192
+# Immutable values whose normalised scopes are remembered (equal ones hash alike).
+_MEMO_TYPES: Final = (tuple, str, frozenset)
+# Distinct required-scope sets, and distinct scope claims, remembered per verifier.
+_MAX_SCOPE_SETS: Final = 64
+# Parsing only (no algorithm is checked with it): made once, not per call.
+_PARSING_REGISTRY: Final = JWSRegistry(strict_check_header=False)
 _DEFAULT_ID_TOKEN_ALGORITHMS: Final = ("RS256",)  # OIDC Discovery: RS256 MUST be supported
 #: The hash of ``at_hash`` and ``c_hash`` for each algorithm (OIDC Core 3.1.3.6): the one
 #: of the JWS algorithm; SHA-512 for Ed25519, as the OIDC Core errata set for EdDSA.
@@ -243,6 +256,58 @@ def _allowed_algorithms(explicit: Collection[str] | None) -> frozenset[str] | No
     return frozenset(explicit)
 
 
+def _check_type(header: Mapping[str, Any], *, id_token: bool, require_at_jwt_type: bool) -> None:
+    """The ``type`` check: ``typ`` (RFC 9068 section 4) against what the call expects."""
+    typ = _normalised_typ(header.get("typ"))
+    if id_token and typ == "at+jwt":
+        raise TokenValidationError("type", "an access token (typ at+jwt) is not an ID token")
+    if require_at_jwt_type and typ != "at+jwt":
+        raise TokenValidationError("type", f"typ is {shown(header.get('typ'))}, not 'at+jwt'")
+
+
+def _parse(token: str) -> tuple[bytes, CompactSignature, dict[str, Any]]:
+    """The ``format`` check: the token's bytes, its JWS compact parts and its header."""
+    if not isinstance(token, str | bytes) or not token:
+        raise TokenValidationError("format", "the token is empty or not a string")
+    raw = token.encode("ascii", "replace") if isinstance(token, str) else token
+    if raw.count(b".") != 2:
+        raise TokenValidationError(
+            "format", "not a signed JWT in compact form (encrypted tokens are not supported)"
+        )
+    try:
+        compact = extract_compact(raw, None, _PARSING_REGISTRY)
+        header = compact.headers()
+    except (JoseError, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise TokenValidationError(
+            "format", f"the token can not be parsed: {shown(str(exc))}"
+        ) from exc
+    if "b64" in header:
+        raise TokenValidationError("format", "unencoded payloads (RFC 7797) are refused")
+    return raw, compact, header
+
+
+def _registry_for(alg: str) -> JWSRegistry:
+    """A joserfc registry that allows ``alg`` alone (made once per algorithm, not per call)."""
+    return JWSRegistry(algorithms=[alg], strict_check_header=False)
+
+
+@attrs.frozen
+class _Ready:
+    """What a verifier works out once its provider's metadata is known."""
+
+    issuer: str
+    algorithms: frozenset[str]
+    registries: Mapping[str, JWSRegistry]  # one per allowed algorithm
+
+
+#: An access token that passed every check, as the cache of verified tokens keeps it:
+#: (the header's base64url segment, the payload's bytes, the JwksCache generation its key
+#: came from, the issuer). A plain tuple of bytes, int and str, made per verified token:
+#: the garbage collector stops tracking such tuples, so a full cache costs no collection
+#: time, and nothing the caller does with the objects returned can reach what it holds.
+_VerifiedEntry: TypeAlias = tuple[bytes, bytes, int, str]
+
+
 class TokenVerifier:
     """Verifies ID tokens and JWT access tokens issued by one provider.
 
@@ -261,10 +326,26 @@ class TokenVerifier:
         fetch_timeout: Seconds a discovery or key set fetch may take in all.
         dpop: Checks the DPoP proofs of DPoP-bound access tokens (its replay cache is
             this verifier's); one with the verifier's clock and leeway when None.
+        verified_cache_size: How many access tokens whose signature verified are
+            remembered (0: none), so that the same bearer token on many requests skips
+            the parsing and the signature check; every other check runs on each call
+            (see "The cache of verified access tokens" below).
+
+    The cache of verified access tokens: an API sees the same bearer token on many
+    requests, and its signature check is most of a verification's cost. So the last
+    ``verified_cache_size`` access tokens (up to ``MAX_CACHED_TOKEN_LENGTH`` characters
+    each) that passed every check are remembered with the key set they verified under;
+    on a hit, the type, issuer, audience, expiry, not-before, issued-at and scope checks
+    run again, with the clock of the call, so a token is never accepted past ``exp``
+    (plus ``leeway``), and a token verified under a key set that has since been replaced
+    (a re-fetch after an unknown ``kid``: the provider rotated its keys) is verified from
+    scratch, so a key rotated out of the set stops verifying cached tokens exactly when
+    it stops verifying new ones. ID tokens are never cached.
 
     Raises:
-        ValueError: ``algorithms`` names ``none``, an HMAC or an unsupported algorithm;
-            metadata given as a dict has no ``issuer`` or a field of the wrong type.
+        ValueError: ``verified_cache_size`` is negative; ``algorithms`` names ``none``,
+            an HMAC or an unsupported algorithm; metadata given as a dict has no
+            ``issuer`` or a field of the wrong type.
         InsecureURLError: The issuer URL is plain http on a non-loopback host.
     """
 
@@ -279,7 +360,10 @@ class TokenVerifier:
         clock: Clock | None = None,
         fetch_timeout: float = DEFAULT_FETCH_TIMEOUT,
         dpop: DPoPProofChecker | None = None,
+        verified_cache_size: int = DEFAULT_VERIFIED_CACHE_SIZE,
     ) -> None:
+        if verified_cache_size < 0:
+            raise ValueError("verified_cache_size must be 0 (no cache) or more")
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.dpop = dpop if dpop is not None else DPoPProofChecker(clock=self._clock, leeway=leeway)
         self._http_client = http_client
@@ -305,6 +389,13 @@ class TokenVerifier:
         self.leeway = leeway
         self._jwks_refresh_interval = jwks_refresh_interval
         self._jwks: JwksCache | None = None
+        self._prepared: _Ready | None = None
+        self._verified_size = verified_cache_size
+        self._verified: OrderedDict[str, _VerifiedEntry] | None = (
+            OrderedDict() if verified_cache_size else None
+        )
+        self._normalised: dict[Collection[str], tuple[str, ...]] = {}
+        self._scope_sets: dict[str, frozenset[str]] = {}  # a token's scope -> its set
 
     def __repr__(self) -> str:
         return f"TokenVerifier({self._issuer_url!r})"
@@ -404,6 +495,22 @@ class TokenVerifier:
             _check_token_hash(claims, "c_hash", code, alg)
         return verified
 
+    def _required_scopes(self, required_scopes: Collection[str]) -> tuple[str, ...]:
+        """``normalise_scopes(required_scopes)``, remembered for the few sets an API uses."""
+        if not required_scopes:
+            return ()
+        if type(required_scopes) not in _MEMO_TYPES:  # a list, a set, a generator: as they come
+            return normalise_scopes(required_scopes)
+        try:
+            known = self._normalised.get(required_scopes)
+        except TypeError:  # a tuple holding something unhashable: normalise_scopes says what
+            return normalise_scopes(required_scopes)
+        if known is None:
+            known = normalise_scopes(required_scopes)
+            if len(self._normalised) < _MAX_SCOPE_SETS:
+                self._normalised[required_scopes] = known
+        return known
+
     async def verify_access_token(
         self,
         token: str,
@@ -448,15 +555,45 @@ class TokenVerifier:
             id_token=False,
             require_at_jwt_type=require_at_jwt_type,
         )
+        # Not cached with the token: a proof is checked on every request (its jti once).
         self.dpop.check_binding(verified.claims, token, proof=dpop_proof, method=method, url=url)
-        missing = [
-            scope for scope in normalise_scopes(required_scopes) if scope not in verified.scopes
-        ]
+        required = self._required_scopes(required_scopes)
+        if not required:
+            return verified
+        granted = self._granted_scopes(verified.claims)
+        missing = [scope for scope in required if scope not in granted]
         if missing:
             raise TokenValidationError(
                 "scope", f"the token lacks the required scope(s): {' '.join(missing)}"
             )
         return verified
+
+    def _granted_scopes(self, claims: Mapping[str, Any]) -> frozenset[str]:
+        """``VerifiedToken.scopes``, remembered per ``scope`` string (a client reuses one)."""
+        scope = claims.get("scope")
+        if "scp" in claims or not isinstance(scope, str):
+            return _token_scopes(claims)
+        known = self._scope_sets.get(scope)
+        if known is None:
+            known = _token_scopes(claims)
+            if len(self._scope_sets) >= _MAX_SCOPE_SETS:
+                self._scope_sets.clear()  # many distinct scope strings: start over
+            self._scope_sets[scope] = known
+        return known
+
+    async def _ready(self) -> _Ready:
+        """What every verification needs once the metadata is known, worked out once."""
+        if self._prepared is not None:
+            return self._prepared
+        issuer = (await self.metadata()).issuer
+        allowed = await self.allowed_algorithms()
+        # Discovery is fetched once and kept, so neither can change afterwards.
+        self._prepared = _Ready(
+            issuer=issuer,
+            algorithms=allowed,
+            registries={alg: _registry_for(alg) for alg in allowed},
+        )
+        return self._prepared
 
     async def _verify(
         self,
@@ -467,39 +604,41 @@ class TokenVerifier:
         id_token: bool,
         require_at_jwt_type: bool = False,
     ) -> VerifiedToken:
-        if not isinstance(token, str | bytes) or not token:
-            raise TokenValidationError("format", "the token is empty or not a string")
-        raw = token.encode("ascii", "replace") if isinstance(token, str) else token
-        if raw.count(b".") != 2:
-            raise TokenValidationError(
-                "format", "not a signed JWT in compact form (encrypted tokens are not supported)"
-            )
-        registry = JWSRegistry(strict_check_header=False)
-        try:
-            compact = extract_compact(raw, None, registry)
-            header = dict(compact.headers())
-        except (JoseError, ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise TokenValidationError(
-                "format", f"the token can not be parsed: {shown(str(exc))}"
-            ) from exc
-        if "b64" in header:
-            raise TokenValidationError("format", "unencoded payloads (RFC 7797) are refused")
+        """Every check of the module's table but ``scope``, nonce and the token hashes."""
+        cache = self._verified
+        entry = cache.get(token) if cache is not None and not id_token else None
+        if cache is not None and entry is not None:
+            jwks = self._jwks
+            if jwks is not None and entry[2] == jwks.generation:  # the key set it verified under
+                return self._recheck(
+                    entry,
+                    token,
+                    audience=audience,
+                    leeway=leeway,
+                    require_at_jwt_type=require_at_jwt_type,
+                )
+            # The key set changed since: the key may be gone; verify from scratch.
+            del cache[token]
 
-        alg = _check_algorithm(header.get("alg"), await self.allowed_algorithms())
-        typ = _normalised_typ(header.get("typ"))
-        if id_token and typ == "at+jwt":
-            raise TokenValidationError("type", "an access token (typ at+jwt) is not an ID token")
-        if require_at_jwt_type and typ != "at+jwt":
-            raise TokenValidationError("type", f"typ is {shown(header.get('typ'))}, not 'at+jwt'")
+        raw, compact, header = _parse(token)
+        ready = self._prepared or await self._ready()
+        alg = header.get("alg")
+        registry = ready.registries.get(alg) if isinstance(alg, str) else None
+        if registry is None:
+            _check_algorithm(alg, ready.algorithms)  # raises, naming what is wrong
+            raise TokenValidationError("algorithm", f"{shown(alg)} is not allowed")
+        assert isinstance(alg, str)  # a key of the registries
+        _check_type(header, id_token=id_token, require_at_jwt_type=require_at_jwt_type)
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise TokenValidationError("format", "the token's kid is not a string")
 
-        key = await (await self._key_cache()).find_key(kid=kid, alg=alg)
+        jwks = self._jwks or await self._key_cache()
+        key = jwks.cached_key(kid, alg) or await jwks.find_key(kid=kid, alg=alg)
+        # Read after find_key, with no await since: the set the key was found in.
+        generation = jwks.generation
         try:
-            valid = validate_compact(
-                compact, key, [alg], JWSRegistry(algorithms=[alg], strict_check_header=False)
-            )
+            valid = validate_compact(compact, key, None, registry)
         except (JoseError, ValueError) as exc:
             raise TokenValidationError(
                 "signature", f"the signature can not be verified: {shown(str(exc))}"
@@ -507,18 +646,55 @@ class TokenVerifier:
         if not valid:
             raise TokenValidationError("signature", "the signature does not verify")
 
-        claims = json_object(compact.payload)
+        payload = compact.payload
+        claims = json_object(payload)
         if claims is None:
             raise TokenValidationError("format", "the payload is not a JSON object")
 
-        metadata = await self.metadata()
         self._check_claims(
             claims,
-            issuer=metadata.issuer,
+            issuer=ready.issuer,
             audience=audience,
             leeway=self.leeway if leeway is None else leeway,
             id_token=id_token,
         )
+        if cache is not None and not id_token and len(raw) <= MAX_CACHED_TOKEN_LENGTH:
+            if len(cache) >= self._verified_size:
+                cache.popitem(last=False)  # the oldest entry
+            cache[token] = (compact.segments["header"], payload, generation, ready.issuer)
+        return VerifiedToken(header=header, claims=claims)
+
+    def _recheck(
+        self,
+        entry: _VerifiedEntry,
+        token: str,
+        *,
+        audience: str,
+        leeway: float | None,
+        require_at_jwt_type: bool,
+    ) -> VerifiedToken:
+        """A token whose signature verified under the key set in use: every other check."""
+        header_segment, payload, _, issuer = entry
+        header = json_object(
+            base64.urlsafe_b64decode(header_segment + b"=" * (-len(header_segment) % 4))
+        )
+        claims = json_object(payload)
+        # Both were JSON objects when the entry was made.
+        assert header is not None
+        assert claims is not None
+        _check_type(header, id_token=False, require_at_jwt_type=require_at_jwt_type)
+        try:
+            self._check_claims(
+                claims,
+                issuer=issuer,
+                audience=audience,
+                leeway=self.leeway if leeway is None else leeway,
+                id_token=False,
+            )
+        except TokenValidationError as exc:
+            if exc.check == "expiry" and self._verified is not None:
+                self._verified.pop(token, None)  # expired for good: make room
+            raise
         return VerifiedToken(header=header, claims=claims)
 
     def _check_claims(

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass as _dataclass
-from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
+import msgspec as _msgspec
+
+from .._decoding import decode_model as _decode_model
 from ..models.application_token_auth_method import ApplicationTokenAuthMethod
 from ..models.application_type import ApplicationType
 from ..models.grant_type import GrantType
+from ..types import AwareDatetime
 
 T = TypeVar("T", bound="Application")
 
 
-@_dataclass(slots=True)
-class Application:
+class Application(_msgspec.Struct, forbid_unknown_fields=True, dict=True):
     """An OAuth 2.0 / OIDC client registered in the tenant. The client secret is never returned here: it is shown once by
     createApplication and rotateApplicationSecret.
 
@@ -52,7 +53,7 @@ class Application:
     id: str
     name: str
     description: None | str
-    type_: ApplicationType
+    type_: ApplicationType = _msgspec.field(name="type")
     client_id: str
     token_endpoint_auth_method: ApplicationTokenAuthMethod
     grant_types: list[GrantType]
@@ -61,11 +62,35 @@ class Application:
     allowed_origins: list[str]
     allowed_scopes: list[str]
     refresh_token_ttl_seconds: int | None
-    secret_rotated_at: datetime.datetime | None
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
-    access_token_ttl_seconds: int = 3600
-    additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+    secret_rotated_at: AwareDatetime | None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    access_token_ttl_seconds: Annotated[int, _msgspec.Meta(ge=60, le=86400)] = 3600
+
+    @property
+    def additional_properties(self) -> dict[str, Any]:
+        """The fields the contract does not describe, by JSON name, as the server sent them."""
+        extra: dict[str, Any] = self.__dict__.setdefault("_additional_properties", {})
+        return extra
+
+    @additional_properties.setter
+    def additional_properties(self, value: dict[str, Any]) -> None:
+        self.__dict__["_additional_properties"] = value
+
+    def __eq__(self, other: object) -> bool:
+        # The struct's equality, and the unknown fields too (as the dataclasses compared them).
+        if not isinstance(other, Application) or type(other) is not type(self):
+            return NotImplemented
+        return (
+            _msgspec.structs.astuple(self) == _msgspec.structs.astuple(other)
+            and self.additional_properties == other.additional_properties
+        )
+
+    def __repr__(self) -> str:
+        # The struct's repr, and the unknown fields (as the dataclasses showed them).
+        shown = [f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__]
+        shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -133,6 +158,20 @@ class Application:
         )
 
         return field_dict
+
+    @classmethod
+    def from_json(cls: type[T], content: bytes) -> T:
+        """Decode a JSON body into this model, checking it against the contract in one pass.
+
+        Unknown fields are kept in ``additional_properties``, unknown enum values become
+        pseudo-members, integers keep every digit.
+
+        Raises:
+            msgspec.DecodeError: ``content`` is not JSON.
+            msgspec.ValidationError: A value does not match the contract; the message ends
+                with the field's path (``- at `$.data[3].email```).
+        """
+        return _decode_model(cls, content)
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass as _dataclass
-from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
+import msgspec as _msgspec
+
+from .._decoding import decode_model as _decode_model
 from ..models.breach_incident_kind import BreachIncidentKind
 from ..models.breach_incident_severity import BreachIncidentSeverity
+from ..types import AwareDatetime
 
 T = TypeVar("T", bound="BreachIncidentOpenedEventData")
 
 
-@_dataclass(slots=True)
-class BreachIncidentOpenedEventData:
+class BreachIncidentOpenedEventData(_msgspec.Struct, forbid_unknown_fields=True, dict=True):
     """Data of `security.breach_incident_opened`. Incidents are read and resolved in the tenant admin console;
     `console_url` links there.
 
@@ -37,10 +38,34 @@ class BreachIncidentOpenedEventData:
     title: str
     summary: str
     affected_user_ids: list[str]
-    affected_user_count: int
-    opened_at: datetime.datetime
+    affected_user_count: Annotated[int, _msgspec.Meta(ge=0)]
+    opened_at: AwareDatetime
     console_url: str
-    additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    @property
+    def additional_properties(self) -> dict[str, Any]:
+        """The fields the contract does not describe, by JSON name, as the server sent them."""
+        extra: dict[str, Any] = self.__dict__.setdefault("_additional_properties", {})
+        return extra
+
+    @additional_properties.setter
+    def additional_properties(self, value: dict[str, Any]) -> None:
+        self.__dict__["_additional_properties"] = value
+
+    def __eq__(self, other: object) -> bool:
+        # The struct's equality, and the unknown fields too (as the dataclasses compared them).
+        if not isinstance(other, BreachIncidentOpenedEventData) or type(other) is not type(self):
+            return NotImplemented
+        return (
+            _msgspec.structs.astuple(self) == _msgspec.structs.astuple(other)
+            and self.additional_properties == other.additional_properties
+        )
+
+    def __repr__(self) -> str:
+        # The struct's repr, and the unknown fields (as the dataclasses showed them).
+        shown = [f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__]
+        shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def to_dict(self) -> dict[str, Any]:
         incident_id = self.incident_id
@@ -78,6 +103,20 @@ class BreachIncidentOpenedEventData:
         )
 
         return field_dict
+
+    @classmethod
+    def from_json(cls: type[T], content: bytes) -> T:
+        """Decode a JSON body into this model, checking it against the contract in one pass.
+
+        Unknown fields are kept in ``additional_properties``, unknown enum values become
+        pseudo-members, integers keep every digit.
+
+        Raises:
+            msgspec.DecodeError: ``content`` is not JSON.
+            msgspec.ValidationError: A value does not match the contract; the message ends
+                with the field's path (``- at `$.data[3].email```).
+        """
+        return _decode_model(cls, content)
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:

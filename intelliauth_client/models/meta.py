@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass as _dataclass
-from dataclasses import field as _dataclass_field
 from typing import Any, TypeVar
+
+from .._decoding import decode_model as _decode_model
 
 T = TypeVar("T", bound="Meta")
 
 
-@_dataclass(slots=True)
 class Meta:
     """Free-form metadata of a single-object envelope; currently always `{}`. Clients must ignore unknown keys."""
 
-    additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+    __slots__ = ("additional_properties",)
+
+    def __init__(self) -> None:
+        self.additional_properties: dict[str, Any] = {}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Meta) or type(other) is not type(self):
+            return NotImplemented
+        return self.additional_properties == other.additional_properties
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a struct or dataclass
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(additional_properties={self.additional_properties!r})"
 
     def to_dict(self) -> dict[str, Any]:
 
@@ -22,6 +34,20 @@ class Meta:
         field_dict.update(self.additional_properties)
 
         return field_dict
+
+    @classmethod
+    def from_json(cls: type[T], content: bytes) -> T:
+        """Decode a JSON body into this model, checking it against the contract in one pass.
+
+        Unknown fields are kept in ``additional_properties``, unknown enum values become
+        pseudo-members, integers keep every digit.
+
+        Raises:
+            msgspec.DecodeError: ``content`` is not JSON.
+            msgspec.ValidationError: A value does not match the contract; the message ends
+                with the field's path (``- at `$.data[3].email```).
+        """
+        return _decode_model(cls, content)
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass as _dataclass
-from dataclasses import field as _dataclass_field
 from typing import Any, TypeVar
 
+import msgspec as _msgspec
+
+from .._decoding import decode_model as _decode_model
 from ..models.token_type_hint import TokenTypeHint
 from ..types import UNSET, Unset
 
@@ -18,8 +19,7 @@ def _redacted(value: object) -> str:
     return repr(value) if value is None or isinstance(value, Unset) else "'[REDACTED]'"
 
 
-@_dataclass(slots=True, repr=False)
-class RevocationRequest:
+class RevocationRequest(_msgspec.Struct, forbid_unknown_fields=True, dict=True):
     """Form body of `POST /oauth2/revoke` (RFC 7009 section 2.1). Client authentication as for the token endpoint.
 
     Attributes:
@@ -35,10 +35,28 @@ class RevocationRequest:
     token_type_hint: TokenTypeHint | Unset = UNSET
     client_id: str | Unset = UNSET
     client_secret: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    @property
+    def additional_properties(self) -> dict[str, Any]:
+        """The fields the contract does not describe, by JSON name, as the server sent them."""
+        extra: dict[str, Any] = self.__dict__.setdefault("_additional_properties", {})
+        return extra
+
+    @additional_properties.setter
+    def additional_properties(self, value: dict[str, Any]) -> None:
+        self.__dict__["_additional_properties"] = value
+
+    def __eq__(self, other: object) -> bool:
+        # The struct's equality, and the unknown fields too (as the dataclasses compared them).
+        if not isinstance(other, RevocationRequest) or type(other) is not type(self):
+            return NotImplemented
+        return (
+            _msgspec.structs.astuple(self) == _msgspec.structs.astuple(other)
+            and self.additional_properties == other.additional_properties
+        )
 
     def __repr__(self) -> str:
-        # The dataclass repr, but the contract's secret fields show as '[REDACTED]', and so
+        # The struct's repr, but the contract's secret fields show as '[REDACTED]', and so
         # do the values of unknown fields: in a model that carries credentials, a field the
         # contract does not describe may be one more (a newer server's, or a hostile one's).
         extra = {key: "[REDACTED]" for key in self.additional_properties}
@@ -77,6 +95,20 @@ class RevocationRequest:
             field_dict["client_secret"] = client_secret
 
         return field_dict
+
+    @classmethod
+    def from_json(cls: type[T], content: bytes) -> T:
+        """Decode a JSON body into this model, checking it against the contract in one pass.
+
+        Unknown fields are kept in ``additional_properties``, unknown enum values become
+        pseudo-members, integers keep every digit.
+
+        Raises:
+            msgspec.DecodeError: ``content`` is not JSON.
+            msgspec.ValidationError: A value does not match the contract; the message ends
+                with the field's path (``- at `$.data[3].email```).
+        """
+        return _decode_model(cls, content)
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass as _dataclass
-from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    TypeVar,
+    cast,
+)
 
+import msgspec as _msgspec
+
+from .._decoding import decode_model as _decode_model
 from ..models.saml_name_id_format import SamlNameIdFormat
+from ..types import AwareDatetime
 
 if TYPE_CHECKING:
     from ..models.federation_attribute_mapping import FederationAttributeMapping
@@ -17,8 +25,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="SamlConnection")
 
 
-@_dataclass(slots=True)
-class SamlConnection:
+class SamlConnection(_msgspec.Struct, forbid_unknown_fields=True, dict=True):
     """An SSO connection to a SAML 2.0 IdP.
 
     Attributes:
@@ -60,10 +67,34 @@ class SamlConnection:
     sp_entity_id: str
     acs_url: str
     sp_metadata_url: str
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
     sign_authn_requests: bool = False
-    additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    @property
+    def additional_properties(self) -> dict[str, Any]:
+        """The fields the contract does not describe, by JSON name, as the server sent them."""
+        extra: dict[str, Any] = self.__dict__.setdefault("_additional_properties", {})
+        return extra
+
+    @additional_properties.setter
+    def additional_properties(self, value: dict[str, Any]) -> None:
+        self.__dict__["_additional_properties"] = value
+
+    def __eq__(self, other: object) -> bool:
+        # The struct's equality, and the unknown fields too (as the dataclasses compared them).
+        if not isinstance(other, SamlConnection) or type(other) is not type(self):
+            return NotImplemented
+        return (
+            _msgspec.structs.astuple(self) == _msgspec.structs.astuple(other)
+            and self.additional_properties == other.additional_properties
+        )
+
+    def __repr__(self) -> str:
+        # The struct's repr, and the unknown fields (as the dataclasses showed them).
+        shown = [f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__]
+        shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -125,6 +156,20 @@ class SamlConnection:
         )
 
         return field_dict
+
+    @classmethod
+    def from_json(cls: type[T], content: bytes) -> T:
+        """Decode a JSON body into this model, checking it against the contract in one pass.
+
+        Unknown fields are kept in ``additional_properties``, unknown enum values become
+        pseudo-members, integers keep every digit.
+
+        Raises:
+            msgspec.DecodeError: ``content`` is not JSON.
+            msgspec.ValidationError: A value does not match the contract; the message ends
+                with the field's path (``- at `$.data[3].email```).
+        """
+        return _decode_model(cls, content)
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:

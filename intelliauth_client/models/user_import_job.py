@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass as _dataclass
-from dataclasses import field as _dataclass_field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import msgspec as _msgspec
+
+from .._decoding import decode_model as _decode_model
 from ..models.user_import_mode import UserImportMode
 from ..models.user_import_status import UserImportStatus
-from ..types import UNSET, Unset
+from ..types import UNSET, AwareDatetime, Unset
 
 if TYPE_CHECKING:
     from ..models.user_import_row_error import UserImportRowError
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="UserImportJob")
 
 
-@_dataclass(slots=True)
-class UserImportJob:
+class UserImportJob(_msgspec.Struct, forbid_unknown_fields=True, dict=True):
     """An asynchronous bulk user import. Poll getUserImport until `status` is `completed` or `failed`.
 
     Attributes:
@@ -44,17 +44,41 @@ class UserImportJob:
     id: str
     status: UserImportStatus
     mode: UserImportMode
-    total_count: int
-    processed_count: int
-    created_count: int
-    updated_count: int
-    failed_count: int
+    total_count: Annotated[int, _msgspec.Meta(ge=0)]
+    processed_count: Annotated[int, _msgspec.Meta(ge=0)]
+    created_count: Annotated[int, _msgspec.Meta(ge=0)]
+    updated_count: Annotated[int, _msgspec.Meta(ge=0)]
+    failed_count: Annotated[int, _msgspec.Meta(ge=0)]
     errors: list[UserImportRowError]
-    created_at: datetime.datetime
-    started_at: datetime.datetime | None
-    completed_at: datetime.datetime | None
+    created_at: AwareDatetime
+    started_at: AwareDatetime | None
+    completed_at: AwareDatetime | None
     error: None | str | Unset = UNSET
-    additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+
+    @property
+    def additional_properties(self) -> dict[str, Any]:
+        """The fields the contract does not describe, by JSON name, as the server sent them."""
+        extra: dict[str, Any] = self.__dict__.setdefault("_additional_properties", {})
+        return extra
+
+    @additional_properties.setter
+    def additional_properties(self, value: dict[str, Any]) -> None:
+        self.__dict__["_additional_properties"] = value
+
+    def __eq__(self, other: object) -> bool:
+        # The struct's equality, and the unknown fields too (as the dataclasses compared them).
+        if not isinstance(other, UserImportJob) or type(other) is not type(self):
+            return NotImplemented
+        return (
+            _msgspec.structs.astuple(self) == _msgspec.structs.astuple(other)
+            and self.additional_properties == other.additional_properties
+        )
+
+    def __repr__(self) -> str:
+        # The struct's repr, and the unknown fields (as the dataclasses showed them).
+        shown = [f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__]
+        shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -120,6 +144,20 @@ class UserImportJob:
             field_dict["error"] = error
 
         return field_dict
+
+    @classmethod
+    def from_json(cls: type[T], content: bytes) -> T:
+        """Decode a JSON body into this model, checking it against the contract in one pass.
+
+        Unknown fields are kept in ``additional_properties``, unknown enum values become
+        pseudo-members, integers keep every digit.
+
+        Raises:
+            msgspec.DecodeError: ``content`` is not JSON.
+            msgspec.ValidationError: A value does not match the contract; the message ends
+                with the field's path (``- at `$.data[3].email```).
+        """
+        return _decode_model(cls, content)
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:

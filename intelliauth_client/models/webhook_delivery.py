@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass as _dataclass
-from dataclasses import field as _dataclass_field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import msgspec as _msgspec
+
+from .._decoding import decode_model as _decode_model
 from ..models.webhook_delivery_status import WebhookDeliveryStatus
 from ..models.webhook_event_type import WebhookEventType
+from ..types import AwareDatetime
 
 T = TypeVar("T", bound="WebhookDelivery")
 
 
-@_dataclass(slots=True)
-class WebhookDelivery:
+class WebhookDelivery(_msgspec.Struct, forbid_unknown_fields=True, dict=True):
     """One event sent (or being sent) to one subscription, with the outcome of its latest attempt.
 
     Attributes:
@@ -45,15 +46,39 @@ class WebhookDelivery:
     event_type: WebhookEventType
     status: WebhookDeliveryStatus
     test: bool
-    attempt_count: int
+    attempt_count: Annotated[int, _msgspec.Meta(ge=0, le=8)]
     response_status_code: int | None
     response_body_excerpt: None | str
     error: None | str
     duration_ms: int | None
-    created_at: datetime.datetime
-    last_attempt_at: datetime.datetime | None
-    next_attempt_at: datetime.datetime | None
-    additional_properties: dict[str, Any] = _dataclass_field(init=False, default_factory=dict)
+    created_at: AwareDatetime
+    last_attempt_at: AwareDatetime | None
+    next_attempt_at: AwareDatetime | None
+
+    @property
+    def additional_properties(self) -> dict[str, Any]:
+        """The fields the contract does not describe, by JSON name, as the server sent them."""
+        extra: dict[str, Any] = self.__dict__.setdefault("_additional_properties", {})
+        return extra
+
+    @additional_properties.setter
+    def additional_properties(self, value: dict[str, Any]) -> None:
+        self.__dict__["_additional_properties"] = value
+
+    def __eq__(self, other: object) -> bool:
+        # The struct's equality, and the unknown fields too (as the dataclasses compared them).
+        if not isinstance(other, WebhookDelivery) or type(other) is not type(self):
+            return NotImplemented
+        return (
+            _msgspec.structs.astuple(self) == _msgspec.structs.astuple(other)
+            and self.additional_properties == other.additional_properties
+        )
+
+    def __repr__(self) -> str:
+        # The struct's repr, and the unknown fields (as the dataclasses showed them).
+        shown = [f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__]
+        shown.append(f"additional_properties={self.additional_properties!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -118,6 +143,20 @@ class WebhookDelivery:
         )
 
         return field_dict
+
+    @classmethod
+    def from_json(cls: type[T], content: bytes) -> T:
+        """Decode a JSON body into this model, checking it against the contract in one pass.
+
+        Unknown fields are kept in ``additional_properties``, unknown enum values become
+        pseudo-members, integers keep every digit.
+
+        Raises:
+            msgspec.DecodeError: ``content`` is not JSON.
+            msgspec.ValidationError: A value does not match the contract; the message ends
+                with the field's path (``- at `$.data[3].email```).
+        """
+        return _decode_model(cls, content)
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:

@@ -54,6 +54,8 @@ _ERROR_MAP: Final[tuple[tuple[type[BaseException], type[httpx.TransportError]], 
     (aiohttp_errors.ClientOSError, httpx.ReadError),
     (aiohttp_errors.ClientError, httpx.NetworkError),
 )
+_MAX_CACHED_URLS: Final = 256
+_HTTP_11: Final = {"http_version": b"HTTP/1.1"}  # copied by each httpx.Response
 _SKIPPED_AUTO_HEADERS: Final = frozenset({"Accept", "Accept-Encoding", "User-Agent"})
 
 
@@ -109,6 +111,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._ssl: ssl.SSLContext | bool = httpx.create_ssl_context() if verify is True else verify
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+        # id(httpx.URL) -> (that URL, its yarl.URL): the SDK's operation URLs are parsed
+        # once and shared (_direct.absolute_url), so the same object comes back; holding
+        # it keeps its id from being reused by another.
+        self._urls: dict[int, tuple[httpx.URL, yarl.URL]] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -141,6 +147,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 self._timeouts[key] = cached
         return cached
 
+    def _yarl_url(self, url: httpx.URL) -> yarl.URL:
+        """``url`` for aiohttp, as already encoded (httpx percent-encoded it), cached."""
+        known = self._urls.get(id(url))
+        if known is not None and known[0] is url:
+            return known[1]
+        converted = yarl.URL(str(url), encoded=True)
+        if len(self._urls) >= _MAX_CACHED_URLS:
+            self._urls.clear()  # URLs with queries rarely repeat: start over
+        self._urls[id(url)] = (url, converted)
+        return converted
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; a body of known length up to 1 MiB comes back already read."""
         session = self._session
@@ -159,10 +176,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if data is not None and not isinstance(data, bytes):
             # aiohttp chunks a streamed body itself.
             headers = [item for item in headers if item[0].lower() != "transfer-encoding"]
-        with _mapped_errors():
+        # try/except, not _mapped_errors(): a context manager costs more, on every request.
+        try:
             response = await session.request(
                 request.method,
-                yarl.URL(str(request.url), encoded=True),
+                self._yarl_url(request.url),
                 headers=headers,
                 data=data,
                 allow_redirects=False,
@@ -184,13 +202,24 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                         request=request,
                         extensions={"http_version": b"HTTP/1.1"},
                     )
-                return httpx.Response(
+                answer = httpx.Response(
                     response.status,
                     headers=response.raw_headers,
-                    content=content,
+                    stream=httpx.ByteStream(content),
                     request=request,
-                    extensions={"http_version": b"HTTP/1.1"},
+                    extensions=_HTTP_11,
                 )
+                # Read already: what Response(content=...) leaves (its read() sets these
+                # three), without running the bytes through httpx's decoders once more.
+                answer._content = content
+                answer.is_stream_consumed = True
+                answer.is_closed = True
+                return answer
+        except aiohttp.ClientError as exc:
+            mapped = map_error(exc)
+            if mapped is None:  # pragma: no cover - ClientError itself is in the table
+                raise
+            raise mapped from exc
         return httpx.Response(
             response.status,
             headers=response.raw_headers,

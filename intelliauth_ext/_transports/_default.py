@@ -49,6 +49,18 @@ def current_async_library() -> str:
     return "asyncio"
 
 
+def _in_asyncio() -> bool:
+    """Whether an asyncio event loop runs in this thread (C-fast, unlike asking sniffio)."""
+    asyncio = sys.modules.get("asyncio")  # not imported: no asyncio loop can be running
+    if asyncio is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def aiohttp_available() -> bool:
     """Whether the ``aiohttp`` extra is installed."""
     return importlib.util.find_spec("aiohttp") is not None
@@ -90,6 +102,9 @@ class LazyDefaultTransport(httpx.AsyncBaseTransport):
         """Send ``request`` through the picked transport, picking it first if needed."""
         if self._closed:
             raise RuntimeError("the transport is closed")
+        inner = self._inner
+        if inner is not None and self._inner_library == "asyncio" and _in_asyncio():
+            return await inner.handle_async_request(request)  # the usual case, checked fast
         library = current_async_library()
         if self._inner is None:
             # No await between the check and the assignment: no other task can interleave.

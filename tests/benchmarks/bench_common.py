@@ -61,6 +61,26 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
 
+#: CPUs of (the server, the client) per layout: apart, and sharing one CPU (the issue's
+#: two ways to measure; the worse of the two is a scenario's figure). One CPU: shared only.
+LAYOUTS: dict[str, tuple[list[int], list[int]]] = (
+    {"split": ([0], [1]), "shared": ([0], [0])}
+    if len(os.sched_getaffinity(0)) >= 2 and {0, 1} <= os.sched_getaffinity(0)
+    else {"shared": ([0], [0])}
+)
+
+
+@contextmanager
+def server_pinned(base: str, cpus: Sequence[int]) -> Iterator[None]:
+    """The bench server pinned to ``cpus`` inside the block; free on every CPU after it."""
+    control(base, "/_pin?cpus=" + ",".join(map(str, cpus)))
+    try:
+        yield
+    finally:
+        everywhere = sorted(os.sched_getaffinity(0))
+        control(base, "/_pin?cpus=" + ",".join(map(str, everywhere)))
+
+
 def log(message: str) -> None:
     """Progress on stderr (stdout is not used)."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

@@ -354,7 +354,7 @@ def test_models_package_attributes_load_on_access(mini_client: ModuleType) -> No
 def test_package_and_endpoint_import_neither_attrs_nor_the_client(
     mini_client: ModuleType, mini_root: Path
 ) -> None:
-    """Models are dataclasses and the client loads on use: attrs stays out of the import."""
+    """Models are msgspec structs and the client loads on use: attrs stays out of the import."""
     loaded = _modules_after(mini_root, "import mini_client, mini_client.api.users.get_user")
     assert "attrs" not in loaded
     assert "mini_client.client" not in loaded
@@ -409,9 +409,10 @@ def _constructor_arguments(module: ModuleType, cls_name: str) -> list[str]:
 def test_positional_constructor_matches_every_models_fields() -> None:
     """Every committed model's from_dict passes its values in the order the fields are
     declared: a swapped pair would silently put one field's value in another."""
-    import dataclasses
     import importlib
     import pkgutil
+
+    import msgspec
 
     import intelliauth_client.models as models
 
@@ -420,12 +421,12 @@ def test_positional_constructor_matches_every_models_fields() -> None:
         module = importlib.import_module(f"{models.__name__}.{info.name}")
         for cls in vars(module).values():
             if not (
-                dataclasses.is_dataclass(cls)
-                and isinstance(cls, type)
+                isinstance(cls, type)
+                and issubclass(cls, msgspec.Struct)
                 and cls.__module__ == module.__name__
             ):
                 continue
-            fields = [field.name for field in dataclasses.fields(cls) if field.init]
+            fields = list(cls.__struct_fields__)
             assert _constructor_arguments(module, cls.__name__) == fields, cls.__name__
             checked += 1
     assert checked > 50

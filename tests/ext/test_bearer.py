@@ -56,7 +56,18 @@ def test_no_bearer_credentials_is_401_without_an_error(values: list[str]) -> Non
 
 
 @pytest.mark.parametrize(
-    "values", [["Bearer"], ["Bearer a b"], ["Bearer é"], ["Bearer a", "Bearer b"]]
+    "values",
+    [
+        ["Bearer"],
+        ["Bearer a b"],
+        ["Bearer é"],
+        ["Bearer a", "Bearer b"],
+        ["Bearer ="],  # padding alone
+        ["Bearer a=b"],  # "=" only at the end
+        ["Bearer a,b"],
+        ["Bearer a\x00b"],
+        ["Bearer abc\u00a0def"],
+    ],
 )
 def test_a_malformed_header_is_400_invalid_request(values: list[str]) -> None:
     """An empty or non-b64token token, or two Authorization headers: 400 invalid_request."""
@@ -69,3 +80,4 @@ def test_the_scheme_is_case_insensitive() -> None:
     """`bearer` and `BEARER` are the Bearer scheme (RFC 7235 section 2.1)."""
     assert guard().bearer_token(["bearer abc.def-ghi_"]) == "abc.def-ghi_"
     assert guard().bearer_token(["  BEARER  a/b+c==  "]) == "a/b+c=="
+    assert guard().bearer_token(["Bearer ~Az09-._~+/="]) == "~Az09-._~+/="

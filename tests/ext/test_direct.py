@@ -246,3 +246,67 @@ def test_url_cache_is_bounded_and_shared() -> None:
     """Parsed URLs are cached by string (httpx.URL is immutable), in a bounded cache."""
     assert absolute_url(f"{TENANT}/api/v1/status") is absolute_url(f"{TENANT}/api/v1/status")
     assert absolute_url.cache_info().maxsize == 1024
+
+
+_CLIENT_HEADERS = {"User-Agent": "intelliauth-python/test", "Accept": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [
+        ("GET", {}),
+        ("DELETE", {}),
+        ("POST", {}),  # no body: Content-Length 0, as httpx adds it
+        ("PUT", {"json": None}),
+        ("POST", {"json": {"name": "Zoë", "tags": ["a", "b"], "n": 1.5, "x": None}}),
+        ("PATCH", {"json": {}}),
+        ("POST", {"json": [1, "two"], "headers": {"Content-Type": "application/merge+json"}}),
+        ("POST", {"json": {"a": 1}, "headers": {"Content-Length": "7", "Host": "example.test"}}),
+        ("POST", {"content": b"raw=1"}),
+        ("POST", {"data": {"grant_type": "client_credentials"}}),
+        ("GET", {"params": {"limit": 10}}),
+    ],
+)
+def test_built_requests_are_those_of_asyncclient(method: str, extra: dict[str, Any]) -> None:
+    """Every request DirectSender builds is byte for byte what AsyncClient.build_request builds.
+
+    Method, URL, every header in order, the body and its being read: the plain path for
+    bodiless and JSON calls must not be told apart from httpx's own.
+    """
+    client = httpx.AsyncClient()
+    timeout = httpx.Timeout(5.0)
+    sender = DirectSender(client, timeout=timeout)
+    headers = httpx.Headers(client.headers)  # as Invoker.prepare merges them
+    headers.update(_CLIENT_HEADERS)
+    headers.update(extra.pop("headers", {}))
+    prepared = {
+        "method": method,
+        "url": absolute_url(f"{TENANT}/api/v1/things"),
+        "headers": headers,
+        "timeout": timeout,
+        **extra,
+    }
+    built = sender.build_request(prepared)
+    expected = client.build_request(**prepared)
+    assert built.method == expected.method
+    assert built.url == expected.url
+    assert built.headers.raw == expected.headers.raw
+    assert built.content == expected.content
+    assert built.extensions["timeout"] == expected.extensions["timeout"]
+    assert isinstance(built.stream, httpx.ByteStream)
+
+
+def test_a_json_body_that_httpx_refuses_is_refused_alike() -> None:
+    """NaN is not JSON: refused with the ValueError httpx raises, before anything is sent."""
+    client = httpx.AsyncClient()
+    sender = DirectSender(client, timeout=httpx.Timeout(5.0))
+    prepared = {
+        "method": "POST",
+        "url": absolute_url(f"{TENANT}/api/v1/things"),
+        "headers": httpx.Headers(_CLIENT_HEADERS),
+        "json": {"n": float("nan")},
+    }
+    with pytest.raises(ValueError, match="JSON compliant"):
+        client.build_request(**prepared)
+    with pytest.raises(ValueError, match="JSON compliant"):
+        sender.build_request(prepared)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import respx
 
@@ -161,19 +162,24 @@ async def test_unknown_field_is_kept_and_bad_enum_is_a_validation_error(
         await make_invoker(http).call(GET_USER, user_id="b")
     assert isinstance(info.value.__cause__, ValueError)
     assert info.value.request_id == "req_b"
-    assert "7 is not a valid UserStatus" in str(info.value)
+    assert "at $.data.status: Expected `str`, got `int`" in str(info.value)
+    assert (info.value.field, info.value.operation) == ("$.data.status", "getUser")
 
 
 async def test_missing_field_and_non_json_2xx_are_validation_errors(
     router: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    """KeyError or JSONDecodeError from a 2xx body never escape: APIResponseValidationError."""
+    """A missing field or a body that is not JSON never escapes as msgspec's own error."""
     router.get("/api/v1/users/a").respond(200, json=envelope({"id": "a"}))
     router.get("/api/v1/users/b").respond(200, text="<html>oops</html>")
-    for user_id, cause in (("a", KeyError), ("b", ValueError)):
+    for user_id, cause, field in (
+        ("a", msgspec.ValidationError, "$.data.email"),
+        ("b", msgspec.DecodeError, None),
+    ):
         with pytest.raises(APIResponseValidationError) as info:
             await make_invoker(http).call(GET_USER, user_id=user_id)
         assert isinstance(info.value.__cause__, cause)
+        assert info.value.field == field
 
 
 async def test_undocumented_2xx_is_a_validation_error(

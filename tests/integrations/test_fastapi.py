@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Annotated
 
 import httpx
 import pytest
+from fastapi import Depends, FastAPI
 
-from intelliauth_ext import IntelliAuth
+from intelliauth_ext import IntelliAuth, VerifiedToken
+from intelliauth_ext.fastapi import require_token
 from intelliauth_ext.testing import Sandbox
 
 from .drivers import DRIVERS, AppDriver, Service
@@ -67,3 +70,27 @@ def test_importing_the_sdk_does_not_import_the_frameworks() -> None:
         "assert 'fastapi' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+async def _users(
+    token: Annotated[VerifiedToken, Depends(require_token(["users:read"]))],
+) -> dict[str, str | None]:
+    """A route behind require_token (module level: FastAPI resolves its annotations here)."""
+    return {"sub": token.subject}
+
+
+def test_require_token_declares_the_bearer_scheme_in_the_openapi_document() -> None:
+    """Routes behind require_token carry the HTTPBearer scheme (one dependency does both)."""
+    app = FastAPI()
+    app.get("/users")(_users)
+    document = app.openapi()
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An IntelliAuth access token",
+        }
+    }
+    operation = document["paths"]["/users"]["get"]
+    assert operation["security"] == [{"HTTPBearer": []}]
+    assert "parameters" not in operation  # nothing of the dependency leaks in as a query

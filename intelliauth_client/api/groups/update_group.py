@@ -44,53 +44,43 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Error | GroupEnvelope | None:
     if response.status_code == 200:
-        response_200 = GroupEnvelope.from_dict(response.json())
-
+        response_200 = GroupEnvelope.from_json(response.content)
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
-
+        response_400 = Error.from_json(response.content)
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
-
+        response_401 = Error.from_json(response.content)
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
-
+        response_403 = Error.from_json(response.content)
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
-
+        response_404 = Error.from_json(response.content)
         return response_404
 
     if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
+        response_409 = Error.from_json(response.content)
         return response_409
 
     if response.status_code == 422:
-        response_422 = Error.from_dict(response.json())
-
+        response_422 = Error.from_json(response.content)
         return response_422
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
-
+        response_429 = Error.from_json(response.content)
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(response.json())
-
+        response_500 = Error.from_json(response.content)
         return response_500
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
-
+        response_503 = Error.from_json(response.content)
         return response_503
 
     if client.raise_on_unexpected_status:

@@ -30,33 +30,27 @@ def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> OAuthErrorResponse | UserInfo | None:
     if response.status_code == 200:
-        response_200 = UserInfo.from_dict(response.json())
-
+        response_200 = UserInfo.from_json(response.content)
         return response_200
 
     if response.status_code == 401:
-        response_401 = OAuthErrorResponse.from_dict(response.json())
-
+        response_401 = OAuthErrorResponse.from_json(response.content)
         return response_401
 
     if response.status_code == 403:
-        response_403 = OAuthErrorResponse.from_dict(response.json())
-
+        response_403 = OAuthErrorResponse.from_json(response.content)
         return response_403
 
     if response.status_code == 429:
-        response_429 = OAuthErrorResponse.from_dict(response.json())
-
+        response_429 = OAuthErrorResponse.from_json(response.content)
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthErrorResponse.from_dict(response.json())
-
+        response_500 = OAuthErrorResponse.from_json(response.content)
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthErrorResponse.from_dict(response.json())
-
+        response_503 = OAuthErrorResponse.from_json(response.content)
         return response_503
 
     if client.raise_on_unexpected_status:

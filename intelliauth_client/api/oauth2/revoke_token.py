@@ -42,28 +42,23 @@ def _parse_response(
         return response_200
 
     if response.status_code == 400:
-        response_400 = OAuthErrorResponse.from_dict(response.json())
-
+        response_400 = OAuthErrorResponse.from_json(response.content)
         return response_400
 
     if response.status_code == 401:
-        response_401 = OAuthErrorResponse.from_dict(response.json())
-
+        response_401 = OAuthErrorResponse.from_json(response.content)
         return response_401
 
     if response.status_code == 429:
-        response_429 = OAuthErrorResponse.from_dict(response.json())
-
+        response_429 = OAuthErrorResponse.from_json(response.content)
         return response_429
 
     if response.status_code == 500:
-        response_500 = OAuthErrorResponse.from_dict(response.json())
-
+        response_500 = OAuthErrorResponse.from_json(response.content)
         return response_500
 
     if response.status_code == 503:
-        response_503 = OAuthErrorResponse.from_dict(response.json())
-
+        response_503 = OAuthErrorResponse.from_json(response.content)
         return response_503
 
     if client.raise_on_unexpected_status:

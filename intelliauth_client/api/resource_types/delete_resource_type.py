@@ -38,38 +38,31 @@ def _parse_response(
         return response_204
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
-
+        response_401 = Error.from_json(response.content)
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
-
+        response_403 = Error.from_json(response.content)
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
-
+        response_404 = Error.from_json(response.content)
         return response_404
 
     if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
-
+        response_409 = Error.from_json(response.content)
         return response_409
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
-
+        response_429 = Error.from_json(response.content)
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(response.json())
-
+        response_500 = Error.from_json(response.content)
         return response_500
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
-
+        response_503 = Error.from_json(response.content)
         return response_503
 
     if client.raise_on_unexpected_status:
