@@ -45,12 +45,17 @@ def test_each_body_typed_dict_has_the_models_keys(real_client: ModuleType) -> No
         assert keys == encoded, operation_id
         assert keys - optional == required, operation_id
         model = getattr(importlib.import_module(conversion.module), conversion.name)
-        init = inspect.signature(model.__init__).parameters
-        required_by_model = {
-            name
-            for name, parameter in init.items()
-            if name != "self" and parameter.default is inspect.Parameter.empty
-        }
+        if issubclass(model, msgspec.Struct):  # the models are structs (typed decoding)
+            required_by_model = {
+                field.name for field in msgspec.structs.fields(model) if field.required
+            }
+        else:
+            init = inspect.signature(model.__init__).parameters
+            required_by_model = {
+                name
+                for name, parameter in init.items()
+                if name != "self" and parameter.default is inspect.Parameter.empty
+            }
         assert len(required_by_model) == len(required), operation_id
 
 

@@ -85,10 +85,10 @@ def test_command_line_fapi_prints_the_fapi_client_and_its_key() -> None:
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(7)]
+        lines = [process.stdout.readline() for _ in range(8)]
         url = lines[1].strip().split("=", 1)[1]
-        assert lines[5].startswith("INTELLIAUTH_FAPI_CLIENT_ID=")
-        assert lines[6].startswith("FAPI client private key")
+        assert lines[6].startswith("INTELLIAUTH_FAPI_CLIENT_ID=")
+        assert lines[7].startswith("FAPI client private key")
         pem = ""
         while "END PRIVATE KEY" not in pem:
             pem += process.stdout.readline()
