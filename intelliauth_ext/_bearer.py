@@ -30,7 +30,7 @@ from intelliauth_ext._clock import Clock
 from intelliauth_ext._dpop_proof_check import DPoPProofChecker, dpop_proof_of, dpop_refusal
 from intelliauth_ext._errors import IntelliAuthError, TokenValidationError
 from intelliauth_ext._outage_log import OutageLog
-from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._scopes import ScopeMemo
 from intelliauth_ext._verification import DEFAULT_LEEWAY, TokenVerifier, VerifiedToken
 
 if TYPE_CHECKING:
@@ -46,8 +46,6 @@ _UNSAFE_IN_QUOTES: Final = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 # expression, which walks a JWT's hundreds of characters several times slower.
 _B64TOKEN_BYTES: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
 # Immutable values whose normalised scopes are remembered (equal ones hash alike).
-_MEMO_TYPES: Final = (tuple, str, frozenset)
-_MAX_SCOPE_SETS: Final = 64  # distinct required-scope sets remembered per guard
 _DESCRIPTIONS: Final[Mapping[str, str]] = {
     "expiry": "The access token expired",
     "audience": "The access token is not meant for this API",
@@ -150,7 +148,7 @@ class TokenGuard:
         self.introspection = introspection
         self.realm = realm
         self._client = client
-        self._normalised: dict[Iterable[str], tuple[str, ...]] = {}
+        self._scope_memo = ScopeMemo()
         # The cause of each 503, at WARNING, once per cause and minute (_outage_log).
         self._outages = OutageLog(clock=clock)
         # One verifier per app: it caches the discovery document and the key set.
@@ -202,20 +200,6 @@ class TokenGuard:
             raise self._refusal(400, "invalid_request", "The bearer token is malformed", scopes)
         return token
 
-    def _required_scopes(self, scopes: Iterable[str]) -> tuple[str, ...]:
-        """``normalise_scopes(scopes)``, remembered for the few scope sets an API's routes use."""
-        if type(scopes) not in _MEMO_TYPES:  # a list, a set, a generator: as they come
-            return normalise_scopes(scopes)
-        try:
-            known = self._normalised.get(scopes)
-        except TypeError:  # a tuple holding something unhashable: normalise_scopes says what
-            return normalise_scopes(scopes)
-        if known is None:
-            known = normalise_scopes(scopes)
-            if len(self._normalised) < _MAX_SCOPE_SETS:
-                self._normalised[scopes] = known
-        return known
-
     async def authenticate(
         self,
         authorization: Sequence[str],
@@ -243,7 +227,7 @@ class TokenGuard:
             BearerTokenError: The request is refused (see the module's table).
             RuntimeError: No ``audience`` was configured.
         """
-        required = self._required_scopes(scopes)
+        required = self._scope_memo(scopes)
         token = self.bearer_token(authorization, required)
         if self.audience is None:
             raise RuntimeError("verifying tokens needs this API's audience: pass audience=...")

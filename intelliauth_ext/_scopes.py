@@ -16,8 +16,12 @@ environment variables and some providers use (``INTELLIAUTH_SCOPES=users:read,au
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
-__all__ = ["normalise_scopes"]
+__all__ = ["ScopeMemo", "normalise_scopes"]
+
+#: Immutable scope sets (hashable, safe to key on) that ``ScopeMemo`` remembers.
+_MEMO_TYPES: Final = (str, tuple, frozenset)
 
 
 def _split(value: str) -> list[str]:
@@ -49,3 +53,32 @@ def normalise_scopes(value: str | Iterable[str] | None) -> tuple[str, ...]:
             )
         scopes.update(_split(item))
     return tuple(sorted(scopes))
+
+
+class ScopeMemo:
+    """``normalise_scopes`` remembered for the few scope sets an API's routes ask for.
+
+    A resource server normalises the same required scopes on every request; this keeps
+    the answer for up to ``max_sets`` immutable sets (a string, a tuple, a frozenset).
+    Anything else (a list, a set, a generator) is normalised as it comes.
+    """
+
+    def __init__(self, max_sets: int = 64) -> None:
+        self._max_sets = max_sets
+        self._known: dict[object, tuple[str, ...]] = {}
+
+    def __call__(self, scopes: str | Iterable[str] | None) -> tuple[str, ...]:
+        """``normalise_scopes(scopes)``, from memory when it was asked before."""
+        if not scopes:
+            return ()
+        if type(scopes) not in _MEMO_TYPES:
+            return normalise_scopes(scopes)
+        try:
+            known = self._known.get(scopes)
+        except TypeError:  # a tuple holding something unhashable: normalise_scopes says what
+            return normalise_scopes(scopes)
+        if known is None:
+            known = normalise_scopes(scopes)
+            if len(self._known) < self._max_sets:
+                self._known[scopes] = known
+        return known

@@ -68,7 +68,7 @@ from intelliauth_ext._dpop_proof_check import DPoPProofChecker
 from intelliauth_ext._errors import InsecureURLError, TokenValidationError
 from intelliauth_ext._json import json_object
 from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
-from intelliauth_ext._scopes import normalise_scopes
+from intelliauth_ext._scopes import ScopeMemo, normalise_scopes
 from intelliauth_ext._shared_fetch import DEFAULT_FETCH_TIMEOUT
 from intelliauth_ext._shown import shown
 from intelliauth_ext._urls import require_secure_url
@@ -103,9 +103,7 @@ SUPPORTED_ALGORITHMS: Final = frozenset(
 DEFAULT_VERIFIED_CACHE_SIZE: Final = 1024
 #: Longer tokens are never cached: the cache holds at most 1024 x 8 KiB of tokens.
 MAX_CACHED_TOKEN_LENGTH: Final = 8192
-# Immutable values whose normalised scopes are remembered (equal ones hash alike).
-_MEMO_TYPES: Final = (tuple, str, frozenset)
-# Distinct required-scope sets, and distinct scope claims, remembered per verifier.
+# Distinct scope claims whose scope sets are remembered per verifier.
 _MAX_SCOPE_SETS: Final = 64
 # Parsing only (no algorithm is checked with it): made once, not per call.
 _PARSING_REGISTRY: Final = JWSRegistry(strict_check_header=False)
@@ -394,7 +392,7 @@ class TokenVerifier:
         self._verified: OrderedDict[str, _VerifiedEntry] | None = (
             OrderedDict() if verified_cache_size else None
         )
-        self._normalised: dict[Collection[str], tuple[str, ...]] = {}
+        self._scope_memo = ScopeMemo()
         self._scope_sets: dict[str, frozenset[str]] = {}  # a token's scope -> its set
 
     def __repr__(self) -> str:
@@ -495,22 +493,6 @@ class TokenVerifier:
             _check_token_hash(claims, "c_hash", code, alg)
         return verified
 
-    def _required_scopes(self, required_scopes: Collection[str]) -> tuple[str, ...]:
-        """``normalise_scopes(required_scopes)``, remembered for the few sets an API uses."""
-        if not required_scopes:
-            return ()
-        if type(required_scopes) not in _MEMO_TYPES:  # a list, a set, a generator: as they come
-            return normalise_scopes(required_scopes)
-        try:
-            known = self._normalised.get(required_scopes)
-        except TypeError:  # a tuple holding something unhashable: normalise_scopes says what
-            return normalise_scopes(required_scopes)
-        if known is None:
-            known = normalise_scopes(required_scopes)
-            if len(self._normalised) < _MAX_SCOPE_SETS:
-                self._normalised[required_scopes] = known
-        return known
-
     async def verify_access_token(
         self,
         token: str,
@@ -557,7 +539,7 @@ class TokenVerifier:
         )
         # Not cached with the token: a proof is checked on every request (its jti once).
         self.dpop.check_binding(verified.claims, token, proof=dpop_proof, method=method, url=url)
-        required = self._required_scopes(required_scopes)
+        required = self._scope_memo(required_scopes)
         if not required:
             return verified
         granted = self._granted_scopes(verified.claims)
