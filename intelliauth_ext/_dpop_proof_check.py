@@ -52,6 +52,7 @@ from intelliauth_ext._dpop import access_token_hash  # the client's ath: one def
 from intelliauth_ext._errors import TokenValidationError
 from intelliauth_ext._json import json_object
 from intelliauth_ext._shown import shown
+from intelliauth_ext._signing_key import SIGNING_ALGORITHMS
 
 __all__ = [
     "DEFAULT_PROOF_WINDOW",
@@ -74,21 +75,7 @@ DEFAULT_PROOF_WINDOW: Final = 60.0
 #: How many proofs the in-memory replay cache remembers at most.
 DEFAULT_REPLAY_CACHE_SIZE: Final = 100_000
 #: Asymmetric JWS algorithms a proof may use (RFC 9449 section 4.2: no MAC, no none).
-PROOF_ALGORITHMS: Final = frozenset(
-    {
-        "RS256",
-        "RS384",
-        "RS512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "EdDSA",
-        "Ed25519",
-    }
-)
+PROOF_ALGORITHMS: Final = frozenset(SIGNING_ALGORITHMS) | {"Ed25519"}
 _MAX_PROOF_BYTES: Final = 8192
 _MAX_JTI_CHARACTERS: Final = 256
 # JWK members only a private (or symmetric) key has: a proof carries the public key only.

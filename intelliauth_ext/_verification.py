@@ -71,6 +71,7 @@ from intelliauth_ext._jwks import DEFAULT_JWKS_REFRESH_INTERVAL, JwksCache
 from intelliauth_ext._scopes import ScopeMemo, normalise_scopes
 from intelliauth_ext._shared_fetch import DEFAULT_FETCH_TIMEOUT
 from intelliauth_ext._shown import shown
+from intelliauth_ext._signing_key import SIGNING_ALGORITHMS
 from intelliauth_ext._urls import require_secure_url
 
 __all__ = [
@@ -85,20 +86,8 @@ __all__ = [
 #: Seconds of clock skew tolerated on ``exp``, ``nbf`` and ``iat``.
 DEFAULT_LEEWAY: Final = 30.0
 #: Asymmetric JWS algorithms this module verifies (RFC 7518, RFC 8037 via RFC 9864).
-SUPPORTED_ALGORITHMS: Final = frozenset(
-    {
-        "RS256",
-        "RS384",
-        "RS512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "Ed25519",
-    }
-)
+#: (the signing algorithms of ``_signing_key``, EdDSA under its fully specified name only).
+SUPPORTED_ALGORITHMS: Final = (frozenset(SIGNING_ALGORITHMS) - {"EdDSA"}) | {"Ed25519"}
 #: Access tokens whose signature verified, remembered by a verifier (see ``TokenVerifier``).
 DEFAULT_VERIFIED_CACHE_SIZE: Final = 1024
 #: Longer tokens are never cached: the cache holds at most 1024 x 8 KiB of tokens.
