@@ -10,6 +10,7 @@ import respx
 from .backends import anyio_backend, no_backoff_sleep  # noqa: F401 - fixtures
 from .doubles import TENANT
 from .oidc_fakes import FakeClock, FakeProvider
+from .redis_fixtures import prefix, redis, redis_url  # noqa: F401 - fixtures
 from .servers import LocalServer
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import http.server
 import json
-import shutil
 import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,7 @@ from intelliauth_ext import DPoPKey
 from intelliauth_ext._auth import AccessToken, CacheKey, ClientCredentials, RedisTokenCache
 
 from .auth_fakes import TOKEN_URL, TokenEndpoint
-from .redis_server import free_port, redis_server
+from .redis_server import free_port
 
 pytestmark = pytest.mark.anyio
 
@@ -36,27 +33,6 @@ REPO = Path(__file__).resolve().parents[2]
 def anyio_backend() -> str:
     """redis.asyncio runs on asyncio only (the trio case is tested for its clear error)."""
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port, without persistence, for this session."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not on PATH (Debian: apt-get install redis-server)")
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"test:{uuid.uuid4().hex}:"
 
 
 def key(client_id: str = "c") -> CacheKey:

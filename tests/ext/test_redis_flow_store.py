@@ -6,12 +6,9 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -22,8 +19,6 @@ from redis.asyncio import Redis
 from intelliauth_ext import PendingAuthorization, RedisFlowStore
 from intelliauth_ext.testing import TEST_USER_EMAIL, TEST_USER_PASSWORD, Sandbox
 from intelliauth_ext.testing._threaded import serve_in_thread
-
-from .redis_server import redis_server
 
 pytestmark = pytest.mark.anyio
 
@@ -37,27 +32,6 @@ CALLBACK = "http://localhost:8000/callback"
 def anyio_backend() -> str:
     """redis.asyncio runs on asyncio only."""
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port, without persistence."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not on PATH: `make test` installs it (apt redis-server)")
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"test:{uuid.uuid4().hex}:"
 
 
 def pending(state: str = "state-1", ttl: float = 600) -> PendingAuthorization:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +25,7 @@ from intelliauth_ext import (
 )
 from intelliauth_ext._token_set_store import same_tokens
 
-from .redis_server import free_port, redis_server
+from .redis_server import free_port
 from .rotating_token_server import RotatingTokenServer, Stall
 
 pytestmark = pytest.mark.anyio
@@ -43,27 +40,6 @@ SECRET = "s" * 32
 def anyio_backend() -> str:
     """redis.asyncio runs on asyncio only (the trio case is tested for its clear error)."""
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port, without persistence."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not on PATH: `make test` installs it (apt redis-server)")
-    with redis_server() as url:
-        yield url
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"test:{uuid.uuid4().hex}:"
 
 
 def tokens(number: int = 0, *, expires_at: float | None = None) -> TokenSet:
