@@ -232,12 +232,14 @@ async def _authenticate(request: web.Request, required: tuple[str, ...]) -> None
     """Verify the request's bearer token and keep it at ``request[VERIFIED_TOKEN]``."""
     guard = _integration(request).guard
     try:
+        proofs = request.headers.getall("DPoP", [])
         token = await guard.authenticate(
             request.headers.getall("Authorization", []),
             required,
-            dpop=request.headers.getall("DPoP", []),
+            dpop=proofs,
             method=request.method,
-            url=str(request.url),
+            # Only a proof is checked against the URL: a Bearer request does not build it.
+            url=str(request.url) if proofs else None,
         )
     except BearerTokenError as exc:
         raise _json_error(exc.status_code, exc.body(), exc.headers) from exc

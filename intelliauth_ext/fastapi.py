@@ -239,12 +239,14 @@ class _TokenDependency(HTTPBearer):
     async def __call__(self, request: Request) -> VerifiedToken:  # type: ignore[override]
         guard = _integration(request).guard
         try:
+            proofs = request.headers.getlist("dpop")
             return await guard.authenticate(
                 request.headers.getlist("authorization"),
                 self._required,
-                dpop=request.headers.getlist("dpop"),
+                dpop=proofs,
                 method=request.method,
-                url=str(request.url),
+                # Only a proof is checked against the URL: a Bearer request does not build it.
+                url=str(request.url) if proofs else None,
             )
         except BearerTokenError as exc:
             raise HTTPException(exc.status_code, detail=exc.body(), headers=exc.headers) from exc
