@@ -81,6 +81,24 @@ def server_pinned(base: str, cpus: Sequence[int]) -> Iterator[None]:
         control(base, "/_pin?cpus=" + ",".join(map(str, everywhere)))
 
 
+def where_cpu_goes(base: str, layout: str, operation: str) -> str:
+    """A missed target's profile: ``operation`` run under cProfile in ``layout``, as a sentence."""
+    from worker_profile import describe  # the worker's own module, for its one formatter
+
+    server_cpus, client_cpus = LAYOUTS[layout]
+    with server_pinned(base, server_cpus):
+        profile = worker(
+            "calls",
+            script="worker_profile.py",
+            base=base,
+            operation=operation,
+            requests=scaled(3000),
+            warmup=scaled(300),
+            cpus=client_cpus,
+        )
+    return describe(profile)
+
+
 def log(message: str) -> None:
     """Progress on stderr (stdout is not used)."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

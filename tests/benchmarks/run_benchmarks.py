@@ -49,9 +49,9 @@ from bench_common import (
     redis_server,
     scaled,
     server_pinned,
+    where_cpu_goes,
     worker,
 )
-from worker_profile import describe as describe_profile
 
 sys.path.insert(0, str(REPO))
 from codegen.importtime import import_microseconds
@@ -160,21 +160,10 @@ def scenario_get_user(base: str, report: Report) -> None:
         )
     )
     if vs_aiohttp > 1.7:
-        server_cpus, client_cpus = LAYOUTS[worst]
-        with server_pinned(base, server_cpus):
-            profile = worker(
-                "calls",
-                script="worker_profile.py",
-                base=base,
-                operation="get_user",
-                requests=scaled(3000),
-                warmup=scaled(300),
-                cpus=client_cpus,
-            )
         report.notes.append(
             f"Scenario 1 misses ≤ 1.7 x raw aiohttp ({vs_aiohttp:.2f} x, {worst}); where a "
             f"users.get's CPU goes (cProfile on process time, {worst} layout): "
-            + describe_profile(profile)
+            + where_cpu_goes(base, worst, "get_user")
         )
 
 

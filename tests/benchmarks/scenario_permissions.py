@@ -18,9 +18,9 @@ from bench_common import (
     median,
     scaled,
     server_pinned,
+    where_cpu_goes,
     worker,
 )
-from worker_profile import describe
 
 SCRIPT = "worker_permissions.py"
 BATCH = 10
@@ -77,20 +77,9 @@ def run(base: str, report: Report) -> None:
             )
         )
         if ratios[worst] > TARGET and kind == "single":
-            server_cpus, client_cpus = LAYOUTS[worst]
-            with server_pinned(base, server_cpus):
-                profile = worker(
-                    "calls",
-                    script="worker_profile.py",
-                    base=base,
-                    operation="check_permission",
-                    requests=scaled(3000),
-                    warmup=scaled(300),
-                    cpus=client_cpus,
-                )
             report.notes.append(
                 f"Scenario 9 misses ≤ {TARGET} x raw aiohttp ({ratios[worst]:.2f} x, {worst}); "
                 f"where a check_permission's CPU goes (cProfile on process time): "
-                + describe(profile)
+                + where_cpu_goes(base, worst, "check_permission")
             )
     report.figures["permissions"] = figures

@@ -21,6 +21,9 @@ from typing import Any
 
 from bench_worker import CLIENT_ID, CLIENT_SECRET, run_concurrently
 
+#: The checkout's folder, cut from the paths of the profile's functions.
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) + "/"
+
 #: Where a function's cost is charged: the first of these its file path contains.
 GROUPS = (
     ("intelliauth_client", "generated client"),
@@ -82,7 +85,7 @@ async def calls(args: dict[str, Any]) -> dict[str, Any]:
         total += own
         groups[_group(filename)] = groups.get(_group(filename), 0.0) + own
         if "intelliauth" in filename or "httpx" in filename:
-            where = filename.split("site-packages/")[-1].split("/wt18/")[-1]
+            where = filename.split("site-packages/")[-1].removeprefix(_REPO)
             functions.append((cumulative, f"{where}:{line}({name})"))
     functions.sort(reverse=True)
     return {
