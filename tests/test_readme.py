@@ -416,6 +416,20 @@ def _fapi(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any) -> None:
     assert token_statuses == {200: 1}  # private_key_jwt accepted at once
 
 
+async def sign_in_as_the_test_user(
+    browser: httpx.AsyncClient, login: httpx.Response, tenant: Tenant
+) -> httpx.Response:
+    """Follow ``login``'s redirect to the sandbox's sign-in page and fill it in as a person
+    would; the sandbox's answer, which redirects to the app's callback."""
+    page = await browser.get(login.headers["location"], follow_redirects=True)
+    form = {
+        name: html.unescape(value)
+        for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
+    }
+    form.update(email=TEST_USER_EMAIL, password=TEST_USER_PASSWORD)
+    return await browser.post(f"{tenant.url}/_sandbox/login", data=form)
+
+
 @check("Browser sign-in with PKCE")
 def _browser_sign_in(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
     app = load_module(block, tenant)["app"]
@@ -430,15 +444,7 @@ def _browser_sign_in(block: Block, tenant: Tenant, capsys: Any, _: Any) -> None:
             assert login.status_code == 303
             state = login.cookies["oauth_state"]
             # prompt="login": the tenant's sign-in page, filled in as a person would.
-            page = await browser.get(login.headers["location"], follow_redirects=True)
-            form = {
-                name: html.unescape(value)
-                for name, value in re.findall(
-                    r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text
-                )
-            }
-            form.update(email=TEST_USER_EMAIL, password=TEST_USER_PASSWORD)
-            approved = await browser.post(f"{tenant.url}/_sandbox/login", data=form)
+            approved = await sign_in_as_the_test_user(browser, login, tenant)
             callback = httpx.URL(approved.headers["location"])
             assert str(callback.copy_with(query=None)) == CALLBACK
             target = callback.raw_path.decode()
@@ -470,15 +476,7 @@ def _several_workers(block: Block, tenant: Tenant, capsys: Any, monkeypatch: Any
             login = await browser.get(f"{first}/login")
             assert login.status_code == 303
             state = login.cookies["oauth_state"]
-            page = await browser.get(login.headers["location"], follow_redirects=True)
-            form = {
-                name: html.unescape(value)
-                for name, value in re.findall(
-                    r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text
-                )
-            }
-            form.update(email=TEST_USER_EMAIL, password=TEST_USER_PASSWORD)
-            approved = await browser.post(f"{tenant.url}/_sandbox/login", data=form)
+            approved = await sign_in_as_the_test_user(browser, login, tenant)
             target = httpx.URL(approved.headers["location"]).raw_path.decode()
             cookie = {"Cookie": f"oauth_state={state}"}
             done = await browser.get(f"{second}{target}", headers=cookie)  # the other worker
